@@ -1,0 +1,29 @@
+"""Datasets by name, built from the ``data`` section of a config."""
+from __future__ import annotations
+
+import functools
+
+import jax
+
+from lottery.data import gmm, images
+from lottery.data.dataset import Dataset
+
+GMM_LAYOUTS = {"gmm_linear": gmm.linear, "gmm_xor": gmm.xor}
+NAMES = tuple(GMM_LAYOUTS) + tuple(images.NORMALIZATION)
+
+
+def mixture_of(cfg) -> gmm.Mixture:
+    """The mixture a ``gmm_*`` data config describes."""
+    return GMM_LAYOUTS[cfg.name](dim=cfg.dim, nu=cfg.nu)
+
+
+def load(cfg) -> Dataset:
+    """Builds or reads the dataset named ``cfg.name`` (see :data:`NAMES`)."""
+    if cfg.name in GMM_LAYOUTS:
+        mixture = mixture_of(cfg)
+        ktrain, ktest = jax.random.split(jax.random.PRNGKey(cfg.seed))
+        x_train, y_train = gmm.sample(mixture, ktrain, cfg.train_size)
+        x_test, y_test = gmm.sample(mixture, ktest, cfg.test_size)
+        return Dataset(cfg.name, x_train, y_train, x_test, y_test, mixture.num_classes,
+                       posterior=functools.partial(gmm.posterior, mixture))
+    return images.load(cfg.name, cfg.data_dir, cfg.tfds_data_dir)

@@ -1,0 +1,58 @@
+"""Models by name. A spec turns a width into a Flax module and its layer sizes.
+
+Hidden sizes are a template: the string ``"W"`` stands for the width being swept.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from lottery.models.fcn import FCN
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """name: registry name. hidden: hidden layer sizes, ints or "W".
+    use_bias: whether layers have biases. init: an init scheme of :mod:`lottery.models.init`."""
+
+    name: str
+    hidden: tuple
+    use_bias: bool
+    init: str
+
+    @property
+    def has_width(self) -> bool:
+        return "W" in self.hidden
+
+    def layer_sizes(self, width: int, input_size: int, num_classes: int) -> tuple[int, ...]:
+        """(input, hidden…, classes) for this width."""
+        return (input_size, *(width if h == "W" else int(h) for h in self.hidden), num_classes)
+
+    def module(self, width: int, num_classes: int) -> FCN:
+        """The Flax module at this width (the input size is read from the data)."""
+        sizes = self.layer_sizes(width, 0, num_classes)
+        return FCN(features=sizes[1:], use_bias=self.use_bias)
+
+    def width_of(self, width: int) -> int:
+        """The width recorded in results: the swept width, or the first hidden size."""
+        return width if self.has_width else int(self.hidden[0])
+
+
+MODELS = {
+    # SPEC §2: the GMM network D → P → 2, no biases, Kaiming-uniform.
+    "gmm_fcn": ModelSpec("gmm_fcn", ("W",), use_bias=False, init="kaiming_uniform"),
+    # OpenLTH mnist_lenet_P and mnist_lenet_P_100 (biases, Kaiming-normal weights).
+    "mnist_fcn2": ModelSpec("mnist_fcn2", ("W",), use_bias=True, init="kaiming_normal"),
+    "mnist_fcn3": ModelSpec("mnist_fcn3", ("W", 100), use_bias=True, init="kaiming_normal"),
+    "lenet_300_100": ModelSpec("lenet_300_100", (300, 100), use_bias=True, init="kaiming_normal"),
+}
+
+
+def get(name: str, hidden=None, use_bias=None, init=None) -> ModelSpec:
+    """The spec of ``name``; ``fcn`` is the generic net built from ``hidden``/``use_bias``/``init``."""
+    if name == "fcn":
+        return ModelSpec("fcn", tuple(hidden or ("W",)), bool(True if use_bias is None else use_bias),
+                         init or "kaiming_normal")
+    return MODELS[name]
+
+
+NAMES = tuple(MODELS) + ("fcn",)

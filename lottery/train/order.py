@@ -1,0 +1,40 @@
+"""Data order: which examples each step of each model sees.
+
+Permutations are drawn with numpy on the host (a permutation of 10,000 inside a jit cost
+~5 ms here against 0.11 ms in numpy) from a seed sequence of (stream, seed, epoch), so an
+order is a pure function of its seed and a run is reproducible.
+
+* independent order: every model shuffles with its own seed — seeds then vary both the
+  initialisation and the SGD noise, as separate runs would;
+* shared order: all models of the population see the same batches — seeds vary only the
+  initialisation. The first layer's input is then shared, which is several times faster
+  for small models, but replicates are no longer independent in their SGD noise.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+ORDER_STREAM = 0x0D  # distinguishes data-order seeds from any other use of the same seed
+
+
+def steps_per_epoch(n: int, batch: int) -> int:
+    """⌈n / batch⌉: the last batch of an epoch is partial, as with PyTorch's DataLoader."""
+    return math.ceil(n / batch)
+
+
+def epoch_batches(seed: int, epoch: int, n: int, batch: int) -> np.ndarray:
+    """Indices [steps, batch] int32 of one epoch; the tail of the last batch is padded with -1."""
+    perm = np.random.default_rng([ORDER_STREAM, seed, epoch]).permutation(n).astype(np.int32)
+    steps = steps_per_epoch(n, batch)
+    out = np.full(steps * batch, -1, np.int32)
+    out[:n] = perm
+    return out.reshape(steps, batch)
+
+
+def chunk_batches(seeds: list[int], first_epoch: int, epochs: int, n: int, batch: int) -> np.ndarray:
+    """Indices [epochs·steps, len(seeds), batch] for epochs first_epoch … first_epoch+epochs−1."""
+    per_seed = [np.concatenate([epoch_batches(s, e, n, batch) for e in range(first_epoch, first_epoch + epochs)])
+                for s in seeds]
+    return np.stack(per_seed, axis=1)

@@ -1,0 +1,71 @@
+"""The compiled training program of a population: ``lax.scan`` over steps of a ``vmap``ped step.
+
+Masking (pruned and padded weights stay exactly 0 under momentum and weight decay): the
+forward pass sees ``params * masks``, the gradient and the update are masked, and the new
+parameters are ``(p − lr·u) · m``.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from lottery.train.state import Population
+
+
+def apply_masks(params, masks):
+    """params · masks, leaf by leaf (masks are bool)."""
+    return jax.tree.map(lambda p, m: p * m.astype(p.dtype), params, masks)
+
+
+def batch_loss(module, params, masks, x, y, valid):
+    """Mean cross-entropy of one model over the valid examples of a batch.
+
+    x [B, *input], y [B] int, valid [B] bool (False marks the padding of a partial batch).
+    """
+    logits = module.apply({"params": apply_masks(params, masks)}, x)
+    ce = optax.softmax_cross_entropy_with_integer_labels(logits, y)
+    w = valid.astype(ce.dtype)
+    return jnp.sum(ce * w) / jnp.maximum(jnp.sum(w), 1.0)
+
+
+class TrainProgram:
+    """The jitted chunk function of one bucket: compiled once, reused for every chunk and level.
+
+    ``run(pop, x_train, labels, label_set, idx)``:
+      pop: Population of K models; x_train [N, *input]; labels [L, N] int32 (label sets);
+      label_set [K] int32 (which label set each model trains on);
+      idx [S, K, B] int32 (independent order) or [S, B] (shared order), −1 = padding.
+    Returns (pop after S steps, training losses [S, K]).
+    """
+
+    def __init__(self, module, tx: optax.GradientTransformation, lr_schedule, shared_order: bool):
+        self.module, self.tx, self.lr_schedule, self.shared_order = module, tx, lr_schedule, shared_order
+        self.run = jax.jit(self._run, donate_argnums=0)
+
+    def _member_step(self, params, masks, opt_state, step, finite, x, y, valid):
+        loss, grads = jax.value_and_grad(batch_loss, argnums=1)(self.module, params, masks, x, y, valid)
+        grads = apply_masks(grads, masks)
+        direction, opt_state = self.tx.update(grads, opt_state, params)
+        lr = self.lr_schedule(step)
+        params = jax.tree.map(lambda p, u, m: (p - lr * u * m) * m.astype(p.dtype), params, direction, masks)
+        return params, opt_state, step + 1, finite & jnp.isfinite(loss), loss
+
+    def _run(self, pop: Population, x_train, labels, label_set, idx):
+        def body(pop, idx_s):
+            valid = idx_s >= 0
+            safe = jnp.maximum(idx_s, 0)
+            if self.shared_order:
+                xb = x_train[safe]  # [B, *input], shared by every model
+                yb = labels[:, safe][label_set]  # [K, B]
+                x_axis, v_axis = None, None
+            else:
+                xb = x_train[safe]  # [K, B, *input]
+                yb = jax.vmap(lambda ls, s: labels[ls, s])(label_set, safe)
+                x_axis, v_axis = 0, 0
+            step = jax.vmap(self._member_step, in_axes=(0, 0, 0, 0, 0, x_axis, 0, v_axis))
+            params, opt_state, stepc, finite, loss = step(
+                pop.params, pop.masks, pop.opt_state, pop.step, pop.finite, xb, yb, valid)
+            return pop.replace(params=params, opt_state=opt_state, step=stepc, finite=finite), loss
+
+        return jax.lax.scan(body, pop, idx)

@@ -1,0 +1,94 @@
+"""Checks of a config before anything runs: each failure is a ConfigError naming the field."""
+from __future__ import annotations
+
+import numbers
+
+from lottery.data import noise
+from lottery.data import registry as data_registry
+from lottery.errors import ConfigError
+from lottery.models import init as model_init
+from lottery.models import registry as model_registry
+from lottery.train import optim
+
+
+def _int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _ints(field: str, values, minimum: int, what: str):
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or len(values) == 0:
+        raise ConfigError(field, f"must be a non-empty list of {what}, got {values!r}")
+    for v in values:
+        if not _int(v) or v < minimum:
+            raise ConfigError(field, f"must be a non-empty list of {what}, got {v!r} in {tuple(values)!r}")
+
+
+def _choice(field: str, value, allowed):
+    if value not in allowed:
+        raise ConfigError(field, f"unknown value {value!r}; allowed: {', '.join(allowed)}")
+
+
+def _positive(field: str, value, integer: bool = False):
+    ok = _int(value) if integer else isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not ok or value <= 0:
+        raise ConfigError(field, f"must be a positive {'integer' if integer else 'number'}, got {value!r}")
+
+
+def config(c) -> None:
+    """Validates everything that does not need the data."""
+    d = c.data
+    _choice("data.name", d.name, data_registry.NAMES)
+    if d.name in data_registry.GMM_LAYOUTS:
+        _positive("data.dim", d.dim, integer=True)
+        if d.name == "gmm_xor" and d.dim % 2:
+            raise ConfigError("data.dim", f"gmm_xor needs an even dimension, got {d.dim}")
+        if not isinstance(d.nu, numbers.Real) or d.nu < 0:
+            raise ConfigError("data.nu", f"must be a number ≥ 0, got {d.nu!r}")
+        _positive("data.train_size", d.train_size, integer=True)
+        _positive("data.test_size", d.test_size, integer=True)
+    if not isinstance(d.noise.fraction, numbers.Real) or not 0 <= d.noise.fraction < 1:
+        raise ConfigError("data.noise.fraction", f"must be in [0, 1), got {d.noise.fraction!r}")
+    _choice("data.noise.mode", d.noise.mode, noise.MODES)
+    _ints("data.noise.seeds", d.noise.seeds, 0, "integers ≥ 0")
+
+    m = c.model
+    _choice("model.name", m.name, model_registry.NAMES)
+    _ints("model.widths", m.widths, 1, "widths ≥ 1")
+    if m.name == "fcn":
+        for h in m.hidden:
+            if h != "W" and (not _int(h) or h < 1):
+                raise ConfigError("model.hidden", f"entries must be positive integers or 'W', got {h!r}")
+        _choice("model.init", m.init, model_init.SCHEMES)
+    spec = model_registry.get(m.name, m.hidden, m.use_bias, m.init)
+    if not spec.has_width and len(m.widths) != 1:
+        raise ConfigError("model.widths", f"{m.name} has fixed layer sizes {spec.hidden}; give one width, got {tuple(m.widths)}")
+
+    t = c.train
+    _positive("train.epochs", t.epochs, integer=True)
+    _positive("train.batch_size", t.batch_size, integer=True)
+    _positive("train.eval_batch_size", t.eval_batch_size, integer=True)
+    _ints("train.seeds", t.seeds, 0, "integers ≥ 0")
+    if not _int(t.data_seed) or t.data_seed < 0:
+        raise ConfigError("train.data_seed", f"must be an integer ≥ 0, got {t.data_seed!r}")
+    if not isinstance(t.bucket_ratio, numbers.Real) or t.bucket_ratio < 1:
+        raise ConfigError("train.bucket_ratio", f"must be ≥ 1, got {t.bucket_ratio!r}")
+
+    o = c.optimizer
+    _choice("optimizer.name", o.name, optim.OPTIMIZERS)
+    _positive("optimizer.lr", o.lr)
+    if not 0 <= o.momentum < 1:
+        raise ConfigError("optimizer.momentum", f"must be in [0, 1), got {o.momentum!r}")
+    if o.weight_decay < 0:
+        raise ConfigError("optimizer.weight_decay", f"must be ≥ 0, got {o.weight_decay!r}")
+    _choice("optimizer.schedule", o.schedule, optim.SCHEDULES)
+    if not 0 <= o.warmup_epochs < t.epochs:
+        raise ConfigError("optimizer.warmup_epochs", f"must be in [0, train.epochs={t.epochs}), got {o.warmup_epochs!r}")
+    for ms in o.milestones:
+        if not isinstance(ms, numbers.Real) or not 0 < ms < t.epochs:
+            raise ConfigError("optimizer.milestones", f"must be epochs in (0, {t.epochs}), got {tuple(o.milestones)!r}")
+
+
+def against_data(c, train_size: int) -> None:
+    """Validates what needs the loaded data."""
+    if c.train.batch_size > train_size:
+        raise ConfigError("train.batch_size", f"{c.train.batch_size} is larger than the training set ({train_size} examples)")
