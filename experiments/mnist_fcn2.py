@@ -1,0 +1,26 @@
+"""Study A, MNIST 2-layer FCN 784 → P → 10 (OpenLTH mnist_lenet_P), 20% label noise.
+
+SGD lr 0.1, no momentum, batch 128, 120 epochs, 3 replicates (SPEC §3).
+Presets: ``default``, ``quick`` (3 widths, 2 epochs).
+"""
+from lottery import configs
+
+
+def get_config(preset: str = "default"):
+    c = configs.base()
+    c.experiment = "mnist_fcn2"
+    c.data.name = "mnist"
+    c.data.noise.fraction = 0.2
+    c.model.name = "mnist_fcn2"
+    c.model.widths = (5, 10, 50, 100, 300, 500, 1000, 2000, 5000, 10000)
+    c.train.seeds = (0, 1, 2)
+    c.train.epochs = 120
+    c.train.batch_size = 128
+    if preset == "quick":
+        c.experiment = "mnist_fcn2_quick"
+        c.model.widths = (10, 50, 300)
+        c.train.seeds = (0,)
+        c.train.epochs = 2
+    elif preset != "default":
+        raise ValueError(f"unknown preset {preset!r}; allowed: default, quick")
+    return c
