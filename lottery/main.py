@@ -20,13 +20,20 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
+def _last_line(e: BaseException) -> str:
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    return lines[-1] if lines else type(e).__name__
+
+
 def _parse(argv):
     try:
         return flags.FLAGS(argv)
-    except flags.Error as e:
-        _fail(str(e).splitlines()[0])
-    except Exception as e:  # a config file that fails to load or an unknown preset
-        _fail(f"config: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+    except Exception as e:  # an unknown flag or override, a config file that fails to load, an unknown preset
+        overrides = [a.split("=", 1)[0] for a in argv[1:] if a.startswith("--config.")]
+        if overrides and "config" not in str(e):
+            _fail(f"config: bad override among {', '.join(overrides)} ({_last_line(e)}); "
+                  f"overrides must name existing fields with values of their type, e.g. --config.train.epochs=10")
+        _fail(f"config: {_last_line(e)}" if "config" in str(e) else f"flags: {_last_line(e)}")
 
 
 def main(argv) -> None:
@@ -34,13 +41,17 @@ def main(argv) -> None:
         _fail(f"unexpected arguments {argv[1:]}")
     if _CONFIG.value is None:
         _fail("config: is required (--config=experiments/NAME.py[:preset])")
+    try:
+        config = _CONFIG.value.copy_and_resolve_references()  # config_flags loads the file lazily
+    except Exception as e:
+        _fail(f"config: cannot load {flags.FLAGS['config'].serialize().split('=', 1)[-1]}: {_last_line(e)}")
     if not _WORKDIR.value:
         _fail("workdir: is required (--workdir=DIR)")
     logging.set_verbosity(logging.WARNING)
     from lottery.api import run  # imports jax only once the flags are good
 
     try:
-        run(_CONFIG.value, _WORKDIR.value)
+        run(config, _WORKDIR.value)
     except ConfigError as e:
         _fail(str(e))
 

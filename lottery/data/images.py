@@ -66,6 +66,11 @@ def load(name: str, data_dir: str = "", tfds_data_dir: str = "") -> Dataset:
             arrays = idx.read_split_files(found[0])
         except idx.IdxError as e:
             raise ConfigError("data.data_dir", str(e)) from None
+    for split in ("train", "test"):
+        shape, labels = arrays[f"{split}_images"].shape, arrays[f"{split}_labels"]
+        if len(shape) != 3 or shape[1:] != (28, 28) or labels.ndim != 1 or (labels.size and labels.max() > 9):
+            raise ConfigError("data.data_dir", f"{name} {split} files hold images {shape} and labels {labels.shape} "
+                                               f"(max {labels.max() if labels.size else '-'}); expected [N, 28, 28] and [N] in 0..9")
     mean, std = NORMALIZATION[name]
 
     def prep(images):

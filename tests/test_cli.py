@@ -1,0 +1,116 @@
+"""The command line and lottery.run end to end; bad input gives one line, exit 2, nothing written."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lottery
+from lottery.api import run
+from lottery.errors import ConfigError
+from helpers import tiny_config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "lottery.main", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_quick_run_end_to_end_writes_table_and_figure(tmp_path):
+    wd = tmp_path / "gmm"
+    r = cli("--config=experiments/gmm_linear.py:quick", f"--workdir={wd}", "--config.train.epochs=4",
+            "--config.model.widths=(1,5,40)", "--config.train.seeds=(0,1)")
+    assert r.returncode == 0, r.stderr
+    assert "test err" in r.stdout and "params" in r.stdout
+    assert (wd / "double_descent.png").stat().st_size > 1000
+    df = lottery.results.load(str(wd))
+    assert len(df) == 3 * 2 * 4  # widths × seeds × splits
+    assert sorted(df.width.unique()) == [1, 5, 40]
+    assert set(df.split) == {"train_noisy", "train_clean", "test", "test_noisy"}
+    # D = 100 inputs, 2 outputs, no biases: weights = 102·P.
+    assert (df.weights_total == 102 * df.width).all() and (df.weights_remaining == df.weights_total).all()
+    assert df.run_id.nunique() == 1 and not df.diverged.any()
+    assert np.isclose(df.noise_fraction, 0.2).all() and (df.noise_mode == "permute").all()
+
+
+def test_run_is_reproducible_and_resumes_from_finished_buckets(tmp_path):
+    c = tiny_config()
+    a = run(c, str(tmp_path / "a"), log=lambda s: None)
+    b = run(c, str(tmp_path / "b"), log=lambda s: None)
+    pd.testing.assert_frame_equal(a, b)
+    # A second call on a finished workdir trains nothing and returns the same table.
+    logs = []
+    again = run(c, str(tmp_path / "a"), log=logs.append)
+    pd.testing.assert_frame_equal(a, again)
+    assert any("skipped" in line for line in logs)
+    # Other settings in the same workdir are refused.
+    with pytest.raises(ConfigError, match="workdir"):
+        run(tiny_config(**{"train.epochs": 5}), str(tmp_path / "a"), log=lambda s: None)
+
+
+def test_noise_draws_and_seeds_form_the_population(tmp_path):
+    c = tiny_config(**{"data.noise.seeds": (0, 1), "model.widths": (3,)})
+    df = run(c, str(tmp_path), log=lambda s: None)
+    assert len(df) == 2 * 2 * 4
+    assert sorted(df.noise_seed.unique()) == [0, 1]
+    assert (df.flip_rate > 0).all()
+
+
+BAD = [
+    ({"data.name": "cifar100"}, "data.name"),
+    ({"model.name": "resnet"}, "model.name"),
+    ({"optimizer.name": "lion"}, "optimizer.name"),
+    ({"model.widths": (3, 0)}, "model.widths"),
+    ({"model.widths": (-2,)}, "model.widths"),
+    ({"data.noise.fraction": 1.0}, "data.noise.fraction"),
+    ({"data.noise.fraction": -0.1}, "data.noise.fraction"),
+    ({"data.noise.mode": "flip"}, "data.noise.mode"),
+    ({"data.nu": -1.0}, "data.nu"),
+    ({"train.batch_size": 1000}, "train.batch_size"),
+    ({"train.epochs": 0}, "train.epochs"),
+    ({"optimizer.schedule": "poly"}, "optimizer.schedule"),
+]
+
+
+@pytest.mark.parametrize("override,field", BAD)
+def test_bad_config_is_refused_before_anything_is_written(tmp_path, override, field):
+    wd = tmp_path / "w"
+    with pytest.raises(ConfigError) as e:
+        run(tiny_config(**override), str(wd), log=lambda s: None)
+    assert e.value.field == field
+    assert not wd.exists()
+
+
+def test_missing_data_is_refused(tmp_path):
+    wd = tmp_path / "w"
+    with pytest.raises(ConfigError) as e:
+        run(tiny_config(**{"data.name": "mnist", "model.name": "mnist_fcn2"}), str(wd), log=lambda s: None)
+    assert e.value.field == "data.data_dir" and "data.data_dir" in str(e.value)
+    assert not wd.exists()
+
+
+def test_unwritable_workdir_is_refused(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="workdir"):
+        run(tiny_config(), str(tmp_path / "file" / "sub"), log=lambda s: None)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--config=experiments/gmm_linear.py:quick", "--config.data.noise.fraction=1.5"], "data.noise.fraction"),
+    (["--config=experiments/gmm_linear.py:quick", "--config.model.name=nope"], "model.name"),
+    (["--config=experiments/gmm_linear.py:nope"], "config"),
+    (["--config=experiments/missing.py"], "config"),
+    (["--config=experiments/gmm_linear.py:quick"], "workdir"),
+])
+def test_cli_bad_input_exits_2_with_one_line(tmp_path, args, needle):
+    wd = tmp_path / "w"
+    extra = [] if needle == "workdir" else [f"--workdir={wd}"]
+    r = cli(*args, *extra)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = [line for line in r.stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], r.stderr
+    assert not wd.exists()
