@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import os
-import sys
-import time
 from typing import Callable
 
 import jax
@@ -12,18 +10,19 @@ import ml_collections
 import numpy as np
 import pandas as pd
 
-from lottery import validate
+from lottery import imp, validate
 from lottery.data import noise
 from lottery.data import registry as data_registry
-from lottery.models import masks as model_masks
 from lottery.models import registry as model_registry
 from lottery.progress import Progress
-from lottery.report import double_descent
+from lottery.report import double_descent, sparse_double_descent
 from lottery.store import files, results, runid, workdir as wd
+from lottery.store.checkpoints import BucketCheckpoints
+from lottery.store.lock import WorkdirLock
 from lottery.train import buckets as bucketing
-from lottery.train.evaluate import EvalProgram
+from lottery.train import order
 from lottery.train.state import Member
-from lottery.train.trainer import evaluate_splits, train_bucket
+from lottery.train.trainer import BucketTrainer
 
 NOISE_STREAM = 0x0E
 
@@ -39,89 +38,121 @@ def label_sets(dataset, cfg) -> list[dict]:
     return out
 
 
-def _bucket_rows(config, rid: str, spec, members, weights_total, weights_left, finite, metrics, sets) -> pd.DataFrame:
+def _rows(config, rid: str, spec, members, result, sets, input_size: int, num_classes: int) -> pd.DataFrame:
+    """Rows of one level (or branch) of one bucket: model × split."""
     rows = []
     for k, m in enumerate(members):
+        total = spec.weight_count(m.width, input_size, num_classes)
         for split in results.SPLITS:
-            loss, err = metrics[split]
+            loss, err = result.metrics[split]
             rows.append({
                 "run_id": rid, "experiment": config.experiment, "dataset": config.data.name, "model": spec.name,
                 "width": spec.width_of(m.width), "seed": m.seed, "noise_fraction": float(config.data.noise.fraction),
                 "noise_mode": config.data.noise.mode, "noise_seed": sets[m.label_set]["seed"],
-                "flip_rate": sets[m.label_set]["train"].flip_rate, "level": 0,
-                "weights_total": int(weights_total[k]), "weights_remaining": int(weights_left[k]),
-                "density": float(weights_left[k]) / float(weights_total[k]), "split": split,
-                "error": float(err[k]), "loss": float(loss[k]), "diverged": not bool(finite[k]),
+                "flip_rate": sets[m.label_set]["train"].flip_rate, "level": result.level, "branch": result.branch,
+                "weights_total": total, "weights_remaining": int(result.remaining[k]),
+                "density": float(result.remaining[k]) / total, "split": split,
+                "error": float(err[k]), "loss": float(loss[k]), "diverged": not bool(result.finite[k]),
             })
     return pd.DataFrame(rows, columns=results.COLUMNS)
+
+
+def _splits(dataset, train_labels, test_noisy, members) -> dict:
+    """Evaluation sets: logits on train scored against noisy and clean labels, on test against clean and noisy."""
+    ls = np.asarray([m.label_set for m in members])
+    k = len(members)
+    clean_train = jnp.broadcast_to(dataset.y_train, (k, dataset.train_size))
+    clean_test = jnp.broadcast_to(dataset.y_test, (k, dataset.y_test.shape[0]))
+    return {
+        "train": (dataset.x_train, jnp.stack([train_labels[ls], clean_train], 1), ("train_noisy", "train_clean")),
+        "test": (dataset.x_test, jnp.stack([clean_test, test_noisy[ls]], 1), ("test", "test_noisy")),
+    }
 
 
 def run(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Runs the experiment ``config`` in ``workdir``; returns the results table.
 
     Everything the user gave is checked before anything is written (ConfigError otherwise).
-    Finished buckets are kept in ``workdir/parts``: a killed run resumes from them.
+    Every finished level is checkpointed: a killed run resumes where it stopped, and asking
+    for more ``imp.levels`` extends a finished run.
     """
     log = log or (lambda s: print(s, flush=True))
     config = ml_collections.ConfigDict(config.to_dict())
     validate.config(config)
     wd.check_writable(workdir)
     dataset = data_registry.load(config.data)
-    validate.against_data(config, dataset.train_size)
+    validate.against_data(config, dataset.train_size, int(np.prod(dataset.input_shape)), dataset.num_classes)
     cdict = config.to_dict()
     rid = runid.run_id(cdict)
-    wd.prepare(workdir, cdict, rid)
+    wd.check_run(workdir, rid)
+    os.makedirs(workdir, exist_ok=True)
+    with WorkdirLock(workdir):
+        wd.prepare(workdir, cdict, rid)
+        _run_buckets(config, workdir, dataset, rid, log)
+        df = results.merge(workdir)
+        report(config, workdir, df, log)
+    return df
 
+
+def _run_buckets(config, workdir, dataset, rid, log) -> None:
     spec = model_registry.get(config.model.name, config.model.hidden, config.model.use_bias, config.model.init)
     sets = label_sets(dataset, config.data.noise)
     train_labels = jnp.stack([s["train"].labels for s in sets])  # [L, N]
     test_noisy = jnp.stack([s["test"].labels for s in sets])  # [L, M]
     plan = bucketing.plan(config.model.widths, config.train.bucket_ratio, config.train.bucket_small)
+    rewind = imp.rewind_step(config.imp.rewind, order.steps_per_epoch(dataset.train_size, config.train.batch_size))
+    input_size = int(np.prod(dataset.input_shape))
     log(f"run {rid}: {config.experiment} on {dataset.name} ({dataset.train_size} train), model {spec.name}, "
         f"{len(config.model.widths)} widths × {len(config.train.seeds)} seeds × {len(sets)} noise draws "
-        f"in {len(plan)} buckets")
-    timing = {}
+        f"in {len(plan)} buckets, {config.imp.levels} pruning levels")
+    timing = wd.read_timing(workdir)
     for bi, widths in enumerate(plan):
         name = f"bucket{bi:02d}-w{widths[0]}-{widths[-1]}"
-        if os.path.exists(wd.part_path(workdir, name)):
-            log(f"  {name}: done earlier, skipped")
-            continue
         members = [Member(w, s, li) for w in widths for s in config.train.seeds for li in range(len(sets))]
-        prog = Progress(f"  {name} ({len(members)} models)")
-        t0 = time.perf_counter()
-        out = train_bucket(spec, dataset.x_train, train_labels, members, config.train, config.optimizer,
-                           dataset.num_classes, prog.update)
-        prog.close()
-        pop = out.population
-        ls = np.asarray([m.label_set for m in members])
-        k = len(members)
-        evaluator = EvalProgram(out.program.module, config.train.eval_batch_size)
-        metrics = evaluate_splits(evaluator, pop, {
-            "train": (dataset.x_train, jnp.stack([train_labels[ls], jnp.broadcast_to(dataset.y_train, (k, dataset.train_size))], 1),
-                      ("train_noisy", "train_clean")),
-            "test": (dataset.x_test, jnp.stack([jnp.broadcast_to(dataset.y_test, (k, dataset.y_test.shape[0])), test_noisy[ls]], 1),
-                     ("test", "test_noisy")),
-        })
-        # Padding excluded: the true weight count of every member is its padding mask's count.
-        total = np.asarray(model_masks.count_weights(pop.masks))
-        df = _bucket_rows(config, rid, spec, members, total, total, np.asarray(pop.finite), metrics, sets)
-        results.write(df, wd.part_path(workdir, name))
-        wall = time.perf_counter() - t0
-        rate = k * out.timed_epochs / max(out.train_seconds, 1e-9)
-        timing[name] = {"models": k, "widths": widths, "wall_seconds": wall, "first_chunk_seconds": out.compile_seconds,
-                        "model_epochs_per_second": rate}
-        log(f"  {name}: {k} models, {wall:.1f}s, {rate:,.0f} model-epochs/s after compile "
-            f"(first chunk {out.compile_seconds:.1f}s)")
-        if not pop.finite.all():
-            log(f"  {name}: {int((~np.asarray(pop.finite)).sum())} model(s) diverged (loss NaN/inf), flagged in results")
-    if timing:
-        wd.write_timing(workdir, timing)
-    df = results.merge(workdir)
-    table = double_descent.summary(df)
+        trainer = BucketTrainer(spec, dataset.x_train, train_labels, members, config.train, config.optimizer,
+                                dataset.num_classes, boundaries=(rewind,))
+        runner = imp.BucketIMP(trainer, config.imp, _splits(dataset, train_labels, test_noisy, members),
+                               BucketCheckpoints(wd.checkpoint_dir(workdir, name)),
+                               progress=lambda label: Progress(f"  {name} {label} ({len(members)} models)", "steps").update)
+        bucket_timing = timing.setdefault(name, {"models": len(members), "widths": widths, "levels": {}})
+
+        def on_result(result, name=name, members=members, bucket_timing=bucket_timing):
+            key = imp.level_name(result.level, result.branch)
+            part = wd.part_path(workdir, f"{name}-{key}")
+            if result.seconds is None:
+                log(f"  {name} {key}: restored from its checkpoint")
+                if os.path.exists(part):
+                    return
+            results.write(_rows(config, rid, spec, members, result, sets, input_size, dataset.num_classes), part)
+            if result.seconds is None:
+                return
+            bucket_timing["levels"][key] = result.seconds
+            wd.write_timing(workdir, timing)
+            test_err = result.metrics["test"][1]
+            flag = f", {int((~result.finite).sum())} diverged" if not result.finite.all() else ""
+            log(f"  {name} {key}: {len(members)} models, {result.seconds:.2f}s, weights left "
+                f"{int(result.remaining.min())}–{int(result.remaining.max())}, test error "
+                f"{100 * test_err.mean():.2f}% mean{flag}")
+
+        runner.run(int(config.imp.levels), on_result)
+
+
+def report(config, workdir: str, df: pd.DataFrame, log) -> None:
+    """Prints the double-descent table (and the IMP summary) and writes the figures."""
+    main = df[df.branch == "main"]
+    table = double_descent.summary(main)
     log("\n" + double_descent.format_table(table))
+    figures = [("double_descent.png", lambda tmp: double_descent.plot(table, tmp, f"{config.experiment}: double descent"))]
+    if main.level.max() > 0:
+        best = sparse_double_descent.best_pruned(main)
+        log("\nbest pruned models (lowest test error along IMP, per starting width; mean over seeds):\n"
+            + sparse_double_descent.format_best(best))
+        figures.append(("sparse_double_descent.png",
+                        lambda tmp: sparse_double_descent.plot(main, best, tmp, f"{config.experiment}: sparse double descent")))
     if config.report.figures:
-        path = os.path.join(workdir, "double_descent.png")
-        with files.atomic_path(path) as tmp:
-            double_descent.plot(table, tmp, f"{config.experiment}: double descent")
-        log(f"wrote {path} and {os.path.join(workdir, results.TABLE)}")
-    return df
+        for fname, draw in figures:
+            path = os.path.join(workdir, fname)
+            with files.atomic_path(path) as tmp:
+                draw(tmp)
+            log(f"wrote {path}")
+    log(f"results: {os.path.join(workdir, results.TABLE)} ({len(df)} rows)")

@@ -8,7 +8,8 @@ from __future__ import annotations
 import ml_collections
 
 # Keys that do not change results: left out of the run id.
-NON_RESULT_KEYS = ("experiment", "report", "train.eval_batch_size", "data.data_dir", "data.tfds_data_dir")
+NON_RESULT_KEYS = ("experiment", "report", "train.eval_batch_size", "data.data_dir", "data.tfds_data_dir",
+                   "imp.levels")  # more levels extend a run, they do not change the rows it has
 
 
 def base() -> ml_collections.ConfigDict:
@@ -59,6 +60,16 @@ def base() -> ml_collections.ConfigDict:
     c.optimizer.warmup_epochs = 0.0
     c.optimizer.milestones = ()  # epochs of ×gamma drops (schedule = step)
     c.optimizer.gamma = 0.1
+
+    c.imp = ml_collections.ConfigDict()
+    c.imp.levels = 0  # pruning levels after the dense level 0
+    c.imp.fraction = 0.2  # of the surviving weights removed per level
+    c.imp.rule = "clean"  # clean (remove exactly ⌈f·R⌉) | openlth (OpenLTH sparse_global, see prune/magnitude.py)
+    c.imp.scope = "global"  # global | layerwise
+    c.imp.ignore = ()  # layer names never pruned, e.g. ("dense_0",)
+    c.imp.layer_rates = ()  # layerwise rate multipliers, e.g. ("dense_2=0.5",)
+    c.imp.rewind = "init"  # init | Nep | Nit (late rewinding to epoch/iteration N)
+    c.imp.branches = ()  # reinit, random_global, random_layerwise, finetune
 
     c.report = ml_collections.ConfigDict()
     c.report.figures = True

@@ -36,8 +36,11 @@ class Progress:
         self.stream.write(f"\r{line}   " if self.tty else line + "\n")
         self.stream.flush()
         self.shown = True
+        if done >= total:
+            self.close()
 
     def close(self) -> None:
         if self.shown and self.tty:
             self.stream.write("\n")
             self.stream.flush()
+        self.shown = False

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numbers
 
+import re
+
 from lottery.data import noise
 from lottery.data import registry as data_registry
 from lottery.errors import ConfigError
@@ -86,9 +88,64 @@ def config(c) -> None:
     for ms in o.milestones:
         if not isinstance(ms, numbers.Real) or not 0 < ms < t.epochs:
             raise ConfigError("optimizer.milestones", f"must be epochs in (0, {t.epochs}), got {tuple(o.milestones)!r}")
+    _imp(c, spec)
 
 
-def against_data(c, train_size: int) -> None:
+def _imp(c, spec) -> None:
+    from lottery import imp
+    from lottery.prune import magnitude
+
+    p = c.imp
+    if not _int(p.levels) or p.levels < 0:
+        raise ConfigError("imp.levels", f"must be an integer ≥ 0, got {p.levels!r}")
+    if not isinstance(p.fraction, numbers.Real) or not 0 < p.fraction < 1:
+        raise ConfigError("imp.fraction", f"must be in (0, 1), got {p.fraction!r}")
+    _choice("imp.rule", p.rule, magnitude.RULES)
+    _choice("imp.scope", p.scope, magnitude.SCOPES)
+    for b in p.branches:
+        _choice("imp.branches", b, imp.BRANCHES)
+    if not isinstance(p.rewind, str) or not (p.rewind == "init" or re.fullmatch(r"\d+(ep|it)", p.rewind)):
+        raise ConfigError("imp.rewind", f"must be 'init', 'Nep' (epochs) or 'Nit' (iterations), got {p.rewind!r}")
+    layers = [f"dense_{i}" for i in range(len(spec.hidden) + 1)]
+    for name in p.ignore:
+        _choice("imp.ignore", name, layers)
+    if p.levels and not set(layers) - set(p.ignore):
+        raise ConfigError("imp.ignore", f"ignores every layer {layers}; nothing is left to prune")
+    for item in p.layer_rates:
+        name, _, rate = str(item).partition("=")
+        _choice("imp.layer_rates", name, layers)
+        try:
+            ok = 0 < float(rate) <= 1 / p.fraction
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ConfigError("imp.layer_rates", f"entries are 'layer=rate' with 0 < rate·imp.fraction ≤ 1, got {item!r}")
+    if p.layer_rates and p.scope != "layerwise":
+        raise ConfigError("imp.layer_rates", "per-layer rates need imp.scope = layerwise")
+
+
+def _remaining_after(levels: int, fraction: float, rule: str, count: int) -> int:
+    """Weights left after ``levels`` global levels, by the counting rule (Python integers)."""
+    from lottery.data.noise import corrupted_count
+
+    for _ in range(levels):
+        count -= corrupted_count(fraction, count) + (1 if rule == "openlth" else 0)
+    return count
+
+
+def against_data(c, train_size: int, input_size: int = 0, num_classes: int = 0) -> None:
     """Validates what needs the loaded data."""
     if c.train.batch_size > train_size:
         raise ConfigError("train.batch_size", f"{c.train.batch_size} is larger than the training set ({train_size} examples)")
+    steps_per_epoch = -(-train_size // c.train.batch_size)
+    from lottery import imp
+
+    if imp.rewind_step(c.imp.rewind, steps_per_epoch) >= c.train.epochs * steps_per_epoch:
+        raise ConfigError("imp.rewind", f"{c.imp.rewind} is at or beyond the end of training "
+                                        f"({c.train.epochs} epochs = {c.train.epochs * steps_per_epoch} iterations)")
+    if c.imp.levels and input_size:
+        spec = model_registry.get(c.model.name, c.model.hidden, c.model.use_bias, c.model.init)
+        smallest = min(spec.weight_count(w, input_size, num_classes) for w in c.model.widths)
+        if _remaining_after(c.imp.levels, c.imp.fraction, c.imp.rule, smallest) < 1:
+            raise ConfigError("imp.levels", f"{c.imp.levels} levels of {c.imp.fraction:g} prune away every weight of the "
+                                            f"smallest model ({smallest} weights); use fewer levels or larger widths")

@@ -1,4 +1,6 @@
 """The population trainer against independent computations and against its members alone."""
+from types import SimpleNamespace
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -28,9 +30,11 @@ def cfgs(epochs=3, shared=False, momentum=0.0, wd=0.0, name="sgd", lr=0.1):
 
 
 def train(members, spec_name="gmm_fcn", **kw):
+    """Trains from scratch; returns a namespace with population, program, losses [steps, K]."""
     x, y = data()
     tc, oc = cfgs(**kw)
-    return trainer.train_bucket(model_registry.get(spec_name), x, y, members, tc, oc, 2)
+    t, pop, losses, _ = trainer.train_bucket(model_registry.get(spec_name), x, y, members, tc, oc, 2)
+    return SimpleNamespace(population=pop, program=t.program, module=t.module, losses=losses)
 
 
 def member_params(run, k, width):
@@ -45,7 +49,7 @@ def test_sgd_momentum_weight_decay_matches_numpy_loop():
     width, momentum, wd, lr, epochs = 4, 0.9, 0.01, 0.05, 3
     run = train([Member(width, 7)], epochs=epochs, momentum=momentum, wd=wd, lr=lr)
     # Start from the same initial weights: re-train zero epochs to read them.
-    init = trainer.train_bucket.__globals__["init_population"]
+    from lottery.train.state import init_population as init
     spec = model_registry.get("gmm_fcn")
     from lottery.train.optim import direction
     tc, oc = cfgs(momentum=momentum, wd=wd, lr=lr)
@@ -114,7 +118,7 @@ def test_masked_weights_stay_exactly_zero(opt):
     masks = jax.tree.map(lambda m: m & jnp.asarray(rng.random(m.shape) < 0.5), pop.masks)
     pop = pop.replace(masks=masks, params=jax.tree.map(lambda p, m: p * m, pop.params, masks))
     program = TrainProgram(module, tx, optim.schedule(oc, 3, 3), False)
-    idx = jnp.asarray(order.chunk_batches([0, 1, 2], 0, 3, N, B))
+    idx = jnp.asarray(order.step_batches([0, 1, 2], 0, 9, N, B))
     kept = [np.asarray(m) for m in jax.tree.leaves(masks)]  # the program donates its input state
     pop, _ = program.run(pop, x, y, jnp.zeros(3, jnp.int32), idx)
     for p, m in zip(jax.tree.leaves(pop.params), kept):
@@ -124,10 +128,10 @@ def test_masked_weights_stay_exactly_zero(opt):
 
 
 def test_train_program_compiles_once_per_bucket(monkeypatch):
-    monkeypatch.setattr(trainer, "CHUNK_INDEX_BUDGET", 2 * 3 * 16)  # forces one epoch per chunk
+    monkeypatch.setattr(trainer, "CHUNK_INDEX_BUDGET", 2 * 3 * 16)  # forces one epoch (3 steps) per chunk
     run = train([Member(2, 0), Member(3, 1)], epochs=4)
     assert run.program.run._cache_size() == 1
-    assert run.losses.shape == (4, 2)
+    assert run.losses.shape == (4 * 3, 2)
 
 
 def test_diverging_model_is_flagged_and_leaves_the_others_bitwise_unchanged():
@@ -139,7 +143,7 @@ def test_diverging_model_is_flagged_and_leaves_the_others_bitwise_unchanged():
     module = spec.module(4, 2)
     tx = optim.direction(oc)
     members = [Member(4, s) for s in range(3)]
-    idx = jnp.asarray(order.chunk_batches([0, 1, 2], 0, 2, N, B))
+    idx = jnp.asarray(order.step_batches([0, 1, 2], 0, 6, N, B))
     program = TrainProgram(module, tx, optim.schedule(oc, 3, 2), False)
 
     def run(poison):
@@ -164,10 +168,18 @@ def test_epoch_batches_are_permutations_with_padded_tail():
     assert not np.array_equal(b, order.epoch_batches(3, 6, 37, 8))
 
 
-def test_chunk_epochs_divides_epochs():
-    for epochs in (1, 7, 120, 1000):
-        c = trainer.chunk_epochs(epochs, 4, 10, 100)
-        assert epochs % c == 0 and c * 4 * 10 * 100 <= max(trainer.CHUNK_INDEX_BUDGET, 4000)
+def test_chunk_steps_divide_every_boundary():
+    for bounds, per_epoch in (([10], 10), ([70, 30], 10), ([1200, 500], 469), ([10000, 100], 10)):
+        c = trainer.chunk_steps(bounds, 4, 100, per_epoch)
+        assert all(b % c == 0 for b in bounds) and c * 4 * 100 <= trainer.CHUNK_INDEX_BUDGET
+    assert trainer.chunk_steps([100, 30], 1, 1, 10) == 10  # whole epochs preferred
+
+
+def test_step_batches_do_not_depend_on_chunking():
+    whole = order.step_batches([4, 5], 0, 12, 37, 8)  # 5 steps per epoch
+    parts = np.concatenate([order.step_batches([4, 5], s, 3, 37, 8) for s in range(0, 12, 3)])
+    np.testing.assert_array_equal(whole, parts)
+    np.testing.assert_array_equal(whole[5:10, 0], order.epoch_batches(4, 1, 37, 8))
 
 
 def test_evaluation_matches_numpy():
@@ -176,7 +188,7 @@ def test_evaluation_matches_numpy():
     x, y = data(1)
     noisy = (1 - y[0])
     labels = jnp.stack([jnp.stack([y[0], noisy])] * 2)  # [K, M, N]
-    loss, err = EvalProgram(run.program.module, 16).run(run.population.params, run.population.masks, x, labels)
+    loss, err = EvalProgram(run.module, 16).run(run.population.params, run.population.masks, x, labels)
     for k in range(2):
         p = jax.tree.map(lambda a: np.asarray(a[k]), run.population.params)
         logits = np.asarray(x, np.float64) @ p["dense_0"]["kernel"] + p["dense_0"]["bias"]

@@ -32,6 +32,11 @@ class ModelSpec:
         sizes = self.layer_sizes(width, 0, num_classes)
         return FCN(features=sizes[1:], use_bias=self.use_bias)
 
+    def weight_count(self, width: int, input_size: int, num_classes: int) -> int:
+        """Prunable weights (kernels only, output layer included; OpenLTH's parameter count)."""
+        sizes = self.layer_sizes(width, input_size, num_classes)
+        return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
     def width_of(self, width: int) -> int:
         """The width recorded in results: the swept width, or the first hidden size."""
         return width if self.has_width else int(self.hidden[0])

@@ -10,7 +10,7 @@ from lottery.store import files
 
 COLUMNS = [
     "run_id", "experiment", "dataset", "model", "width", "seed", "noise_fraction", "noise_mode", "noise_seed",
-    "flip_rate", "level", "weights_total", "weights_remaining", "density", "split", "error", "loss", "diverged",
+    "flip_rate", "level", "branch", "weights_total", "weights_remaining", "density", "split", "error", "loss", "diverged",
 ]
 SPLITS = ("train_noisy", "train_clean", "test", "test_noisy")
 TABLE = "results.parquet"
@@ -31,7 +31,7 @@ def read_parts(workdir: str) -> pd.DataFrame:
 
 def merge(workdir: str) -> pd.DataFrame:
     """Merges every finished part into ``DIR/results.parquet`` and returns the table."""
-    df = read_parts(workdir).sort_values(["width", "seed", "noise_seed", "level", "split"], kind="stable")
+    df = read_parts(workdir).sort_values(["width", "seed", "noise_seed", "level", "branch", "split"], kind="stable")
     df = df.reset_index(drop=True)
     write(df, os.path.join(workdir, TABLE))
     return df

@@ -3,7 +3,9 @@
 Layout::
 
     DIR/config.json          the resolved config and its run id
-    DIR/parts/*.parquet      results of each finished bucket (a killed run skips them on resume)
+    DIR/.lock                held by the process running in DIR
+    DIR/checkpoints/BUCKET/  Orbax checkpoints: the rewind state and every level (resume points)
+    DIR/parts/*.parquet      results of each finished level of each bucket
     DIR/results.parquet      the merged results table
     DIR/timing.json          wall times per bucket (not part of the results: they vary)
     DIR/*.png                figures
@@ -33,21 +35,42 @@ def check_writable(workdir: str) -> None:
         raise ConfigError("workdir", f"{workdir} is not writable ({probe} does not accept new files)")
 
 
-def prepare(workdir: str, config_dict: dict, run_id: str) -> None:
-    """Creates the workdir and records the config; refuses a workdir of another run."""
-    os.makedirs(os.path.join(workdir, "parts"), exist_ok=True)
+def check_run(workdir: str, run_id: str) -> None:
+    """Refuses a workdir that holds another run (settings that change results differ). Writes nothing."""
     path = os.path.join(workdir, CONFIG)
     if os.path.exists(path):
-        with open(path) as f:
-            old = json.load(f)
-        if old.get("run_id") != run_id:
-            raise ConfigError("workdir", f"{workdir} holds run {old.get('run_id')} with other settings; "
-                                         f"use a new workdir for run {run_id}")
+        try:
+            with open(path) as f:
+                old = json.load(f).get("run_id")
+        except (OSError, ValueError):
+            raise ConfigError("workdir", f"{path} is unreadable; use a new workdir") from None
+        if old != run_id:
+            raise ConfigError("workdir", f"{workdir} holds run {old} with other settings; "
+                                         f"use a new workdir for run {run_id} (only imp.levels may change)")
+
+
+def prepare(workdir: str, config_dict: dict, run_id: str) -> None:
+    """Creates the layout and records the config (call under the workdir lock, after check_run)."""
+    os.makedirs(os.path.join(workdir, "parts"), exist_ok=True)
+    check_run(workdir, run_id)
+    path = os.path.join(workdir, CONFIG)
     files.write_text(path, json.dumps({"run_id": run_id, "config": config_dict}, indent=2, sort_keys=True, default=list))
 
 
 def part_path(workdir: str, name: str) -> str:
     return os.path.join(workdir, "parts", f"{name}.parquet")
+
+
+def checkpoint_dir(workdir: str, bucket: str) -> str:
+    return os.path.join(workdir, "checkpoints", bucket)
+
+
+def read_timing(workdir: str) -> dict:
+    try:
+        with open(os.path.join(workdir, "timing.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
 
 
 def write_timing(workdir: str, timing: dict) -> None:

@@ -33,8 +33,14 @@ def epoch_batches(seed: int, epoch: int, n: int, batch: int) -> np.ndarray:
     return out.reshape(steps, batch)
 
 
-def chunk_batches(seeds: list[int], first_epoch: int, epochs: int, n: int, batch: int) -> np.ndarray:
-    """Indices [epochs·steps, len(seeds), batch] for epochs first_epoch … first_epoch+epochs−1."""
-    per_seed = [np.concatenate([epoch_batches(s, e, n, batch) for e in range(first_epoch, first_epoch + epochs)])
+def step_batches(seeds: list[int], start: int, steps: int, n: int, batch: int) -> np.ndarray:
+    """Indices [steps, len(seeds), batch] of global steps start … start+steps−1.
+
+    Step t is batch t mod S of epoch t div S (S = steps per epoch), whatever the chunking.
+    """
+    per_epoch = steps_per_epoch(n, batch)
+    first, last = start // per_epoch, (start + steps - 1) // per_epoch
+    offset = start - first * per_epoch
+    per_seed = [np.concatenate([epoch_batches(s, e, n, batch) for e in range(first, last + 1)])[offset:offset + steps]
                 for s in seeds]
     return np.stack(per_seed, axis=1)

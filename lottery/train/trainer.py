@@ -1,10 +1,10 @@
-"""Training one bucket of a population from scratch: init, chunks of epochs, evaluation.
+"""Training one bucket of a population over a range of steps, in compiled chunks.
 
 Pure apart from the ``progress`` callback: the caller decides what to print or save.
 """
 from __future__ import annotations
 
-import dataclasses
+import math
 import time
 from typing import Callable, Optional
 
@@ -21,86 +21,92 @@ from lottery.train.step import TrainProgram
 CHUNK_INDEX_BUDGET = 8_000_000  # int32 batch indices held on the host per chunk
 
 
-@dataclasses.dataclass
-class BucketRun:
-    """What training one bucket produced.
+def chunk_steps(boundaries: list[int], models: int, batch: int, steps_per_epoch: int) -> int:
+    """Largest chunk length (in steps) dividing every boundary and within the host budget.
 
-    population: final state; losses: [epochs, K] mean training loss per epoch;
-    train_seconds: wall time of the chunks after the first (compile excluded when >1 chunk);
-    timed_epochs: epochs those seconds cover; compile_seconds: time of the first chunk.
+    Every range trained (0 → k, k → T) is then a whole number of equal chunks: one compile.
+    Prefers whole epochs when the boundaries allow it.
+    """
+    g = 0
+    for b in boundaries:
+        g = math.gcd(g, int(b))
+    cap = max(1, CHUNK_INDEX_BUDGET // (max(models, 1) * batch))
+    divisors = [d for d in range(1, min(cap, g) + 1) if g % d == 0]
+    whole_epochs = [d for d in divisors if d % steps_per_epoch == 0]
+    return max(whole_epochs or divisors)
+
+
+class BucketTrainer:
+    """Everything compiled for one bucket: init, the train program, the eval program.
+
+    x_train [N, *input]; labels [L, N] int32 label sets; members pick one with ``label_set``.
+    Steps are global: epoch e covers steps [e·S, (e+1)·S), S = ⌈N / batch⌉.
     """
 
-    population: Population
-    losses: np.ndarray
-    train_seconds: float
-    timed_epochs: int
-    compile_seconds: float
-    program: TrainProgram
+    def __init__(self, spec: ModelSpec, x_train, labels, members: list[Member], train_cfg, opt_cfg,
+                 num_classes: int, boundaries: tuple[int, ...] = ()):
+        self.spec, self.members, self.num_classes = spec, members, num_classes
+        self.x_train, self.labels = x_train, labels
+        self.n = int(x_train.shape[0])
+        self.batch = int(train_cfg.batch_size)
+        self.steps_per_epoch = order.steps_per_epoch(self.n, self.batch)
+        self.total_steps = int(train_cfg.epochs) * self.steps_per_epoch
+        self.padded_width = max(m.width for m in members)
+        self.module = spec.module(self.padded_width, num_classes)
+        self.tx = optim.direction(opt_cfg)
+        shared = bool(train_cfg.shared_data_order)
+        self.program = TrainProgram(self.module, self.tx, optim.schedule(opt_cfg, self.steps_per_epoch, int(train_cfg.epochs)), shared)
+        self.evaluator = EvalProgram(self.module, int(train_cfg.eval_batch_size))
+        self.label_set = jnp.asarray([m.label_set for m in members], jnp.int32)
+        self.seeds = [int(train_cfg.data_seed)] if shared else [m.seed for m in members]
+        self.chunk = chunk_steps([self.total_steps, *boundaries], len(self.seeds), self.batch, self.steps_per_epoch)
 
+    def init(self) -> Population:
+        return init_population(self.spec, self.module, self.tx, self.members, self.padded_width,
+                               tuple(self.x_train.shape[1:]), self.num_classes)
 
-def chunk_epochs(epochs: int, models: int, steps: int, batch: int) -> int:
-    """Largest divisor of ``epochs`` whose batch indices fit the host budget (so no recompile)."""
-    per_epoch = max(models, 1) * steps * batch
-    cap = max(1, CHUNK_INDEX_BUDGET // per_epoch)
-    return max(d for d in range(1, min(cap, epochs) + 1) if epochs % d == 0)
+    def fresh_opt_state(self, params):
+        return jax.vmap(self.tx.init)(params)
 
+    def _indices(self, start: int) -> jax.Array:
+        idx = order.step_batches(self.seeds, start, self.chunk, self.n, self.batch)
+        return jnp.asarray(idx[:, 0] if self.program.shared_order else idx)
 
-def order_seeds(members: list[Member], shared: bool, data_seed: int) -> list[int]:
-    """Data-order seed of every member (one seed for the whole population when shared)."""
-    return [data_seed] if shared else [m.seed for m in members]
+    def train(self, pop: Population, start: int, stop: int,
+              progress: Optional[Callable[[int, int], None]] = None) -> tuple[Population, np.ndarray, float]:
+        """Trains steps [start, stop) (multiples of ``self.chunk``); ``pop.step`` must equal start.
+
+        Returns (population, training losses [stop − start, K], seconds). The input
+        population is donated (its arrays are consumed).
+        """
+        assert (stop - start) % self.chunk == 0 and start % self.chunk == 0, (start, stop, self.chunk)
+        losses = []
+        t0 = time.perf_counter()
+        idx = self._indices(start) if stop > start else None
+        for s in range(start, stop, self.chunk):
+            pop, loss = self.program.run(pop, self.x_train, self.labels, self.label_set, idx)  # asynchronous
+            if s + self.chunk < stop:
+                idx = self._indices(s + self.chunk)  # drawn on the host while the chunk runs
+            losses.append(np.asarray(loss))  # waits for the chunk
+            if progress:
+                progress(s + self.chunk - start, stop - start)
+        out = np.concatenate(losses) if losses else np.zeros((0, len(self.members)), np.float32)
+        return pop, out, time.perf_counter() - t0
+
+    def evaluate(self, pop: Population, splits: dict) -> dict:
+        """{split name: (loss [K], error [K])} for ``splits = {group: (x, labels [K, M, N], names[M])}``."""
+        out = {}
+        for x, labels, names in splits.values():
+            loss, err = self.evaluator.run(pop.params, pop.masks, x, labels)
+            loss, err = np.asarray(loss), np.asarray(err)
+            for j, name in enumerate(names):
+                out[name] = (loss[:, j], err[:, j])
+        return out
 
 
 def train_bucket(spec: ModelSpec, x_train, labels, members: list[Member], train_cfg, opt_cfg, num_classes: int,
-                 progress: Optional[Callable[[int, int], None]] = None) -> BucketRun:
-    """Trains ``members`` (padded to the widest) for ``train_cfg.epochs`` epochs.
-
-    x_train [N, *input]; labels [L, N] int32 label sets (member.label_set picks one).
-    ``progress(epochs_done, epochs_total)`` is called after every chunk.
-    """
-    n = int(x_train.shape[0])
-    batch = int(train_cfg.batch_size)
-    steps = order.steps_per_epoch(n, batch)
-    epochs = int(train_cfg.epochs)
-    padded = max(m.width for m in members)
-    module = spec.module(padded, num_classes)
-    tx = optim.direction(opt_cfg)
-    program = TrainProgram(module, tx, optim.schedule(opt_cfg, steps, epochs), bool(train_cfg.shared_data_order))
-    pop = init_population(spec, module, tx, members, padded, tuple(x_train.shape[1:]), num_classes)
-    label_set = jnp.asarray([m.label_set for m in members], jnp.int32)
-    seeds = order_seeds(members, program.shared_order, int(train_cfg.data_seed))
-    per_chunk = chunk_epochs(epochs, len(seeds), steps, batch)
-    def indices(start):
-        idx = order.chunk_batches(seeds, start, per_chunk, n, batch)
-        return jnp.asarray(idx[:, 0] if program.shared_order else idx)
-
-    losses, timed, first = [], 0.0, 0.0
-    idx = indices(0)
-    for start in range(0, epochs, per_chunk):
-        t0 = time.perf_counter()
-        pop, loss = program.run(pop, x_train, labels, label_set, idx)  # dispatched asynchronously
-        if start + per_chunk < epochs:
-            idx = indices(start + per_chunk)  # drawn on the host while the chunk runs
-        loss = np.asarray(loss)  # waits for the chunk
-        dt = time.perf_counter() - t0
-        if start == 0:
-            first = dt
-        else:
-            timed += dt
-        losses.append(loss.reshape(per_chunk, steps, -1).mean(axis=1))
-        if progress:
-            progress(start + per_chunk, epochs)
-    timed_epochs = epochs - per_chunk
-    if timed_epochs == 0:
-        timed, timed_epochs = first, epochs
-    return BucketRun(pop, np.concatenate(losses), timed, timed_epochs, first, program)
-
-
-def evaluate_splits(module_program: EvalProgram, pop: Population, splits: dict) -> dict:
-    """{split name: (loss [K], error [K])} for ``splits = {group: (x, labels [K, M, N], names[M])}``."""
-    out = {}
-    for x, labels, names in splits.values():
-        loss, err = module_program.run(pop.params, pop.masks, x, labels)
-        loss, err = np.asarray(loss), np.asarray(err)
-        for j, name in enumerate(names):
-            out[name] = (loss[:, j], err[:, j])
-    return out
+                 progress: Optional[Callable[[int, int], None]] = None):
+    """Initialises and trains ``members`` for all epochs: (trainer, population, losses [steps, K], seconds)."""
+    trainer = BucketTrainer(spec, x_train, labels, members, train_cfg, opt_cfg, num_classes)
+    pop, losses, seconds = trainer.train(trainer.init(), 0, trainer.total_steps, progress)
+    return trainer, pop, losses, seconds

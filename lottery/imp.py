@@ -1,0 +1,180 @@
+"""Iterative magnitude pruning of a bucket, level by level, with rewinding and control branches.
+
+Level 0 trains the dense population from step 0 to T. With late rewinding (``imp.rewind``
+= ``10ep`` or ``500it``) the state at step k is kept as the rewind point. Level L ≥ 1 prunes
+a fraction of the surviving weights of level L−1's *trained* weights, resets the survivors to
+the rewind weights, starts a fresh optimizer state, and trains steps k → T: the learning-rate
+schedule resumes at step k. Every level sees the same data order (a function of seed and step).
+
+Branches of a finished level L ≥ 1 (``imp.branches``):
+* ``reinit`` — level L's mask with a fresh random initialisation, trained 0 → T;
+* ``random_global`` / ``random_layerwise`` — a random mask of the same density (total, or per
+  layer) on the rewind weights, trained k → T;
+* ``finetune`` — level L−1's trained weights pruned to level L's mask, trained k → T with a fresh
+  optimizer (prune + retrain with learning-rate rewinding).
+
+Each level's masks, trained params and metrics are checkpointed; a killed run resumes from the
+last complete checkpoint and finishes with bitwise the same results.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+import time
+from typing import Callable, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lottery.models import init as model_init
+from lottery.models import masks as model_masks
+from lottery.prune import magnitude
+from lottery.prune import random as random_prune
+from lottery.train.state import Population, init_key, param_shapes
+from lottery.train.trainer import BucketTrainer
+
+BRANCHES = ("reinit", "random_global", "random_layerwise", "finetune")
+REINIT_STREAM, RANDOM_MASK_STREAM = 0x2B, 0x3C
+
+
+def rewind_step(spec: str, steps_per_epoch: int) -> int:
+    """``init`` → 0; ``10ep`` → 10·S; ``500it`` → 500."""
+    if spec in ("init", "0", ""):
+        return 0
+    m = re.fullmatch(r"(\d+)(ep|it)", spec)
+    if not m:
+        raise ValueError(f"imp.rewind must be 'init', 'Nep' or 'Nit', got {spec!r}")
+    return int(m.group(1)) * (steps_per_epoch if m.group(2) == "ep" else 1)
+
+
+@dataclasses.dataclass
+class LevelResult:
+    """What a level (or branch) produced: level, branch ('main' or a branch name), weights
+    remaining [K], metrics {split: (loss [K], error [K])}, finite [K], seconds (None if restored)."""
+
+    level: int
+    branch: str
+    remaining: np.ndarray
+    metrics: dict
+    finite: np.ndarray
+    seconds: Optional[float]
+
+
+def _host(tree):
+    return jax.tree.map(np.asarray, tree)
+
+
+def level_name(level: int, branch: str = "main") -> str:
+    return f"level_{level:03d}" + ("" if branch == "main" else f"_{branch}")
+
+
+class BucketIMP:
+    """IMP for one bucket: the compiled train, eval and prune functions are built once and reused."""
+
+    def __init__(self, trainer: BucketTrainer, imp_cfg, splits: dict, checkpoints, progress: Callable = None):
+        self.t, self.cfg, self.splits, self.ckpt = trainer, imp_cfg, splits, checkpoints
+        self.progress = progress or (lambda label: None)
+        self.k = rewind_step(imp_cfg.rewind, trainer.steps_per_epoch)
+        self.T = trainer.total_steps
+        rates = dict(r.split("=") for r in imp_cfg.layer_rates) if imp_cfg.layer_rates else {}
+        rule = functools.partial(magnitude.prune, rule=imp_cfg.rule, scope=imp_cfg.scope,
+                                 ignore=tuple(imp_cfg.ignore), rates={n: float(v) for n, v in rates.items()})
+        self.prune = jax.jit(jax.vmap(lambda p, m, f: rule(p, m, f)))
+        self.random_masks = jax.jit(jax.vmap(random_prune.like, in_axes=(0, 0, 0, None)), static_argnums=3)
+        shapes = param_shapes(trainer.module, tuple(trainer.x_train.shape[1:]))
+        self.reinit = jax.jit(jax.vmap(lambda key, m: model_init.init_params(key, shapes, m, trainer.spec.init)))
+
+    # -- pieces -------------------------------------------------------------------------
+    def _keys(self, stream: int, level: int) -> jax.Array:
+        return jnp.stack([jax.random.fold_in(jax.random.fold_in(init_key(m.seed), stream), level) for m in self.t.members])
+
+    def _state(self, params, masks, step: int) -> Population:
+        params = jax.tree.map(lambda p, m: jnp.asarray(p) * jnp.asarray(m), params, masks)
+        k = len(self.t.members)
+        return Population(params, jax.tree.map(jnp.asarray, masks), self.t.fresh_opt_state(params),
+                          jnp.full((k,), step, jnp.int32), jnp.ones((k,), bool))
+
+    def _finish(self, level, branch, pop, label, start, t0):
+        pop, _, _ = self.t.train(pop, start, self.T, self.progress(label))
+        metrics = self.t.evaluate(pop, self.splits)
+        remaining = np.asarray(model_masks.count_weights(pop.masks))
+        result = LevelResult(level, branch, remaining, metrics, np.asarray(pop.finite), time.perf_counter() - t0)
+        return pop, result
+
+    def _save(self, name, pop, result):
+        self.ckpt.save(name, {"params": _host(pop.params), "masks": _host(pop.masks), "finite": result.finite,
+                              "remaining": result.remaining,
+                              "metrics": {s: {"loss": v[0], "error": v[1]} for s, v in result.metrics.items()}})
+
+    @staticmethod
+    def _restored(level, branch, saved) -> LevelResult:
+        metrics = {s: (v["loss"], v["error"]) for s, v in saved["metrics"].items()}
+        return LevelResult(level, branch, saved["remaining"], metrics, saved["finite"], None)
+
+    # -- the levels ---------------------------------------------------------------------
+    def rewind_point(self):
+        """(rewind params as numpy, the full population state at step k for level 0 to continue)."""
+        saved = self.ckpt.load("rewind")
+        if saved is not None:
+            state = Population(**jax.tree.map(jnp.asarray, saved["state"]))
+            return saved["state"]["params"], state
+        pop = self.t.init()
+        if self.k:
+            pop, _, _ = self.t.train(pop, 0, self.k, self.progress("rewind point"))
+        state = _host({f.name: getattr(pop, f.name) for f in dataclasses.fields(pop)})
+        self.ckpt.save("rewind", {"state": state})
+        return state["params"], Population(**jax.tree.map(jnp.asarray, state))
+
+    def run(self, levels: int, on_result: Callable[[LevelResult], None]) -> None:
+        """Runs (or restores) levels 0 … levels and their branches, calling ``on_result`` for each."""
+        rewind_params, state_k = None, None
+        prev = None  # (trained params, masks) of the previous level, numpy
+        for level in range(levels + 1):
+            saved = self.ckpt.load(level_name(level))
+            if saved is not None:
+                result = self._restored(level, "main", saved)
+            else:
+                if rewind_params is None:
+                    rewind_params, state_k = self.rewind_point()
+                t0 = time.perf_counter()
+                if level == 0:
+                    pop = state_k
+                    start = self.k
+                else:
+                    masks = _host(self.prune(jax.tree.map(jnp.asarray, prev[0]), jax.tree.map(jnp.asarray, prev[1]),
+                                             jnp.full((len(self.t.members),), self.cfg.fraction, jnp.float32)))
+                    pop, start = self._state(rewind_params, masks, self.k), self.k
+                pop, result = self._finish(level, "main", pop, f"level {level}", start, t0)
+                self._save(level_name(level), pop, result)
+                saved = {"params": _host(pop.params), "masks": _host(pop.masks)}
+            on_result(result)
+            if level >= 1:
+                for branch in self.cfg.branches:
+                    self._branch(level, branch, prev, saved["masks"], on_result)
+            prev = (saved["params"], saved["masks"])
+
+    def _branch(self, level, branch, prev, masks, on_result):
+        name = level_name(level, branch)
+        saved = self.ckpt.load(name)
+        if saved is not None:
+            on_result(self._restored(level, branch, saved))
+            return
+        rewind = self.ckpt.load("rewind")["state"]
+        t0 = time.perf_counter()
+        if branch == "reinit":
+            fresh = self.reinit(self._keys(REINIT_STREAM, level), jax.tree.map(jnp.asarray, rewind["masks"]))
+            pop, start = self._state(fresh, masks, 0), 0
+        elif branch.startswith("random_"):
+            scope = branch.split("_", 1)[1]
+            rmasks = _host(self.random_masks(self._keys(RANDOM_MASK_STREAM, level), jax.tree.map(jnp.asarray, rewind["masks"]),
+                                             jax.tree.map(jnp.asarray, masks), scope))
+            pop, start = self._state(rewind["params"], rmasks, self.k), self.k
+        elif branch == "finetune":
+            pop, start = self._state(prev[0], masks, self.k), self.k
+        else:
+            raise ValueError(f"unknown branch {branch!r}; allowed: {BRANCHES}")
+        pop, result = self._finish(level, branch, pop, f"level {level} {branch}", start, t0)
+        self._save(name, pop, result)
+        on_result(result)

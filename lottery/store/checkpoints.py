@@ -1,0 +1,84 @@
+"""Checkpoints of a bucket's IMP run, through Orbax (the only module that imports it).
+
+One directory per bucket; inside, one Orbax checkpoint per item (``rewind``, ``level_003``,
+``level_003_reinit`` …) and beside it ``<item>.sha256`` holding a digest of every array.
+Orbax writes each checkpoint to a temporary directory and renames it when complete; the
+digest is written (atomically) after that, so an item counts as saved only when both exist
+and the arrays read back match the digest — a truncated or corrupted checkpoint is never
+loaded, it is reported as missing and its level is recomputed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+
+import jax
+import numpy as np
+
+from lottery.store import files
+
+logging.getLogger("absl").setLevel(logging.WARNING)
+
+
+def digest(tree) -> str:
+    """SHA-256 over every leaf's path, dtype, shape and bytes."""
+    h = hashlib.sha256()
+    for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
+        a = np.ascontiguousarray(np.asarray(leaf))
+        h.update(jax.tree_util.keystr(path).encode())
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+class BucketCheckpoints:
+    """Save and load the items of one bucket under ``root``."""
+
+    def __init__(self, root: str):
+        import orbax.checkpoint as ocp
+
+        self.root = root
+        os.makedirs(root, exist_ok=True)
+        self._ocp = ocp
+
+    def _paths(self, name: str) -> tuple[str, str]:
+        return os.path.join(self.root, name), os.path.join(self.root, name + ".sha256")
+
+    def save(self, name: str, tree) -> None:
+        """Saves a pytree of arrays (host numpy copies are taken first)."""
+        tree = jax.tree.map(np.asarray, tree)
+        path, sums = self._paths(name)
+        if os.path.exists(sums):
+            os.remove(sums)
+        checkpointer = self._ocp.StandardCheckpointer()
+        checkpointer.save(path, tree, force=True)
+        checkpointer.wait_until_finished()
+        checkpointer.close()
+        files.write_text(sums, json.dumps({"sha256": digest(tree)}))
+
+    def load(self, name: str):
+        """The saved pytree as numpy arrays, or None if absent, incomplete or corrupted."""
+        path, sums = self._paths(name)
+        if not (os.path.isdir(path) and os.path.exists(sums)):
+            return None
+        try:
+            with open(sums) as f:
+                expected = json.load(f)["sha256"]
+            checkpointer = self._ocp.StandardCheckpointer()
+            tree = checkpointer.restore(path)
+            checkpointer.close()
+        except Exception:  # an unreadable checkpoint is one we do not have
+            return None
+        tree = jax.tree.map(np.asarray, tree)
+        if digest(tree) != expected:
+            return None
+        return tree
+
+    def discard(self, name: str) -> None:
+        path, sums = self._paths(name)
+        if os.path.exists(sums):
+            os.remove(sums)
+        shutil.rmtree(path, ignore_errors=True)
