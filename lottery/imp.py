@@ -24,6 +24,7 @@ import re
 import time
 from typing import Callable, Optional
 
+import flax.serialization
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -116,16 +117,27 @@ class BucketIMP:
     # -- the levels ---------------------------------------------------------------------
     def rewind_point(self):
         """(rewind params as numpy, the full population state at step k for level 0 to continue)."""
-        saved = self.ckpt.load("rewind")
+        saved = self._load_rewind()
         if saved is not None:
-            state = Population(**jax.tree.map(jnp.asarray, saved["state"]))
-            return saved["state"]["params"], state
+            return saved["params"], self._population(saved)
         pop = self.t.init()
         if self.k:
             pop, _, _ = self.t.train(pop, 0, self.k, self.progress("rewind point"))
         state = _host({f.name: getattr(pop, f.name) for f in dataclasses.fields(pop)})
-        self.ckpt.save("rewind", {"state": state})
-        return state["params"], Population(**jax.tree.map(jnp.asarray, state))
+        # Optimizer states are optax named tuples: stored as plain dicts, rebuilt on load.
+        self.ckpt.save("rewind", {**state, "opt_state": flax.serialization.to_state_dict(state["opt_state"])})
+        return state["params"], self._population(state)
+
+    def _load_rewind(self):
+        saved = self.ckpt.load("rewind")
+        if saved is not None:
+            template = self.t.fresh_opt_state(jax.tree.map(jnp.asarray, saved["params"]))
+            saved["opt_state"] = flax.serialization.from_state_dict(template, saved["opt_state"])
+        return saved
+
+    @staticmethod
+    def _population(state) -> Population:
+        return Population(**{k: jax.tree.map(jnp.asarray, v) for k, v in state.items()})
 
     def run(self, levels: int, on_result: Callable[[LevelResult], None]) -> None:
         """Runs (or restores) levels 0 … levels and their branches, calling ``on_result`` for each."""
@@ -161,7 +173,7 @@ class BucketIMP:
         if saved is not None:
             on_result(self._restored(level, branch, saved))
             return
-        rewind = self.ckpt.load("rewind")["state"]
+        rewind = self._load_rewind()
         t0 = time.perf_counter()
         if branch == "reinit":
             fresh = self.reinit(self._keys(REINIT_STREAM, level), jax.tree.map(jnp.asarray, rewind["masks"]))
