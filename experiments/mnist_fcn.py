@@ -17,11 +17,19 @@ def get_config(preset: str = "default"):
     c.train.seeds = (0, 1, 2)
     c.train.epochs = 120
     c.train.batch_size = 128
+    # IMP as in study A: 20% per level with OpenLTH's global rule. A rewinds to initialisation
+    # for small widths and late-rewinds (to an early iterate) for P ≥ 1000: run the large
+    # widths as a second config with --config.imp.rewind=1ep (one rewind point per run).
+    c.imp.levels = 25  # the narrowest model keeps a few weights after 25 levels
+    c.imp.fraction = 0.2
+    c.imp.rule = "openlth"
+    c.imp.rewind = "init"
     if preset == "quick":
         c.experiment = "mnist_fcn_quick"
         c.model.widths = (10, 50, 300)
         c.train.seeds = (0,)
         c.train.epochs = 2
+        c.imp.levels = 2
     elif preset != "default":
         raise ValueError(f"unknown preset {preset!r}; allowed: default, quick")
     return c

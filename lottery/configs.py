@@ -5,6 +5,9 @@ what differs and define presets such as ``quick``.
 """
 from __future__ import annotations
 
+import importlib.util
+import os
+
 import ml_collections
 
 # Keys that do not change results: left out of the run id.
@@ -74,3 +77,14 @@ def base() -> ml_collections.ConfigDict:
     c.report = ml_collections.ConfigDict()
     c.report.figures = True
     return c
+
+
+def load(path: str) -> ml_collections.ConfigDict:
+    """Reads ``file.py[:preset]`` and returns ``get_config(preset)`` (or ``get_config()``)."""
+    file, _, preset = path.partition(":")
+    if not os.path.isfile(file):
+        raise FileNotFoundError(f"no config file {file}")
+    spec = importlib.util.spec_from_file_location(f"lottery_config_{abs(hash(file))}", file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config(preset) if preset else module.get_config()

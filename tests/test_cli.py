@@ -23,16 +23,22 @@ def cli(*args, cwd=ROOT):
 def test_quick_run_end_to_end_writes_table_and_figure(tmp_path):
     wd = tmp_path / "gmm"
     r = cli("--config=experiments/gmm_linear.py:quick", f"--workdir={wd}", "--config.train.epochs=4",
-            "--config.model.widths=(1,5,40)", "--config.train.seeds=(0,1)")
+            "--config.model.widths=(1,5,40)", "--config.train.seeds=(0,1)", "--config.imp.levels=2")
     assert r.returncode == 0, r.stderr
-    assert "test err" in r.stdout and "params" in r.stdout
+    assert "test err" in r.stdout and "params" in r.stdout and "effective params" in r.stdout
     assert (wd / "double_descent.png").stat().st_size > 1000
+    assert (wd / "sparse_double_descent.png").stat().st_size > 1000
     df = lottery.results.load(str(wd))
-    assert len(df) == 3 * 2 * 4  # widths × seeds × splits
+    assert len(df) == 3 * 2 * 3 * 4  # widths × seeds × levels × splits
     assert sorted(df.width.unique()) == [1, 5, 40]
     assert set(df.split) == {"train_noisy", "train_clean", "test", "test_noisy"}
-    # D = 100 inputs, 2 outputs, no biases: weights = 102·P.
-    assert (df.weights_total == 102 * df.width).all() and (df.weights_remaining == df.weights_total).all()
+    # D = 100 inputs, 2 outputs, no biases: weights = 102·P; OpenLTH rule: N ← N − ⌈0.2N⌉ − 1.
+    assert (df.weights_total == 102 * df.width).all()
+    for width, g in df[df.split == "test"].groupby("width"):
+        n = 102 * width
+        for level in range(3):
+            assert (g[g.level == level].weights_remaining == n).all()
+            n = n - int(np.ceil(round(0.2 * n, 6))) - 1
     assert df.run_id.nunique() == 1 and not df.diverged.any()
     assert np.isclose(df.noise_fraction, 0.2).all() and (df.noise_mode == "permute").all()
 
