@@ -88,3 +88,70 @@ def load(path: str) -> ml_collections.ConfigDict:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.get_config(preset) if preset else module.get_config()
+
+
+def check_preset(preset: str, allowed=("default", "quick")) -> None:
+    if preset not in allowed:
+        raise ValueError(f"unknown preset {preset!r}; allowed: {', '.join(allowed)}")
+
+
+def study_a_imp(c: ml_collections.ConfigDict, levels: int) -> None:
+    """Study A's IMP: 20% of the surviving weights per level, OpenLTH's global rule, rewind to init."""
+    c.imp.levels = levels
+    c.imp.fraction = 0.2
+    c.imp.rule = "openlth"
+    c.imp.rewind = "init"
+
+
+def study_a_gmm(layout: str, nu: float, noise: float, preset: str) -> ml_collections.ConfigDict:
+    """Study A's Gaussian-mixture runs (SPEC §1.1, §2–3): D=100, 10,000/5,000 points, D → P → 2
+    without biases, SGD lr 0.1, batch 1024, 1000 epochs, 5 seeds; 10 IMP levels (the width-1 model,
+    102 weights, keeps 4 after 10 levels of the OpenLTH rule).
+
+    ``quick``: 1,000 training points, 11 widths × 3 seeds, 200 epochs of batch 100, 12 levels.
+    """
+    check_preset(preset)
+    c = base()
+    c.experiment = f"gmm_{layout}" + ("_quick" if preset == "quick" else "")
+    c.data.name = f"gmm_{layout}"
+    c.data.nu = nu
+    c.data.noise.fraction = noise
+    c.model.name = "gmm_fcn"
+    study_a_imp(c, 10)
+    if preset == "quick":
+        c.data.train_size = 1000
+        c.data.noise.fraction = max(noise, 0.2)
+        c.model.widths = (2, 3, 5, 8, 12, 20, 35, 60, 100, 200, 400)
+        c.train.seeds = (0, 1, 2)
+        c.train.epochs = 200
+        c.train.batch_size = 100
+        c.imp.levels = 12
+    return c
+
+
+def study_a_images(name: str, dataset: str, model: str, widths: tuple, epochs: int, levels: int,
+                   preset: str) -> ml_collections.ConfigDict:
+    """Study A's MNIST-type FCN runs (SPEC §3): 20% label noise, SGD lr 0.1 without momentum,
+    batch 128, 3 seeds, IMP at 20% per level. A rewinds to initialisation for small widths and
+    late-rewinds for P ≥ 1000: run the large widths as a second config with
+    ``--config.imp.rewind=1ep`` (one rewind point per run).
+
+    ``quick``: widths 10, 50, 300, 2 seeds, 3 epochs, 2 levels.
+    """
+    check_preset(preset)
+    c = base()
+    c.experiment = name + ("_quick" if preset == "quick" else "")
+    c.data.name = dataset
+    c.data.noise.fraction = 0.2
+    c.model.name = model
+    c.model.widths = widths
+    c.train.seeds = (0, 1, 2)
+    c.train.epochs = epochs
+    c.train.batch_size = 128
+    study_a_imp(c, levels)
+    if preset == "quick":
+        c.model.widths = (10, 50, 300)
+        c.train.seeds = (0, 1)
+        c.train.epochs = 3
+        c.imp.levels = 2
+    return c
