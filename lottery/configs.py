@@ -47,7 +47,7 @@ def base() -> ml_collections.ConfigDict:
     c.train.shared_data_order = False  # True: every model sees the same batches (faster, see README)
     c.train.data_seed = 0  # the data-order seed when shared_data_order
     c.train.bucket_ratio = 2.0
-    c.train.bucket_small = 32
+    c.train.bucket_small = 0  # widths ≤ this share one bucket whatever their ratio (padding is not free here)
     c.train.eval_batch_size = 2048
 
     c.optimizer = ml_collections.ConfigDict()

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 
-def plan(widths, ratio: float = 2.0, small: int = 32) -> list[list[int]]:
+def plan(widths, ratio: float = 2.0, small: int = 0) -> list[list[int]]:
     """Sorted widths split into buckets whose widest member is ≤ ``ratio`` × the narrowest.
 
-    Widths up to ``small`` go into one bucket whatever their ratio: such models are
-    overhead-bound, so padding them costs less than another program. Padding 64…512 into
-    one program wasted ~60% of the compute here, hence the ratio rule above that.
+    Widths up to ``small`` go into one bucket whatever their ratio (fewer programs to compile).
+    Padding is not free even for tiny models on a CPU: measured here (GMM D=100, batch 1024),
+    40 models of width 1 padded to 25 ran at ~300 model-epochs/s against ~1,000 unpadded, and
+    padding 64…512 into one program wasted ~60% of the compute. Hence the default 0.
     """
     buckets: list[list[int]] = []
     for w in sorted(set(int(w) for w in widths)):
