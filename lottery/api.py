@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from lottery import imp, validate
+from lottery.analysis import calibration
 from lottery.data import noise
 from lottery.data import registry as data_registry
 from lottery.models import registry as model_registry
@@ -41,32 +42,71 @@ def label_sets(dataset, cfg) -> list[dict]:
 def _rows(config, rid: str, spec, members, result, sets, input_size: int, num_classes: int) -> pd.DataFrame:
     """Rows of one level (or branch) of one bucket: model × split."""
     rows = []
+    metrics = result.metrics
     for k, m in enumerate(members):
         total = spec.weight_count(m.width, input_size, num_classes)
         for split in results.SPLITS:
-            loss, err = result.metrics[split]
-            rows.append({
+            r = metrics[split]
+            extra = {}
+            if "top" in r:
+                extra["ece"] = float(calibration.ece(r["top"][k]))
+                extra["classwise_ece"] = float(calibration.classwise_ece(r["classwise"][k]))
+            for group, prefix in (("posterior_test", "posterior_gap"), ("posterior_fresh", "fresh_posterior_gap")):
+                if split == "test" and group in metrics:
+                    g = metrics[group]
+                    extra.update({f"{prefix}_mean": float(g["gap_mean"][k]), f"{prefix}_max": float(g["gap_max"][k]),
+                                  f"{prefix}_adj_mean": float(g["gap_adj_mean"][k])})
+            rows.append({**extra,
                 "run_id": rid, "experiment": config.experiment, "dataset": config.data.name, "model": spec.name,
                 "width": spec.width_of(m.width), "seed": m.seed, "noise_fraction": float(config.data.noise.fraction),
                 "noise_mode": config.data.noise.mode, "noise_seed": sets[m.label_set]["seed"],
                 "flip_rate": sets[m.label_set]["train"].flip_rate, "level": result.level, "branch": result.branch,
                 "weights_total": total, "weights_remaining": int(result.remaining[k]),
                 "density": float(result.remaining[k]) / total, "split": split,
-                "error": float(err[k]), "loss": float(loss[k]), "diverged": not bool(result.finite[k]),
+                "error": float(r["error"][k]), "loss": float(r["loss"][k]), "diverged": not bool(result.finite[k]),
             })
     return pd.DataFrame(rows, columns=results.COLUMNS)
 
 
-def _splits(dataset, train_labels, test_noisy, members) -> dict:
-    """Evaluation sets: logits on train scored against noisy and clean labels, on test against clean and noisy."""
+def _curve_rows(config, rid: str, spec, members, result, sets) -> pd.DataFrame:
+    """Reliability-diagram statistics of one level: model × split × curve (top, class_k) × bin."""
+    frames = []
+    for split in ("test", "test_noisy"):
+        r = result.metrics[split]
+        if "top" not in r:
+            continue
+        stats = np.concatenate([r["top"][:, None], r["classwise"]], axis=1)  # [K, 1 + C, bins, 3]
+        k, curves, bins, _ = stats.shape
+        names = ["top"] + [f"class_{c}" for c in range(curves - 1)]
+        idx = np.indices((k, curves, bins)).reshape(3, -1)
+        frames.append(pd.DataFrame({
+            "run_id": rid, "width": [spec.width_of(members[i].width) for i in idx[0]],
+            "seed": [members[i].seed for i in idx[0]],
+            "noise_seed": [sets[members[i].label_set]["seed"] for i in idx[0]],
+            "level": result.level, "branch": result.branch, "split": split,
+            "curve": [names[c] for c in idx[1]], "bin": idx[2],
+            "count": stats[..., 0].ravel(), "prob_sum": stats[..., 1].ravel(), "outcome_sum": stats[..., 2].ravel()}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _splits(dataset, train_labels, test_noisy, members, sets, fresh) -> dict:
+    """Evaluation sets: logits on train scored against noisy and clean labels, on test against clean
+    and noisy; for synthetic data also the distance to the Bayes posterior on test and on a fresh sample."""
     ls = np.asarray([m.label_set for m in members])
     k = len(members)
     clean_train = jnp.broadcast_to(dataset.y_train, (k, dataset.train_size))
     clean_test = jnp.broadcast_to(dataset.y_test, (k, dataset.y_test.shape[0]))
-    return {
-        "train": (dataset.x_train, jnp.stack([train_labels[ls], clean_train], 1), ("train_noisy", "train_clean")),
-        "test": (dataset.x_test, jnp.stack([clean_test, test_noisy[ls]], 1), ("test", "test_noisy")),
+    splits = {
+        "train": {"x": dataset.x_train, "labels": jnp.stack([train_labels[ls], clean_train], 1),
+                  "names": ("train_noisy", "train_clean")},
+        "test": {"x": dataset.x_test, "labels": jnp.stack([clean_test, test_noisy[ls]], 1), "names": ("test", "test_noisy")},
     }
+    if dataset.posterior is not None:
+        flip = np.asarray([sets[i]["train"].flip_rate for i in ls], np.float32)
+        splits["test"].update(target=dataset.posterior(dataset.x_test), flip=flip)
+        if fresh is not None:
+            splits["fresh"] = {"x": fresh, "target": dataset.posterior(fresh), "flip": flip}
+    return splits
 
 
 def run(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], None] | None = None) -> pd.DataFrame:
@@ -102,6 +142,7 @@ def _run_buckets(config, workdir, dataset, rid, log) -> None:
     plan = bucketing.plan(config.model.widths, config.train.bucket_ratio, config.train.bucket_small)
     rewind = imp.rewind_step(config.imp.rewind, order.steps_per_epoch(dataset.train_size, config.train.batch_size))
     input_size = int(np.prod(dataset.input_shape))
+    fresh = data_registry.fresh_sample(config.data, config.eval.fresh_samples)
     log(f"run {rid}: {config.experiment} on {dataset.name} ({dataset.train_size} train), model {spec.name}, "
         f"{len(config.model.widths)} widths × {len(config.train.seeds)} seeds × {len(sets)} noise draws "
         f"in {len(plan)} buckets, {config.imp.levels} pruning levels")
@@ -110,8 +151,8 @@ def _run_buckets(config, workdir, dataset, rid, log) -> None:
         name = f"bucket{bi:02d}-w{widths[0]}-{widths[-1]}"
         members = [Member(w, s, li) for w in widths for s in config.train.seeds for li in range(len(sets))]
         trainer = BucketTrainer(spec, dataset.x_train, train_labels, members, config.train, config.optimizer,
-                                dataset.num_classes, boundaries=(rewind,))
-        runner = imp.BucketIMP(trainer, config.imp, _splits(dataset, train_labels, test_noisy, members),
+                                dataset.num_classes, boundaries=(rewind,), bins=config.eval.bins)
+        runner = imp.BucketIMP(trainer, config.imp, _splits(dataset, train_labels, test_noisy, members, sets, fresh),
                                BucketCheckpoints(wd.checkpoint_dir(workdir, name)),
                                progress=lambda label: Progress(f"  {name} {label} ({len(members)} models)", "steps").update)
         bucket_timing = timing.setdefault(name, {"models": len(members), "widths": widths, "levels": {}})
@@ -123,12 +164,13 @@ def _run_buckets(config, workdir, dataset, rid, log) -> None:
                 log(f"  {name} {key}: restored from its checkpoint")
                 if os.path.exists(part):
                     return
+            results.write(_curve_rows(config, rid, spec, members, result, sets), wd.curve_part_path(workdir, f"{name}-{key}"))
             results.write(_rows(config, rid, spec, members, result, sets, input_size, dataset.num_classes), part)
             if result.seconds is None:
                 return
             bucket_timing["levels"][key] = result.seconds
             wd.write_timing(workdir, timing)
-            test_err = result.metrics["test"][1]
+            test_err = result.metrics["test"]["error"]
             flag = f", {int((~result.finite).sum())} diverged" if not result.finite.all() else ""
             log(f"  {name} {key}: {len(members)} models, {result.seconds:.2f}s, weights left "
                 f"{int(result.remaining.min())}–{int(result.remaining.max())}, test error "

@@ -64,6 +64,10 @@ def base() -> ml_collections.ConfigDict:
     c.optimizer.milestones = ()  # epochs of ×gamma drops (schedule = step)
     c.optimizer.gamma = 0.1
 
+    c.eval = ml_collections.ConfigDict()
+    c.eval.bins = 15  # calibration bins (equal width); 0 turns calibration off
+    c.eval.fresh_samples = 100_000  # synthetic data: a fresh sample for the Bayes-posterior gap (0: none)
+
     c.imp = ml_collections.ConfigDict()
     c.imp.levels = 0  # pruning levels after the dense level 0
     c.imp.fraction = 0.2  # of the surviving weights removed per level

@@ -53,7 +53,7 @@ def rewind_step(spec: str, steps_per_epoch: int) -> int:
 @dataclasses.dataclass
 class LevelResult:
     """What a level (or branch) produced: level, branch ('main' or a branch name), weights
-    remaining [K], metrics {split: (loss [K], error [K])}, finite [K], seconds (None if restored)."""
+    remaining [K], metrics (see BucketTrainer.evaluate), finite [K], seconds (None if restored)."""
 
     level: int
     branch: str
@@ -106,13 +106,11 @@ class BucketIMP:
 
     def _save(self, name, pop, result):
         self.ckpt.save(name, {"params": _host(pop.params), "masks": _host(pop.masks), "finite": result.finite,
-                              "remaining": result.remaining,
-                              "metrics": {s: {"loss": v[0], "error": v[1]} for s, v in result.metrics.items()}})
+                              "remaining": result.remaining, "metrics": result.metrics})
 
     @staticmethod
     def _restored(level, branch, saved) -> LevelResult:
-        metrics = {s: (v["loss"], v["error"]) for s, v in saved["metrics"].items()}
-        return LevelResult(level, branch, saved["remaining"], metrics, saved["finite"], None)
+        return LevelResult(level, branch, saved["remaining"], saved["metrics"], saved["finite"], None)
 
     # -- the levels ---------------------------------------------------------------------
     def rewind_point(self):

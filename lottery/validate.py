@@ -89,6 +89,7 @@ def config(c) -> None:
         if not isinstance(ms, numbers.Real) or not 0 < ms < t.epochs:
             raise ConfigError("optimizer.milestones", f"must be epochs in (0, {t.epochs}), got {tuple(o.milestones)!r}")
     _imp(c, spec)
+    eval_section(c)
 
 
 def _imp(c, spec) -> None:
@@ -149,3 +150,11 @@ def against_data(c, train_size: int, input_size: int = 0, num_classes: int = 0) 
         if _remaining_after(c.imp.levels, c.imp.fraction, c.imp.rule, smallest) < 1:
             raise ConfigError("imp.levels", f"{c.imp.levels} levels of {c.imp.fraction:g} prune away every weight of the "
                                             f"smallest model ({smallest} weights); use fewer levels or larger widths")
+
+
+def eval_section(c) -> None:
+    e = c.eval
+    if not _int(e.bins) or e.bins < 0:
+        raise ConfigError("eval.bins", f"must be an integer ≥ 1 (or 0 for no calibration), got {e.bins!r}")
+    if not _int(e.fresh_samples) or e.fresh_samples < 0:
+        raise ConfigError("eval.fresh_samples", f"must be an integer ≥ 0, got {e.fresh_samples!r}")

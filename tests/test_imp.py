@@ -110,7 +110,7 @@ def test_compiled_functions_are_reused_across_levels(tmp_path, monkeypatch):
     runner = made[0]
     assert runner.t.program.run._cache_size() == 1
     assert runner.prune._cache_size() == 1
-    assert runner.t.evaluator._run._cache_size() == 2  # train and test split shapes
+    assert runner.t.evaluator.cache_size() == 3  # train; test (+ Bayes posterior); fresh sample (posterior only)
 
 
 def test_branches(tmp_path, recorded):

@@ -188,7 +188,8 @@ def test_evaluation_matches_numpy():
     x, y = data(1)
     noisy = (1 - y[0])
     labels = jnp.stack([jnp.stack([y[0], noisy])] * 2)  # [K, M, N]
-    loss, err = EvalProgram(run.module, 16).run(run.population.params, run.population.masks, x, labels)
+    r = EvalProgram(run.module, 16, 2).run(run.population.params, run.population.masks, x, labels)
+    loss, err = r["loss"], r["error"]
     for k in range(2):
         p = jax.tree.map(lambda a: np.asarray(a[k]), run.population.params)
         logits = np.asarray(x, np.float64) @ p["dense_0"]["kernel"] + p["dense_0"]["bias"]

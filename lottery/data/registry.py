@@ -17,6 +17,17 @@ def mixture_of(cfg) -> gmm.Mixture:
     return GMM_LAYOUTS[cfg.name](dim=cfg.dim, nu=cfg.nu)
 
 
+FRESH_STREAM = 0x5F
+
+
+def fresh_sample(cfg, n: int):
+    """For synthetic data, ``n`` new inputs [n, D] from the same distribution (its own seed stream); else None."""
+    if cfg.name not in GMM_LAYOUTS or not n:
+        return None
+    key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed), FRESH_STREAM)
+    return gmm.sample(mixture_of(cfg), key, n)[0]
+
+
 def load(cfg) -> Dataset:
     """Builds or reads the dataset named ``cfg.name`` (see :data:`NAMES`)."""
     if cfg.name in GMM_LAYOUTS:

@@ -11,7 +11,14 @@ from lottery.store import files
 COLUMNS = [
     "run_id", "experiment", "dataset", "model", "width", "seed", "noise_fraction", "noise_mode", "noise_seed",
     "flip_rate", "level", "branch", "weights_total", "weights_remaining", "density", "split", "error", "loss", "diverged",
+    # calibration (test and test_noisy rows): against that row's labels
+    "ece", "classwise_ece",
+    # synthetic data, test rows: total-variation distance to the Bayes posterior (and to the
+    # noise-adjusted posterior) on the test set and on a fresh sample
+    "posterior_gap_mean", "posterior_gap_max", "posterior_gap_adj_mean",
+    "fresh_posterior_gap_mean", "fresh_posterior_gap_max", "fresh_posterior_gap_adj_mean",
 ]
+CURVES = "calibration.parquet"
 SPLITS = ("train_noisy", "train_clean", "test", "test_noisy")
 TABLE = "results.parquet"
 
@@ -22,19 +29,29 @@ def write(df: pd.DataFrame, path: str) -> None:
         df.to_parquet(tmp, index=False)
 
 
-def read_parts(workdir: str) -> pd.DataFrame:
-    paths = sorted(glob.glob(os.path.join(workdir, "parts", "*.parquet")))
+def read_parts(workdir: str, folder: str = "parts") -> pd.DataFrame:
+    paths = sorted(glob.glob(os.path.join(workdir, folder, "*.parquet")))
     if not paths:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=COLUMNS if folder == "parts" else None)
     return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
 
 
 def merge(workdir: str) -> pd.DataFrame:
-    """Merges every finished part into ``DIR/results.parquet`` and returns the table."""
-    df = read_parts(workdir).sort_values(["width", "seed", "noise_seed", "level", "branch", "split"], kind="stable")
-    df = df.reset_index(drop=True)
+    """Merges every finished part into ``DIR/results.parquet`` (and ``DIR/calibration.parquet``)."""
+    keys = ["width", "seed", "noise_seed", "level", "branch", "split"]
+    df = read_parts(workdir).sort_values(keys, kind="stable").reset_index(drop=True)
+    curves = read_parts(workdir, "curves")
+    if len(curves):
+        curves = curves.sort_values(keys + ["curve", "bin"], kind="stable").reset_index(drop=True)
+        write(curves, os.path.join(workdir, CURVES))
     write(df, os.path.join(workdir, TABLE))
     return df
+
+
+def load_curves(workdir: str) -> pd.DataFrame:
+    """Reliability-diagram statistics: run × model × level × branch × split × curve × bin
+    with count, prob_sum (Σ predicted probability) and outcome_sum (Σ outcome)."""
+    return pd.read_parquet(os.path.join(workdir, CURVES))
 
 
 def load(workdir: str) -> pd.DataFrame:

@@ -6,7 +6,9 @@ Layout::
     DIR/.lock                held by the process running in DIR
     DIR/checkpoints/BUCKET/  Orbax checkpoints: the rewind state and every level (resume points)
     DIR/parts/*.parquet      results of each finished level of each bucket
+    DIR/curves/*.parquet     reliability-diagram bin statistics of each level
     DIR/results.parquet      the merged results table
+    DIR/calibration.parquet  the merged bin statistics
     DIR/timing.json          wall times per bucket (not part of the results: they vary)
     DIR/*.png                figures
 """
@@ -59,6 +61,12 @@ def prepare(workdir: str, config_dict: dict, run_id: str) -> None:
 
 def part_path(workdir: str, name: str) -> str:
     return os.path.join(workdir, "parts", f"{name}.parquet")
+
+
+def curve_part_path(workdir: str, name: str) -> str:
+    """Reliability-diagram statistics of one level (written before its results part)."""
+    os.makedirs(os.path.join(workdir, "curves"), exist_ok=True)
+    return os.path.join(workdir, "curves", f"{name}.parquet")
 
 
 def checkpoint_dir(workdir: str, bucket: str) -> str:

@@ -1,7 +1,8 @@
 """Evaluation of every model of a population on a dataset split, in batches.
 
 One pass computes the logits once and scores them against several label variants
-(e.g. the noisy and the clean training labels).
+(e.g. the noisy and the clean labels), optionally with calibration statistics and the
+distance to a target posterior (the Bayes posterior of synthetic data).
 """
 from __future__ import annotations
 
@@ -12,44 +13,92 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from lottery.analysis import calibration
 from lottery.train.step import apply_masks
 
 
 class EvalProgram:
-    """``run(params, masks, x, labels)`` → (loss [K, M], error [K, M]) means over the N examples.
+    """Batched evaluation of a population, compiled once per (split size, what is measured).
 
-    params/masks: population pytrees [K, ...]; x [N, *input]; labels [K, M, N] int32 —
-    M label variants per model. Compiled once per (bucket, split size).
+    ``run(params, masks, x, labels=None, target=None, flip=None)`` with params/masks [K, ...],
+    x [N, *input], labels [K, M, N] int32 (M label variants per model), target [N, C] (a posterior
+    to compare with) and flip [K] (each model's label flip rate, for the noise-adjusted target).
+    Returns numpy arrays: ``loss``, ``error`` [K, M]; with ``bins`` > 0 also ``top`` [K, M, bins, 3]
+    and ``classwise`` [K, M, C, bins, 3] calibration statistics (see analysis.calibration); with a
+    target ``gap_mean``, ``gap_max``, ``gap_adj_mean``, ``gap_adj_max`` [K].
     """
 
-    def __init__(self, module, batch_size: int):
-        self.module, self.batch_size = module, batch_size
-        self._run = jax.jit(self._impl)
+    def __init__(self, module, batch_size: int, num_classes: int, bins: int = calibration.DEFAULT_BINS):
+        self.module, self.batch_size, self.num_classes, self.bins = module, batch_size, num_classes, bins
+        self._programs = {}
 
-    def _impl(self, params, masks, xb, yb, vb):
-        # xb [nb, eb, *input], yb [nb, K, M, eb], vb [nb, eb]
+    def cache_size(self) -> int:
+        """Compiled variants so far (for tests of recompilation)."""
+        return sum(f._cache_size() for f in self._programs.values())
+
+    def _impl(self, params, masks, xb, yb, vb, tb, flip, *, with_labels: bool, with_target: bool):
+        # xb [nb, eb, *input], yb [nb, K, M, eb], vb [nb, eb], tb [nb, eb, C], flip [K]
         pm = apply_masks(params, masks)
 
         def body(acc, batch):
-            x, y, v = batch
+            x, y, v, t = batch
             logits = jax.vmap(lambda p: self.module.apply({"params": p}, x))(pm)  # [K, eb, C]
-            ce = jax.vmap(lambda lg, yy: jax.vmap(lambda yv: optax.softmax_cross_entropy_with_integer_labels(lg, yv))(yy))(logits, y)
-            wrong = (jnp.argmax(logits, -1)[:, None, :] != y) | ~jnp.isfinite(ce)
+            probs = jax.nn.softmax(logits, axis=-1)
             w = v.astype(jnp.float32)
-            return (acc[0] + jnp.sum(ce * w, -1), acc[1] + jnp.sum(wrong * w, -1)), None
+            out = dict(acc)
+            if with_labels:
+                ce = jax.vmap(lambda lg, yy: jax.vmap(
+                    lambda yv: optax.softmax_cross_entropy_with_integer_labels(lg, yv))(yy))(logits, y)
+                wrong = (jnp.argmax(logits, -1)[:, None, :] != y) | ~jnp.isfinite(ce)
+                out["loss"] = acc["loss"] + jnp.sum(ce * w, -1)
+                out["error"] = acc["error"] + jnp.sum(wrong * w, -1)
+                if self.bins:
+                    per_label = lambda f: jax.vmap(lambda p, yy: jax.vmap(lambda yv: f(p, yv, v, self.bins))(yy))  # noqa: E731
+                    out["top"] = acc["top"] + per_label(calibration.top_label_stats)(probs, y)
+                    out["classwise"] = acc["classwise"] + per_label(calibration.classwise_stats)(probs, y)
+            if with_target:
+                gap = jax.vmap(lambda p: calibration.posterior_gap(p, t))(probs)  # [K, eb]
+                adj = jax.vmap(lambda p, f: calibration.posterior_gap(p, calibration.noise_adjusted(t, f)))(probs, flip)
+                out["gap_sum"] = acc["gap_sum"] + jnp.sum(gap * w, -1)
+                out["gap_max"] = jnp.maximum(acc["gap_max"], jnp.max(jnp.where(v, gap, 0.0), -1))
+                out["gap_adj_sum"] = acc["gap_adj_sum"] + jnp.sum(adj * w, -1)
+                out["gap_adj_max"] = jnp.maximum(acc["gap_adj_max"], jnp.max(jnp.where(v, adj, 0.0), -1))
+            return out, None
 
         k, m = yb.shape[1], yb.shape[2]
-        zeros = jnp.zeros((k, m), jnp.float32)
-        (loss, err), _ = jax.lax.scan(body, (zeros, zeros), (xb, yb, vb))
+        c = self.num_classes
+        zeros = {}
+        if with_labels:
+            zeros.update(loss=jnp.zeros((k, m)), error=jnp.zeros((k, m)))
+            if self.bins:
+                zeros.update(top=jnp.zeros((k, m, self.bins, 3)), classwise=jnp.zeros((k, m, c, self.bins, 3)))
+        if with_target:
+            zeros.update({name: jnp.zeros((k,)) for name in ("gap_sum", "gap_max", "gap_adj_sum", "gap_adj_max")})
+        acc, _ = jax.lax.scan(body, zeros, (xb, yb, vb, tb))
         n = jnp.sum(vb)
-        return loss / n, err / n
+        for name in ("loss", "error"):
+            if name in acc:
+                acc[name] = acc[name] / n
+        if with_target:
+            acc["gap_mean"] = acc.pop("gap_sum") / n
+            acc["gap_adj_mean"] = acc.pop("gap_adj_sum") / n
+        return acc
 
-    def run(self, params, masks, x, labels):
+    def run(self, params, masks, x, labels=None, target=None, flip=None) -> dict:
         n = x.shape[0]
+        k = jax.tree.leaves(masks)[0].shape[0]
         eb = min(self.batch_size, n)
         nb = math.ceil(n / eb)
         pad = nb * eb - n
         xp = jnp.pad(x, [(0, pad)] + [(0, 0)] * (x.ndim - 1)).reshape(nb, eb, *x.shape[1:])
+        key = (labels is not None, target is not None)  # (with_labels, with_target)
+        if labels is None:
+            labels = jnp.zeros((k, 1, n), jnp.int32)
         yp = jnp.pad(labels, [(0, 0), (0, 0), (0, pad)]).reshape(*labels.shape[:2], nb, eb).transpose(2, 0, 1, 3)
         vp = jnp.asarray(np.arange(nb * eb) < n).reshape(nb, eb)
-        return self._run(params, masks, xp, yp, vp)
+        tgt = jnp.zeros((n, 1)) if target is None else jnp.asarray(target, jnp.float32)
+        tp = jnp.pad(tgt, [(0, pad), (0, 0)]).reshape(nb, eb, tgt.shape[-1])
+        fl = jnp.zeros((k,)) if flip is None else jnp.asarray(flip, jnp.float32)
+        if key not in self._programs:
+            self._programs[key] = jax.jit(lambda *a, _k=key: self._impl(*a, with_labels=_k[0], with_target=_k[1]))
+        return jax.tree.map(np.asarray, self._programs[key](params, masks, xp, yp, vp, tp, fl))

@@ -44,7 +44,7 @@ class BucketTrainer:
     """
 
     def __init__(self, spec: ModelSpec, x_train, labels, members: list[Member], train_cfg, opt_cfg,
-                 num_classes: int, boundaries: tuple[int, ...] = ()):
+                 num_classes: int, boundaries: tuple[int, ...] = (), bins: int = 15):
         self.spec, self.members, self.num_classes = spec, members, num_classes
         self.x_train, self.labels = x_train, labels
         self.n = int(x_train.shape[0])
@@ -56,7 +56,7 @@ class BucketTrainer:
         self.tx = optim.direction(opt_cfg)
         shared = bool(train_cfg.shared_data_order)
         self.program = TrainProgram(self.module, self.tx, optim.schedule(opt_cfg, self.steps_per_epoch, int(train_cfg.epochs)), shared)
-        self.evaluator = EvalProgram(self.module, int(train_cfg.eval_batch_size))
+        self.evaluator = EvalProgram(self.module, int(train_cfg.eval_batch_size), num_classes, int(bins))
         self.label_set = jnp.asarray([m.label_set for m in members], jnp.int32)
         self.seeds = [int(train_cfg.data_seed)] if shared else [m.seed for m in members]
         self.chunk = chunk_steps([self.total_steps, *boundaries], len(self.seeds), self.batch, self.steps_per_epoch)
@@ -94,13 +94,22 @@ class BucketTrainer:
         return pop, out, time.perf_counter() - t0
 
     def evaluate(self, pop: Population, splits: dict) -> dict:
-        """{split name: (loss [K], error [K])} for ``splits = {group: (x, labels [K, M, N], names[M])}``."""
+        """Metrics of every model on every evaluation set.
+
+        splits: {group: {"x": [N, *input], "labels": [K, M, N] or None, "names": M split names,
+        "target": optional posterior [N, C], "flip": optional [K]}}.
+        Returns {split name: {"loss", "error": [K], "top": [K, bins, 3], "classwise": [K, C, bins, 3]}}
+        and, for groups with a target, {"posterior_" + group: {"gap_mean", "gap_max", "gap_adj_mean",
+        "gap_adj_max": [K]}}.
+        """
         out = {}
-        for x, labels, names in splits.values():
-            loss, err = self.evaluator.run(pop.params, pop.masks, x, labels)
-            loss, err = np.asarray(loss), np.asarray(err)
-            for j, name in enumerate(names):
-                out[name] = (loss[:, j], err[:, j])
+        for group, spec in splits.items():
+            r = self.evaluator.run(pop.params, pop.masks, spec["x"], spec.get("labels"), spec.get("target"),
+                                   spec.get("flip"))
+            for j, name in enumerate(spec.get("names", ())):
+                out[name] = {key: r[key][:, j] for key in ("loss", "error", "top", "classwise") if key in r}
+            if "gap_mean" in r:
+                out["posterior_" + group] = {key: r[key] for key in ("gap_mean", "gap_max", "gap_adj_mean", "gap_adj_max")}
         return out
 
 
