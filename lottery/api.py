@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from lottery import imp, validate
-from lottery.analysis import calibration
+from lottery.analysis import calibration, posterior_maps
 from lottery.data import noise
 from lottery.data import registry as data_registry
 from lottery.models import registry as model_registry
@@ -86,6 +86,18 @@ def _curve_rows(config, rid: str, spec, members, result, sets) -> pd.DataFrame:
             "level": result.level, "branch": result.branch, "split": split,
             "curve": [names[c] for c in idx[1]], "bin": idx[2],
             "count": stats[..., 0].ravel(), "prob_sum": stats[..., 1].ravel(), "outcome_sum": stats[..., 2].ravel()}))
+    for kind, curve in (("axis", "axis"), ("map", "pca_gap")):
+        stats = result.metrics.get("posterior_fresh", {}).get(kind)
+        if stats is None:
+            continue
+        k, bins, _ = stats.shape
+        idx = np.indices((k, bins)).reshape(2, -1)
+        frames.append(pd.DataFrame({
+            "run_id": rid, "width": [spec.width_of(members[i].width) for i in idx[0]],
+            "seed": [members[i].seed for i in idx[0]],
+            "noise_seed": [sets[members[i].label_set]["seed"] for i in idx[0]],
+            "level": result.level, "branch": result.branch, "split": "fresh", "curve": curve, "bin": idx[1],
+            "count": stats[..., 0].ravel(), "prob_sum": stats[..., 1].ravel(), "outcome_sum": stats[..., 2].ravel()}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -105,8 +117,32 @@ def _splits(dataset, train_labels, test_noisy, members, sets, fresh) -> dict:
         flip = np.asarray([sets[i]["train"].flip_rate for i in ls], np.float32)
         splits["test"].update(target=dataset.posterior(dataset.x_test), flip=flip)
         if fresh is not None:
-            splits["fresh"] = {"x": fresh, "target": dataset.posterior(fresh), "flip": flip}
+            splits["fresh"] = {"x": fresh["x"], "target": dataset.posterior(fresh["x"]), "flip": flip,
+                               "axis": fresh.get("axis"), "cells": fresh.get("cells")}
     return splits
+
+
+def _fresh_sample(config, dataset, workdir):
+    """The fresh sample of synthetic data with its binning along the class-mean axis and on the PCA map
+    of the training inputs; the geometry is recorded in DIR/posterior_geometry.json for the report."""
+    x = data_registry.fresh_sample(config.data, config.eval.fresh_samples)
+    if x is None:
+        return None
+    mixture = data_registry.mixture_of(config.data)
+    mu = posterior_maps.class_means(mixture.means, mixture.weights)
+    xn = np.asarray(x)
+    out, geometry = {"x": x}, {}
+    t = posterior_maps.axis_position(xn, mu[0], mu[1]) if mixture.num_classes == 2 else None
+    if t is not None:
+        out["axis"] = (posterior_maps.axis_bins(t), posterior_maps.AXIS_BINS)
+        geometry["axis"] = {"range": list(posterior_maps.AXIS_RANGE), "bins": posterior_maps.AXIS_BINS}
+    mean, comps = posterior_maps.pca_basis(np.asarray(dataset.x_train))
+    coords = (xn - mean) @ comps.T
+    lo, hi = np.percentile(coords, 0.5, axis=0), np.percentile(coords, 99.5, axis=0)
+    out["cells"] = (posterior_maps.grid_cells(coords, lo, hi), posterior_maps.MAP_GRID ** 2)
+    geometry["pca"] = {"lo": lo.tolist(), "hi": hi.tolist(), "grid": posterior_maps.MAP_GRID}
+    wd.write_json(workdir, "posterior_geometry.json", geometry)
+    return out
 
 
 def run(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], None] | None = None) -> pd.DataFrame:
@@ -142,7 +178,7 @@ def _run_buckets(config, workdir, dataset, rid, log) -> None:
     plan = bucketing.plan(config.model.widths, config.train.bucket_ratio, config.train.bucket_small)
     rewind = imp.rewind_step(config.imp.rewind, order.steps_per_epoch(dataset.train_size, config.train.batch_size))
     input_size = int(np.prod(dataset.input_shape))
-    fresh = data_registry.fresh_sample(config.data, config.eval.fresh_samples)
+    fresh = _fresh_sample(config, dataset, workdir)
     log(f"run {rid}: {config.experiment} on {dataset.name} ({dataset.train_size} train), model {spec.name}, "
         f"{len(config.model.widths)} widths × {len(config.train.seeds)} seeds × {len(sets)} noise draws "
         f"in {len(plan)} buckets, {config.imp.levels} pruning levels")

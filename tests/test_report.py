@@ -36,6 +36,8 @@ def test_report_cli_writes_every_figure_and_the_markdown(runs, tmp_path):
     for kind in ("double_descent", "sparse_double_descent", "along_imp", "calibration", "confidence"):
         assert sum(n.endswith(f"-{kind}.png") for n in names) == 2, (kind, names)
     assert "effective_params_vs_nu.png" in names and "report.md" in names
+    assert sum(n.endswith("-posterior_gap_map.png") for n in names) == 2
+    assert sum(n.endswith("-posterior_axis.png") for n in names) == 1  # linear only: xor's class means coincide
     for n in names:
         if n.endswith(".png"):
             data = (out / n).read_bytes()

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from lottery.report import calibration_plots, double_descent, sparse_double_descent
+from lottery.report import calibration_plots, double_descent, posterior_plots, sparse_double_descent
 from lottery.store import files, results
 
 
@@ -136,6 +136,18 @@ def build(workdirs: list[str], out: str) -> list[str]:
             name2 = save(f"{tag}-confidence.png", lambda p: calibration_plots.plot_confidence_histogram(
                 curves, best, p, f"{info['experiment']}: confidence of the predicted class"))
             lines += ["### Calibration", "", f"![]({name})", "", f"![]({name2})", ""]
+            geometry_path = os.path.join(wd, "posterior_geometry.json")
+            if os.path.exists(geometry_path):
+                with open(geometry_path) as f:
+                    geometry = json.load(f)
+                figs = []
+                if "axis" in geometry and (curves.curve == "axis").any():
+                    figs.append(save(f"{tag}-posterior_axis.png", lambda p: posterior_plots.plot_axis(
+                        curves, best, geometry, p, f"{info['experiment']}: posterior along the class-mean axis")))
+                if "pca" in geometry and (curves.curve == "pca_gap").any():
+                    figs.append(save(f"{tag}-posterior_gap_map.png", lambda p: posterior_plots.plot_gap_map(
+                        curves, best, geometry, p, f"{info['experiment']}: gap to the Bayes posterior")))
+                lines += ["### Bayes posterior", "", *[f"![]({n})\n" for n in figs]]
     if any(info["dataset"].startswith("gmm") for info, _ in per_run):
         name = save("effective_params_vs_nu.png", lambda p: plot_effective_vs_nu(per_run, p))
         lines += ["## Effective parameters against ν", "",

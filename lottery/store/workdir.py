@@ -81,5 +81,9 @@ def read_timing(workdir: str) -> dict:
         return {}
 
 
+def write_json(workdir: str, name: str, obj) -> None:
+    files.write_text(os.path.join(workdir, name), json.dumps(obj, indent=2))
+
+
 def write_timing(workdir: str, timing: dict) -> None:
     files.write_text(os.path.join(workdir, "timing.json"), json.dumps(timing, indent=2))

@@ -105,11 +105,12 @@ class BucketTrainer:
         out = {}
         for group, spec in splits.items():
             r = self.evaluator.run(pop.params, pop.masks, spec["x"], spec.get("labels"), spec.get("target"),
-                                   spec.get("flip"))
+                                   spec.get("flip"), spec.get("axis"), spec.get("cells"))
             for j, name in enumerate(spec.get("names", ())):
                 out[name] = {key: r[key][:, j] for key in ("loss", "error", "top", "classwise") if key in r}
             if "gap_mean" in r:
-                out["posterior_" + group] = {key: r[key] for key in ("gap_mean", "gap_max", "gap_adj_mean", "gap_adj_max")}
+                out["posterior_" + group] = {key: r[key] for key in ("gap_mean", "gap_max", "gap_adj_mean", "gap_adj_max",
+                                                                     "axis", "map") if key in r}
         return out
 
 

@@ -1,0 +1,57 @@
+"""Where on the input space a model's posterior departs from the Bayes posterior (SPEC §6, A fig. 5).
+
+* Along the axis between the two class means: the relative position t = (x − μ₀)·(μ₁ − μ₀) / ‖μ₁ − μ₀‖²
+  (t = 0 at the class-0 mean, 1 at the class-1 mean), binned; the Bayes p(y=0) is a logistic in t
+  for the linear mixture.
+* On the 2-D PCA projection of the inputs: a grid of cells over which the gap is averaged.
+Pure numpy on the host: these only decide which bin each evaluation point falls in.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+AXIS_RANGE = (-1.0, 2.0)
+AXIS_BINS = 30
+MAP_GRID = 24
+
+
+def class_means(means: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Mixture means [classes, components, D] and weights [classes, components] → class means [classes, D]."""
+    return np.einsum("ck,ckd->cd", weights, means)
+
+
+def axis_position(x: np.ndarray, mu0: np.ndarray, mu1: np.ndarray) -> np.ndarray | None:
+    """Relative position t [N] of points x [N, D] along μ₀ → μ₁; None when the class means coincide (xor)."""
+    d = mu1 - mu0
+    norm2 = float(d @ d)
+    if norm2 < 1e-12:
+        return None
+    return (np.asarray(x, np.float64) - mu0) @ d / norm2
+
+
+def axis_bins(t: np.ndarray, lo: float = AXIS_RANGE[0], hi: float = AXIS_RANGE[1], bins: int = AXIS_BINS) -> np.ndarray:
+    """Bin index [N] int32 of each t in [lo, hi) split into ``bins`` equal bins; −1 outside."""
+    idx = np.floor((t - lo) / (hi - lo) * bins).astype(np.int64)
+    return np.where((idx >= 0) & (idx < bins), idx, -1).astype(np.int32)
+
+
+def axis_centers(lo: float = AXIS_RANGE[0], hi: float = AXIS_RANGE[1], bins: int = AXIS_BINS) -> np.ndarray:
+    return lo + (np.arange(bins) + 0.5) * (hi - lo) / bins
+
+
+def pca_basis(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean [D], the top two principal directions [2, D]) of inputs x [N, D] (SVD, sign fixed so the
+    largest-magnitude entry of each direction is positive)."""
+    x = np.asarray(x, np.float64).reshape(len(x), -1)
+    mean = x.mean(0)
+    _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
+    comps = vt[:2]
+    signs = np.sign(comps[np.arange(2), np.abs(comps).argmax(1)])
+    return mean, comps * signs[:, None]
+
+
+def grid_cells(coords: np.ndarray, lo: np.ndarray, hi: np.ndarray, grid: int = MAP_GRID) -> np.ndarray:
+    """Cell index [N] int32 (row-major over grid × grid) of 2-D coords [N, 2] in the box [lo, hi); −1 outside."""
+    ij = np.floor((coords - lo) / (hi - lo) * grid).astype(np.int64)
+    inside = np.all((ij >= 0) & (ij < grid), axis=1)
+    return np.where(inside, ij[:, 0] * grid + ij[:, 1], -1).astype(np.int32)
