@@ -23,6 +23,8 @@ class Progress:
         self.last = 0.0
         self.shown = False
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        if not self.tty:  # a log file only hears about loops that take a while
+            self.after = max(after, 15.0)
 
     def update(self, done: int, total: int) -> None:
         now = time.perf_counter()
