@@ -51,7 +51,9 @@ def _markdown_table(df: pd.DataFrame) -> str:
     for _, r in flat.iterrows():
         cells = []
         for c, v in r.items():
-            if isinstance(v, (float, np.floating)):
+            if c == "width":
+                cells.append(f"{int(v)}")
+            elif isinstance(v, (float, np.floating)):
                 cells.append("–" if np.isnan(v) else (f"{v:,.0f}" if "params" in str(c) else f"{v:.4f}"))
             else:
                 cells.append(f"{v}")
