@@ -156,12 +156,13 @@ def run(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], No
     config = ml_collections.ConfigDict(config.to_dict())
     validate.config(config)
     wd.check_writable(workdir)
+    workdir = os.path.abspath(workdir)  # Orbax wants absolute paths; the user may give a relative one
     dataset = data_registry.load(config.data)
     validate.against_data(config, dataset.train_size, int(np.prod(dataset.input_shape)), dataset.num_classes)
     cdict = config.to_dict()
     rid = runid.run_id(cdict)
     wd.check_run(workdir, rid)
-    os.makedirs(workdir, exist_ok=True)
+    wd.create(workdir)
     with WorkdirLock(workdir):
         wd.prepare(workdir, cdict, rid)
         _run_buckets(config, workdir, dataset, rid, log)

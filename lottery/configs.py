@@ -21,10 +21,12 @@ def base() -> ml_collections.ConfigDict:
 
     c.data = ml_collections.ConfigDict()
     c.data.name = "gmm_linear"  # gmm_linear | gmm_xor | mnist | fashion_mnist
+    # dim, nu, train_size, test_size and seed describe the Gaussian mixtures only; image datasets
+    # are used whole.
     c.data.dim = 100  # GMM input dimension D
     c.data.nu = 0.2  # GMM separation ν
-    c.data.train_size = 10_000
-    c.data.test_size = 5_000
+    c.data.train_size = 10_000  # GMM training points
+    c.data.test_size = 5_000  # GMM test points
     c.data.seed = 0  # GMM sample seed
     c.data.data_dir = ""  # directory of IDX files (MNIST, Fashion-MNIST)
     c.data.tfds_data_dir = ""  # prepared TFDS data_dir (read with download=False)

@@ -99,6 +99,43 @@ def test_missing_data_is_refused(tmp_path):
     assert not wd.exists()
 
 
+def test_relative_workdir(tmp_path, monkeypatch):
+    """The README's commands use a relative workdir (Orbax itself only takes absolute paths)."""
+    monkeypatch.chdir(tmp_path)
+    df = run(tiny_config(**{"imp.levels": 1, "model.widths": (3,)}), "runs/rel", log=lambda s: None)
+    assert (tmp_path / "runs" / "rel" / "results.parquet").exists() and len(df) == 2 * 2 * 4
+
+
+def test_workdir_the_system_refuses_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="workdir"):
+        run(tiny_config(), "/proc/lottery-test-workdir", log=lambda s: None)
+
+
+@pytest.mark.slow
+def test_readme_first_command_in_a_fresh_directory(tmp_path):
+    """The README's main job as written (relative workdir), then killed and resumed to the same table."""
+    import shutil
+    import signal
+    import time
+
+    config = os.path.join(ROOT, "experiments", "gmm_linear.py:quick")
+    args = [sys.executable, "-m", "lottery.main", f"--config={config}", "--workdir=runs/gmm"]
+    p = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(40)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    r = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    assert "effective params" in r.stdout
+    resumed = lottery.results.load(str(tmp_path / "runs" / "gmm"))
+    shutil.rmtree(tmp_path / "runs")
+    r = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    pd.testing.assert_frame_equal(resumed, lottery.results.load(str(tmp_path / "runs" / "gmm")), check_exact=True)
+    for name in ("results.parquet", "calibration.parquet", "double_descent.png", "sparse_double_descent.png"):
+        assert (tmp_path / "runs" / "gmm" / name).exists()
+
+
 def test_unwritable_workdir_is_refused(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError, match="workdir"):

@@ -40,8 +40,8 @@ class BucketCheckpoints:
     def __init__(self, root: str):
         import orbax.checkpoint as ocp
 
-        self.root = root
-        os.makedirs(root, exist_ok=True)
+        self.root = os.path.abspath(root)  # Orbax refuses relative paths
+        os.makedirs(self.root, exist_ok=True)
         self._ocp = ocp
 
     def _paths(self, name: str) -> tuple[str, str]:

@@ -37,6 +37,18 @@ def check_writable(workdir: str) -> None:
         raise ConfigError("workdir", f"{workdir} is not writable ({probe} does not accept new files)")
 
 
+def create(workdir: str) -> None:
+    """Creates the workdir (ConfigError if the system refuses, e.g. under /proc or /sys, even as root)."""
+    try:
+        os.makedirs(workdir, exist_ok=True)
+        probe = os.path.join(workdir, ".write-probe")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as e:
+        raise ConfigError("workdir", f"{workdir} cannot be created or written ({e.strerror})") from None
+
+
 def check_run(workdir: str, run_id: str) -> None:
     """Refuses a workdir that holds another run (settings that change results differ). Writes nothing."""
     path = os.path.join(workdir, CONFIG)
