@@ -166,7 +166,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], No
     with WorkdirLock(workdir):
         wd.prepare(workdir, cdict, rid)
         _run_buckets(config, workdir, dataset, rid, log)
-        df = results.merge(workdir)
+        df = results.merge(workdir, rid, int(config.imp.levels))
         report(config, workdir, df, log)
     return df
 

@@ -11,7 +11,9 @@ import os
 import ml_collections
 
 # Keys that do not change results: left out of the run id.
-NON_RESULT_KEYS = ("experiment", "report", "train.eval_batch_size", "data.data_dir", "data.tfds_data_dir",
+# (The evaluation batch size changes float summation order, and the experiment name is in every
+# row, so both are part of the run id.) Where the data files are read from is not.
+NON_RESULT_KEYS = ("report", "data.data_dir", "data.tfds_data_dir",
                    "imp.levels")  # more levels extend a run, they do not change the rows it has
 
 

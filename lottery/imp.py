@@ -91,11 +91,12 @@ class BucketIMP:
     def _keys(self, stream: int, level: int) -> jax.Array:
         return jnp.stack([jax.random.fold_in(jax.random.fold_in(init_key(m.seed), stream), level) for m in self.t.members])
 
-    def _state(self, params, masks, step: int) -> Population:
+    def _state(self, params, masks, step: int, finite) -> Population:
+        """A level's starting state; ``finite`` [K] is inherited: a model whose ancestor diverged stays flagged."""
         params = jax.tree.map(lambda p, m: jnp.asarray(p) * jnp.asarray(m), params, masks)
         k = len(self.t.members)
         return Population(params, jax.tree.map(jnp.asarray, masks), self.t.fresh_opt_state(params),
-                          jnp.full((k,), step, jnp.int32), jnp.ones((k,), bool))
+                          jnp.full((k,), step, jnp.int32), jnp.asarray(finite, bool))
 
     def _finish(self, level, branch, pop, label, start, t0):
         pop, _, _ = self.t.train(pop, start, self.T, self.progress(label))
@@ -155,15 +156,15 @@ class BucketIMP:
                 else:
                     masks = _host(self.prune(jax.tree.map(jnp.asarray, prev[0]), jax.tree.map(jnp.asarray, prev[1]),
                                              jnp.full((len(self.t.members),), self.cfg.fraction, jnp.float32)))
-                    pop, start = self._state(rewind_params, masks, self.k), self.k
+                    pop, start = self._state(rewind_params, masks, self.k, prev[2]), self.k
                 pop, result = self._finish(level, "main", pop, f"level {level}", start, t0)
                 self._save(level_name(level), pop, result)
-                saved = {"params": _host(pop.params), "masks": _host(pop.masks)}
+                saved = {"params": _host(pop.params), "masks": _host(pop.masks), "finite": result.finite}
             on_result(result)
             if level >= 1:
                 for branch in self.cfg.branches:
                     self._branch(level, branch, prev, saved["masks"], on_result)
-            prev = (saved["params"], saved["masks"])
+            prev = (saved["params"], saved["masks"], saved["finite"])
 
     def _branch(self, level, branch, prev, masks, on_result):
         name = level_name(level, branch)
@@ -175,14 +176,14 @@ class BucketIMP:
         t0 = time.perf_counter()
         if branch == "reinit":
             fresh = self.reinit(self._keys(REINIT_STREAM, level), jax.tree.map(jnp.asarray, rewind["masks"]))
-            pop, start = self._state(fresh, masks, 0), 0
+            pop, start = self._state(fresh, masks, 0, prev[2]), 0
         elif branch.startswith("random_"):
             scope = branch.split("_", 1)[1]
             rmasks = _host(self.random_masks(self._keys(RANDOM_MASK_STREAM, level), jax.tree.map(jnp.asarray, rewind["masks"]),
                                              jax.tree.map(jnp.asarray, masks), scope))
-            pop, start = self._state(rewind["params"], rmasks, self.k), self.k
+            pop, start = self._state(rewind["params"], rmasks, self.k, prev[2]), self.k
         elif branch == "finetune":
-            pop, start = self._state(prev[0], masks, self.k), self.k
+            pop, start = self._state(prev[0], masks, self.k, prev[2]), self.k
         else:
             raise ValueError(f"unknown branch {branch!r}; allowed: {BRANCHES}")
         pop, result = self._finish(level, branch, pop, f"level {level} {branch}", start, t0)

@@ -1,6 +1,7 @@
 """Checks of a config before anything runs: each failure is a ConfigError naming the field."""
 from __future__ import annotations
 
+import math
 import numbers
 
 import re
@@ -23,6 +24,8 @@ def _ints(field: str, values, minimum: int, what: str):
     for v in values:
         if not _int(v) or v < minimum:
             raise ConfigError(field, f"must be a non-empty list of {what}, got {v!r} in {tuple(values)!r}")
+    if len(set(values)) != len(values):
+        raise ConfigError(field, f"must not repeat a value, got {tuple(values)!r}")
 
 
 def _choice(field: str, value, allowed):
@@ -30,8 +33,12 @@ def _choice(field: str, value, allowed):
         raise ConfigError(field, f"unknown value {value!r}; allowed: {', '.join(allowed)}")
 
 
+def _real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _positive(field: str, value, integer: bool = False):
-    ok = _int(value) if integer else isinstance(value, numbers.Real) and not isinstance(value, bool)
+    ok = _int(value) if integer else _real(value)
     if not ok or value <= 0:
         raise ConfigError(field, f"must be a positive {'integer' if integer else 'number'}, got {value!r}")
 
@@ -44,11 +51,11 @@ def config(c) -> None:
         _positive("data.dim", d.dim, integer=True)
         if d.name == "gmm_xor" and d.dim % 2:
             raise ConfigError("data.dim", f"gmm_xor needs an even dimension, got {d.dim}")
-        if not isinstance(d.nu, numbers.Real) or d.nu < 0:
+        if not _real(d.nu) or d.nu < 0:
             raise ConfigError("data.nu", f"must be a number ≥ 0, got {d.nu!r}")
         _positive("data.train_size", d.train_size, integer=True)
         _positive("data.test_size", d.test_size, integer=True)
-    if not isinstance(d.noise.fraction, numbers.Real) or not 0 <= d.noise.fraction < 1:
+    if not _real(d.noise.fraction) or not 0 <= d.noise.fraction < 1:
         raise ConfigError("data.noise.fraction", f"must be in [0, 1), got {d.noise.fraction!r}")
     _choice("data.noise.mode", d.noise.mode, noise.MODES)
     _ints("data.noise.seeds", d.noise.seeds, 0, "integers ≥ 0")
@@ -72,16 +79,20 @@ def config(c) -> None:
     _ints("train.seeds", t.seeds, 0, "integers ≥ 0")
     if not _int(t.data_seed) or t.data_seed < 0:
         raise ConfigError("train.data_seed", f"must be an integer ≥ 0, got {t.data_seed!r}")
-    if not isinstance(t.bucket_ratio, numbers.Real) or t.bucket_ratio < 1:
+    if not _real(t.bucket_ratio) or t.bucket_ratio < 1:
         raise ConfigError("train.bucket_ratio", f"must be ≥ 1, got {t.bucket_ratio!r}")
 
     o = c.optimizer
     _choice("optimizer.name", o.name, optim.OPTIMIZERS)
     _positive("optimizer.lr", o.lr)
-    if not 0 <= o.momentum < 1:
-        raise ConfigError("optimizer.momentum", f"must be in [0, 1), got {o.momentum!r}")
-    if o.weight_decay < 0:
-        raise ConfigError("optimizer.weight_decay", f"must be ≥ 0, got {o.weight_decay!r}")
+    for name in ("momentum", "b1", "b2"):
+        v = getattr(o, name)
+        if not _real(v) or not 0 <= v < 1:
+            raise ConfigError(f"optimizer.{name}", f"must be in [0, 1), got {v!r}")
+    if not _real(o.weight_decay) or o.weight_decay < 0:
+        raise ConfigError("optimizer.weight_decay", f"must be a finite number ≥ 0, got {o.weight_decay!r}")
+    _positive("optimizer.eps", o.eps)
+    _positive("optimizer.gamma", o.gamma)
     _choice("optimizer.schedule", o.schedule, optim.SCHEDULES)
     if not 0 <= o.warmup_epochs < t.epochs:
         raise ConfigError("optimizer.warmup_epochs", f"must be in [0, train.epochs={t.epochs}), got {o.warmup_epochs!r}")
@@ -99,7 +110,7 @@ def _imp(c, spec) -> None:
     p = c.imp
     if not _int(p.levels) or p.levels < 0:
         raise ConfigError("imp.levels", f"must be an integer ≥ 0, got {p.levels!r}")
-    if not isinstance(p.fraction, numbers.Real) or not 0 < p.fraction < 1:
+    if not _real(p.fraction) or not 0 < p.fraction < 1:
         raise ConfigError("imp.fraction", f"must be in (0, 1), got {p.fraction!r}")
     _choice("imp.rule", p.rule, magnitude.RULES)
     _choice("imp.scope", p.scope, magnitude.SCOPES)

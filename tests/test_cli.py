@@ -79,6 +79,13 @@ BAD = [
     ({"train.batch_size": 1000}, "train.batch_size"),
     ({"train.epochs": 0}, "train.epochs"),
     ({"optimizer.schedule": "poly"}, "optimizer.schedule"),
+    ({"optimizer.lr": float("nan")}, "optimizer.lr"),
+    ({"optimizer.lr": float("inf")}, "optimizer.lr"),
+    ({"data.nu": float("inf")}, "data.nu"),
+    ({"optimizer.gamma": 0.0}, "optimizer.gamma"),
+    ({"optimizer.b1": 1.0}, "optimizer.b1"),
+    ({"train.seeds": (0, 0)}, "train.seeds"),
+    ({"data.noise.seeds": (1, 1)}, "data.noise.seeds"),
 ]
 
 

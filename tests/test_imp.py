@@ -137,6 +137,19 @@ def test_branches(tmp_path, recorded):
     assert all(len(v) == 1 and v[0] == counts["main"].min() for b, v in counts.items() if b != "main")
 
 
+def test_a_diverged_model_stays_flagged_along_imp(tmp_path):
+    df = run(imp_config(**{"optimizer.lr": 1e38, "imp.levels": 2, "model.widths": (3,)}), str(tmp_path), **QUIET)
+    assert df.diverged.all()  # level 0 diverges; its pruned descendants inherit the flag
+    from lottery.report import sparse_double_descent
+    assert len(sparse_double_descent.best_pruned(df[df.branch == "main"])) == 0
+
+
+def test_fewer_levels_than_an_earlier_run_leave_deeper_rows_out(tmp_path):
+    run(imp_config(**{"imp.levels": 3}), str(tmp_path), **QUIET)
+    df = run(imp_config(**{"imp.levels": 1}), str(tmp_path), **QUIET)
+    assert sorted(df.level.unique()) == [0, 1]
+
+
 def test_more_levels_extend_a_finished_run(tmp_path):
     direct = run(imp_config(**{"imp.levels": 3}), str(tmp_path / "direct"), **QUIET)
     run(imp_config(**{"imp.levels": 1}), str(tmp_path / "ext"), **QUIET)

@@ -67,10 +67,14 @@ def test_best_pruned_is_the_level_of_lowest_test_error():
     for level, err in enumerate([0.30, 0.20, 0.25, 0.20]):
         for split in ("test", "train_noisy"):
             rows.append({"width": 4, "seed": 0, "noise_seed": 0, "level": level, "split": split, "branch": "main",
-                         "error": err, "weights_remaining": 100 - 10 * level, "weights_total": 100})
-    best = sparse_double_descent.best_pruned(pd.DataFrame(rows))
+                         "error": err, "weights_remaining": 100 - 10 * level, "weights_total": 100,
+                         "diverged": False})
+    df = pd.DataFrame(rows)
+    best = sparse_double_descent.best_pruned(df)
     assert best.best_level.tolist() == [3]  # ties go to the sparser level
     assert best.effective_params.tolist() == [70] and best.dense_test_error.tolist() == [0.30]
+    df.loc[df.level == 3, "diverged"] = True  # a diverged level is never the best
+    assert sparse_double_descent.best_pruned(df).best_level.tolist() == [1]
 
 
 def test_report_refuses_a_directory_without_a_run(tmp_path):

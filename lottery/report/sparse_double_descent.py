@@ -9,8 +9,12 @@ def best_pruned(main: pd.DataFrame) -> pd.DataFrame:
 
     main: rows of the main IMP branch. Returns one row per starting model with best_level,
     effective_params (its surviving weights), best_test_error, dense_test_error, dense_params.
-    Ties go to the sparser level.
+    Ties go to the sparser level; diverged levels (and their descendants) are never chosen, and a
+    starting model that diverged at level 0 has no best pruned model.
     """
+    ok = ~main.diverged.astype(bool)
+    dense_ok = main[(main.level == 0) & (main.split == "test") & ok][["width", "seed", "noise_seed"]]
+    main = main[ok].merge(dense_ok, on=["width", "seed", "noise_seed"])
     test = main[main.split == "test"].sort_values(["width", "seed", "noise_seed", "error", "level"],
                                                   ascending=[True, True, True, True, False])
     best = test.groupby(["width", "seed", "noise_seed"], as_index=False).first()

@@ -36,12 +36,15 @@ def read_parts(workdir: str, folder: str = "parts") -> pd.DataFrame:
     return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
 
 
-def merge(workdir: str) -> pd.DataFrame:
-    """Merges every finished part into ``DIR/results.parquet`` (and ``DIR/calibration.parquet``)."""
+def merge(workdir: str, run_id: str, levels: int) -> pd.DataFrame:
+    """Merges the finished parts of run ``run_id`` up to ``levels`` into ``DIR/results.parquet``
+    (and ``DIR/calibration.parquet``); rows of deeper levels asked for earlier are left out."""
     keys = ["width", "seed", "noise_seed", "level", "branch", "split"]
-    df = read_parts(workdir).sort_values(keys, kind="stable").reset_index(drop=True)
+    df = read_parts(workdir)
+    df = df[(df.run_id == run_id) & (df.level <= levels)].sort_values(keys, kind="stable").reset_index(drop=True)
     curves = read_parts(workdir, "curves")
     if len(curves):
+        curves = curves[(curves.run_id == run_id) & (curves.level <= levels)]
         curves = curves.sort_values(keys + ["curve", "bin"], kind="stable").reset_index(drop=True)
         write(curves, os.path.join(workdir, CURVES))
     write(df, os.path.join(workdir, TABLE))
