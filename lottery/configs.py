@@ -81,6 +81,9 @@ def base() -> ml_collections.ConfigDict:
     c.imp.layer_rates = ()  # layerwise rate multipliers, e.g. ("dense_2=0.5",)
     c.imp.rewind = "init"  # init | Nep | Nit (late rewinding to epoch/iteration N)
     c.imp.branches = ()  # reinit, random_global, random_layerwise, finetune
+    # Train each pruned level on its live units only (dead hidden units dropped, population
+    # re-bucketed to smaller widths); exact up to float rounding, so only without weight decay.
+    c.imp.compact = True
 
     c.report = ml_collections.ConfigDict()
     c.report.figures = True

@@ -33,6 +33,7 @@ from lottery.models import init as model_init
 from lottery.models import masks as model_masks
 from lottery.prune import magnitude
 from lottery.prune import random as random_prune
+from lottery.train import compacted
 from lottery.train.state import Population, init_key, param_shapes
 from lottery.train.trainer import BucketTrainer
 
@@ -61,6 +62,7 @@ class LevelResult:
     metrics: dict
     finite: np.ndarray
     seconds: Optional[float]
+    trained_width: Optional[int] = None  # widest hidden layer trained (< padded width when compacted)
 
 
 def _host(tree):
@@ -86,6 +88,8 @@ class BucketIMP:
         self.random_masks = jax.jit(jax.vmap(random_prune.like, in_axes=(0, 0, 0, None)), static_argnums=3)
         shapes = param_shapes(trainer.module, tuple(trainer.x_train.shape[1:]))
         self.reinit = jax.jit(jax.vmap(lambda key, m: model_init.init_params(key, shapes, m, trainer.spec.init)))
+        use = imp_cfg.get("compact", False) and compacted.applies(trainer.opt_cfg)
+        self.compacted = compacted.CompactedTraining(trainer) if use else None
 
     # -- pieces -------------------------------------------------------------------------
     def _keys(self, stream: int, level: int) -> jax.Array:
@@ -99,10 +103,17 @@ class BucketIMP:
                           jnp.full((k,), step, jnp.int32), jnp.asarray(finite, bool))
 
     def _finish(self, level, branch, pop, label, start, t0):
-        pop, _, _ = self.t.train(pop, start, self.T, self.progress(label))
+        """Trains a level's starting state to the end (compacted when it pays, for any state with a
+        fresh optimizer, i.e. every level but 0), evaluates it, and times it."""
+        if self.compacted is not None and (level > 0 or branch != "main"):
+            pop, sizes = self.compacted.train(pop, start, self.T, self.progress(label))
+        else:
+            pop, _, _ = self.t.train(pop, start, self.T, self.progress(label))
+            sizes = (self.t.padded_width,)
         metrics = self.t.evaluate(pop, self.splits)
         remaining = np.asarray(model_masks.count_weights(pop.masks))
-        result = LevelResult(level, branch, remaining, metrics, np.asarray(pop.finite), time.perf_counter() - t0)
+        result = LevelResult(level, branch, remaining, metrics, np.asarray(pop.finite), time.perf_counter() - t0,
+                             max(sizes))
         return pop, result
 
     def _save(self, name, pop, result):

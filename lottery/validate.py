@@ -116,6 +116,8 @@ def _imp(c, spec) -> None:
     _choice("imp.scope", p.scope, magnitude.SCOPES)
     for b in p.branches:
         _choice("imp.branches", b, imp.BRANCHES)
+    if not isinstance(p.compact, bool):
+        raise ConfigError("imp.compact", f"must be True or False, got {p.compact!r}")
     if not isinstance(p.rewind, str) or not (p.rewind == "init" or re.fullmatch(r"\d+(ep|it)", p.rewind)):
         raise ConfigError("imp.rewind", f"must be 'init', 'Nep' (epochs) or 'Nit' (iterations), got {p.rewind!r}")
     layers = [f"dense_{i}" for i in range(len(spec.hidden) + 1)]

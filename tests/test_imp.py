@@ -63,7 +63,8 @@ def recorded(monkeypatch):
 
 @pytest.mark.parametrize("rewind", ["init", "1ep"])
 def test_each_level_starts_from_rewind_weights_times_its_pruned_mask(tmp_path, recorded, rewind):
-    c = imp_config(**{"imp.rewind": rewind, "model.widths": (3,), "train.seeds": (0,)})
+    # The starting states are read at the trainer: without compaction they have the full shapes.
+    c = imp_config(**{"imp.rewind": rewind, "model.widths": (3,), "train.seeds": (0,), "imp.compact": False})
     df = run(c, str(tmp_path), **QUIET)
     steps = 4  # 64 examples, batch 16
     k = 0 if rewind == "init" else steps
@@ -110,12 +111,14 @@ def test_compiled_functions_are_reused_across_levels(tmp_path, monkeypatch):
     runner = made[0]
     assert runner.t.program.run._cache_size() == 1
     assert runner.prune._cache_size() == 1
+    assert all(t.program.run._cache_size() == 1 for t in runner.compacted.trainers.values())  # one per rung
     assert runner.t.evaluator.cache_size() == 3  # train; test (+ Bayes posterior); fresh sample (posterior only)
 
 
 def test_branches(tmp_path, recorded):
     c = imp_config(**{"imp.levels": 1, "model.widths": (4,), "train.seeds": (0, 1),
-                      "imp.branches": ("reinit", "random_global", "random_layerwise", "finetune")})
+                      "imp.branches": ("reinit", "random_global", "random_layerwise", "finetune"),
+                      "imp.compact": False})
     df = run(c, str(tmp_path), **QUIET)
     level1, reinit, rglobal, rlayer, finetune = [p for _, _, p in recorded[1:]]
     masks = level1.masks

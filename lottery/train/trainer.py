@@ -45,6 +45,8 @@ class BucketTrainer:
 
     def __init__(self, spec: ModelSpec, x_train, labels, members: list[Member], train_cfg, opt_cfg,
                  num_classes: int, boundaries: tuple[int, ...] = (), bins: int = 15):
+        self._args = (x_train, labels, members, train_cfg, opt_cfg, num_classes, boundaries, bins)
+        self.opt_cfg = opt_cfg
         self.spec, self.members, self.num_classes = spec, members, num_classes
         self.x_train, self.labels = x_train, labels
         self.n = int(x_train.shape[0])
@@ -60,6 +62,10 @@ class BucketTrainer:
         self.label_set = jnp.asarray([m.label_set for m in members], jnp.int32)
         self.seeds = [int(train_cfg.data_seed)] if shared else [m.seed for m in members]
         self.chunk = chunk_steps([self.total_steps, *boundaries], len(self.seeds), self.batch, self.steps_per_epoch)
+
+    def resized(self, spec: ModelSpec) -> "BucketTrainer":
+        """The same members, data, optimizer and chunking with another model spec (e.g. compacted)."""
+        return BucketTrainer(spec, *self._args)
 
     def init(self) -> Population:
         return init_population(self.spec, self.module, self.tx, self.members, self.padded_width,

@@ -1,0 +1,88 @@
+"""Training a pruned population on its live sub-networks (dead-unit compaction).
+
+Before a level trains, the hidden units that cannot influence training (see
+:mod:`lottery.prune.compact`) are dropped from every model, the population is re-bucketed to
+the widest remaining hidden layer — rounded up a ladder of sizes 2ᵏ and 3·2ᵏ⁻¹ so that few
+programs are ever compiled — and trained there; the trained sub-networks are written back into
+the full-shape parameters, which stay the record (pruning, checkpoints and results never see
+the compact shapes). Requires a fresh optimizer state and no weight decay: then results equal
+the uncompacted run's up to float summation order.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lottery.models.registry import ModelSpec
+from lottery.prune import compact
+from lottery.train.state import Population
+
+
+def ladder(n: int) -> int:
+    """The smallest size ≥ n of the form 2ᵏ or 3·2ᵏ⁻¹ (1, 2, 3, 4, 6, 8, 12, 16, 24, …)."""
+    size = 1
+    while True:
+        for s in (size, 3 * size // 2):
+            if s >= n and s >= 1:
+                return s
+        size *= 2
+
+
+def applies(opt_cfg) -> bool:
+    """Compaction is exact only when a zero-gradient weight never moves: no weight decay."""
+    return float(opt_cfg.weight_decay) == 0.0
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _gather(params, masks, widths):
+    live = jax.vmap(compact.live_units)(params, masks)
+    idx = [jax.vmap(functools.partial(compact.live_indices, width=w))(l) for l, w in zip(live, widths)]
+    cp, cm = jax.vmap(compact.compact)(params, masks, idx)
+    return cp, cm, idx
+
+
+_expand = jax.jit(jax.vmap(compact.expand))
+
+
+@jax.jit
+def _live_counts(params, masks):
+    return [jnp.max(jnp.sum(l, axis=1)) for l in jax.vmap(compact.live_units)(params, masks)]
+
+
+class CompactedTraining:
+    """``train(pop, start, stop, progress)`` for a BucketTrainer, on live sub-networks when smaller.
+
+    Compact trainers are cached by hidden sizes: one compile per rung of the ladder reached.
+    """
+
+    def __init__(self, trainer):
+        self.t = trainer
+        self.trainers = {}
+
+    def hidden_sizes(self, pop: Population) -> tuple[int, ...]:
+        """The ladder-rounded widest live count of every hidden layer of the population."""
+        return tuple(ladder(max(int(c), 1)) for c in _live_counts(pop.params, pop.masks))
+
+    def train(self, pop: Population, start: int, stop: int, progress=None) -> tuple[Population, tuple[int, ...]]:
+        """Trains steps [start, stop) of a population whose optimizer state is fresh.
+
+        Returns (population in full shapes, hidden sizes actually trained).
+        """
+        full = tuple(int(pop.masks[n]["kernel"].shape[2]) for n in compact._layers(pop.masks)[:-1])
+        sizes = self.hidden_sizes(pop)
+        if all(s >= f for s, f in zip(sizes, full)):
+            pop, _, _ = self.t.train(pop, start, stop, progress)
+            return pop, full
+        trainer = self.trainers.get(sizes)
+        if trainer is None:
+            spec = dataclasses.replace(self.t.spec, name=self.t.spec.name + "_compact", hidden=sizes)
+            trainer = self.trainers[sizes] = self.t.resized(spec)
+        cp, cm, idx = _gather(pop.params, pop.masks, sizes)
+        small = Population(cp, cm, trainer.fresh_opt_state(cp), pop.step, pop.finite)
+        small, _, _ = trainer.train(small, start, stop, progress)
+        params = _expand(pop.params, small.params, idx)
+        return pop.replace(params=params, step=small.step, finite=small.finite), sizes
