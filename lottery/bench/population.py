@@ -1,0 +1,108 @@
+"""The engine's side of the benchmark: populations trained by :class:`BucketTrainer`, timed.
+
+Every bucket is measured as a user's run executes it (the configured bucket plan, padding and
+data order): the first chunk (compile + one epoch) is timed apart from the steady epochs.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lottery import configs
+from lottery.models.registry import ModelSpec
+from lottery.train import buckets as bucketing
+from lottery.train.state import Member
+from lottery.train.trainer import BucketTrainer
+
+
+@dataclasses.dataclass
+class BucketTiming:
+    widths: list
+    models: int
+    compile_s: float  # first chunk minus one steady epoch
+    seconds: float  # the steady epochs
+    epochs: int
+
+    @property
+    def model_epochs_per_s(self) -> float:
+        return self.models * self.epochs / self.seconds
+
+
+def train_config(epochs: int, batch: int, shared_order: bool = False, lr: float = 0.1):
+    """The train and optimizer sections of a plain SGD run (the studies' settings)."""
+    c = configs.base()
+    c.train.epochs, c.train.batch_size, c.train.shared_data_order = epochs, batch, shared_order
+    c.optimizer.lr = lr
+    return c
+
+
+def trainer_for(spec: ModelSpec, x, y, widths, seeds, cfg, num_classes: int) -> BucketTrainer:
+    members = [Member(w, s) for w in widths for s in seeds]
+    return BucketTrainer(spec, x, jnp.asarray(y)[None], members, cfg.train, cfg.optimizer, num_classes,
+                         boundaries=(-(-x.shape[0] // cfg.train.batch_size),))
+
+
+def time_buckets(spec: ModelSpec, x, y, widths, seeds, epochs: int, batch: int, num_classes: int,
+                 shared_order: bool = False) -> list[BucketTiming]:
+    """Trains every bucket of the width plan for 1 + ``epochs`` epochs; times the last ``epochs``.
+
+    x [N, *input] device array; y [N] int32.
+    """
+    cfg = train_config(epochs + 1, batch, shared_order)
+    out = []
+    for widths_b in bucketing.plan(widths, cfg.train.bucket_ratio, cfg.train.bucket_small):
+        trainer = trainer_for(spec, x, y, widths_b, seeds, cfg, num_classes)
+        s = trainer.steps_per_epoch
+        pop = trainer.init()
+        jax.block_until_ready(pop)
+        t0 = time.perf_counter()
+        pop, _, _ = trainer.train(pop, 0, s)
+        first = time.perf_counter() - t0
+        pop, _, seconds = trainer.train(pop, s, (epochs + 1) * s)
+        out.append(BucketTiming(list(widths_b), len(trainer.members), max(first - seconds / epochs, 0.0),
+                                seconds, epochs))
+    return out
+
+
+class MemoryCheckpoints:
+    """BucketIMP's checkpoint interface kept in memory: nothing is written (benchmarks only)."""
+
+    def __init__(self):
+        self.items = {}
+
+    def save(self, name, tree):
+        self.items[name] = jax.tree.map(np.asarray, tree)
+
+    def load(self, name):
+        return self.items.get(name)
+
+
+def imp_level_times(spec: ModelSpec, x, y, width: int, seeds, epochs: int, batch: int, levels: int,
+                    num_classes: int, compact: bool) -> list[dict]:
+    """IMP (20% per level, rewind to init) of ``width`` × seeds, ``epochs`` per level, run twice by
+    the same runner: the second run, whose programs are all compiled, is the one timed.
+
+    Returns per level: {level, density, seconds, trained_width} (trained_width: the widest
+    hidden layer actually trained, smaller than ``width`` once dead units are compacted away).
+    """
+    from lottery import imp
+
+    cfg = train_config(epochs, batch)
+    cfg.imp.levels, cfg.imp.compact = levels, compact
+    trainer = trainer_for(spec, x, y, [width], seeds, cfg, num_classes)
+    runner = imp.BucketIMP(trainer, cfg.imp, {}, MemoryCheckpoints())
+    runner.run(levels, lambda r: None)
+    runner.ckpt = MemoryCheckpoints()
+    total = spec.weight_count(width, int(np.prod(x.shape[1:])), num_classes)
+    rows = []
+
+    def on_result(r):
+        rows.append({"level": r.level, "density": float(r.remaining.mean()) / total, "seconds": r.seconds,
+                     "trained_width": r.trained_width})
+
+    runner.run(levels, on_result)
+    return rows
