@@ -10,13 +10,14 @@ import ml_collections
 import numpy as np
 import pandas as pd
 
-from lottery import imp, validate
+from lottery import imp, validate, zoo
 from lottery.analysis import calibration, posterior_maps
 from lottery.data import noise
 from lottery.data import registry as data_registry
 from lottery.models import registry as model_registry
 from lottery.progress import Progress
 from lottery.report import double_descent, sparse_double_descent
+from lottery.report import prune_methods as zoo_report
 from lottery.store import files, results, runid, workdir as wd
 from lottery.store.checkpoints import BucketCheckpoints
 from lottery.store.lock import WorkdirLock
@@ -39,8 +40,10 @@ def label_sets(dataset, cfg) -> list[dict]:
     return out
 
 
-def _rows(config, rid: str, spec, members, result, sets, input_size: int, num_classes: int) -> pd.DataFrame:
-    """Rows of one level (or branch) of one bucket: model × split."""
+def _rows(config, rid: str, spec, members, result, sets, input_size: int, num_classes: int,
+          extras: list[dict] | None = None) -> pd.DataFrame:
+    """Rows of one level (or branch) of one bucket: model × split. ``extras``: one dict of further
+    columns per model (a prune-methods run's method, ratio, retrained …)."""
     rows = []
     metrics = result.metrics
     for k, m in enumerate(members):
@@ -56,7 +59,7 @@ def _rows(config, rid: str, spec, members, result, sets, input_size: int, num_cl
                     g = metrics[group]
                     extra.update({f"{prefix}_mean": float(g["gap_mean"][k]), f"{prefix}_max": float(g["gap_max"][k]),
                                   f"{prefix}_adj_mean": float(g["gap_adj_mean"][k])})
-            rows.append({**extra,
+            rows.append({**extra, **(extras[k] if extras else {}),
                 "run_id": rid, "experiment": config.experiment, "dataset": config.data.name, "model": spec.name,
                 "width": spec.width_of(m.width), "seed": m.seed, "noise_fraction": float(config.data.noise.fraction),
                 "noise_mode": config.data.noise.mode, "noise_seed": sets[m.label_set]["seed"],
@@ -65,7 +68,7 @@ def _rows(config, rid: str, spec, members, result, sets, input_size: int, num_cl
                 "density": float(result.remaining[k]) / total, "split": split,
                 "error": float(r["error"][k]), "loss": float(r["loss"][k]), "diverged": not bool(result.finite[k]),
             })
-    return pd.DataFrame(rows, columns=results.COLUMNS)
+    return pd.DataFrame(rows, columns=results.PRUNE_COLUMNS if extras else results.COLUMNS)
 
 
 def _curve_rows(config, rid: str, spec, members, result, sets) -> pd.DataFrame:
@@ -165,17 +168,37 @@ def run(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], No
     wd.create(workdir)
     with WorkdirLock(workdir):
         wd.prepare(workdir, cdict, rid)
+        if config.get("kind", "imp") == "prune_methods":
+            _run_prune_methods(config, workdir, dataset, rid, log)
+            df = zoo.merge(workdir, rid)
+            zoo_report.log_and_plot(config, workdir, df, log)
+            return df
         _run_buckets(config, workdir, dataset, rid, log)
         df = results.merge(workdir, rid, int(config.imp.levels))
         report(config, workdir, df, log)
     return df
 
 
-def _run_buckets(config, workdir, dataset, rid, log) -> None:
+def _setup(config, dataset):
+    """(model spec, label sets, noisy train labels [L, N], noisy test labels [L, M])."""
     spec = model_registry.get(config.model.name, config.model.hidden, config.model.use_bias, config.model.init)
     sets = label_sets(dataset, config.data.noise)
-    train_labels = jnp.stack([s["train"].labels for s in sets])  # [L, N]
-    test_noisy = jnp.stack([s["test"].labels for s in sets])  # [L, M]
+    return spec, sets, jnp.stack([s["train"].labels for s in sets]), jnp.stack([s["test"].labels for s in sets])
+
+
+def _run_prune_methods(config, workdir, dataset, rid, log) -> None:
+    spec, sets, train_labels, test_noisy = _setup(config, dataset)
+    input_size = int(np.prod(dataset.input_shape))
+    log(f"run {rid}: {config.experiment} on {dataset.name} ({dataset.train_size} train), model {spec.name}")
+    zoo.run(config, workdir, spec, dataset, train_labels,
+            splits_for=lambda members: _splits(dataset, train_labels, test_noisy, members, sets, None),
+            rows_for=lambda members, result, extras: _rows(config, rid, spec, members, result, sets, input_size,
+                                                           dataset.num_classes, extras),
+            log=log, progress=lambda label: Progress(f"  {label}", "steps").update)
+
+
+def _run_buckets(config, workdir, dataset, rid, log) -> None:
+    spec, sets, train_labels, test_noisy = _setup(config, dataset)
     plan = bucketing.plan(config.model.widths, config.train.bucket_ratio, config.train.bucket_small)
     rewind = imp.rewind_step(config.imp.rewind, order.steps_per_epoch(dataset.train_size, config.train.batch_size))
     input_size = int(np.prod(dataset.input_shape))

@@ -51,6 +51,9 @@ def base() -> ml_collections.ConfigDict:
     c.train.shared_data_order = False  # True: every model sees the same batches (faster, see README)
     c.train.data_seed = 0  # the data-order seed when shared_data_order
     c.train.bucket_ratio = 2.0
+    # Train one-hidden-layer nets with a stateless optimizer (plain SGD) packed: the models sharing a data
+    # order as one wide layer, no padding (see lottery/train/packed.py).
+    c.train.pack = True
     c.train.bucket_small = 0  # widths ≤ this share one bucket whatever their ratio (padding is not free here)
     c.train.eval_batch_size = 2048
 
@@ -165,4 +168,60 @@ def study_a_images(name: str, dataset: str, model: str, widths: tuple, epochs: i
         c.train.seeds = (0, 1)
         c.train.epochs = 3
         c.imp.levels = 2
+    return c
+
+
+def optimizer_section(**overrides) -> ml_collections.ConfigDict:
+    """A copy of the base ``optimizer`` section with ``overrides`` (e.g. for biprop's score optimizer)."""
+    o = ml_collections.ConfigDict(base().optimizer.to_dict())
+    for k, v in overrides.items():
+        setattr(o, k, v)
+    return o
+
+
+def study_b_prune_methods(name: str, dataset: str, model: str, width: int, preset: str) -> ml_collections.ConfigDict:
+    """Study B's pruning-method comparison (SPEC §7): one trained model per seed, every method at
+    prune ratios 0–90% in steps of 10%, evaluated as pruned and after retraining the survivors.
+    ``kind = "prune_methods"`` routes ``lottery.run`` to :mod:`lottery.zoo`; there is no ``imp``
+    section. Biprop / edge-popup scores are trained with ``prune_methods.score_optimizer`` (the
+    multi-prize-ticket recipe: SGD, momentum 0.9, cosine, lr 0.1).
+
+    ``quick``: Fashion-MNIST (installed on these machines), 784 → 100 → 10, one seed, 2 dense
+    epochs, 1 retraining epoch, 1 score epoch, Hutchinson with 2 samples on 4 batches.
+    """
+    check_preset(preset)
+    c = base()
+    del c.imp
+    c.kind = "prune_methods"
+    c.experiment = name + ("_quick" if preset == "quick" else "")
+    c.data.name = dataset
+    c.model.name = model
+    c.model.widths = (width,)
+    c.train.seeds = (0, 1, 2)
+    c.train.epochs = 60
+    c.train.batch_size = 128
+    c.train.shared_data_order = False
+
+    p = c.prune_methods = ml_collections.ConfigDict()
+    p.methods = ("random", "magnitude", "snip", "taylor1", "taylor2", "biprop", "edge_popup")
+    p.ratios = tuple(round(0.1 * i, 1) for i in range(10))  # fraction of the alive weights removed, in [0, 1)
+    p.scope = "global"  # global | layerwise ranking of the scores
+    p.ignore = ()  # layers never pruned (biprop keeps them real and frozen)
+    p.retrain_epochs = 10  # fine-tuning of the survivors (0: pruned rows only)
+    p.snip_batches = 1  # minibatches of SNIP's gradient at initialisation
+    p.taylor_batches = 10  # minibatches accumulated by taylor1 / taylor2
+    p.hessian = "hutchinson"  # taylor2's diagonal Hessian: hutchinson | exact (P products per batch: tiny nets only)
+    p.hutchinson_samples = 8
+    p.score_epochs = 20  # biprop / edge-popup score training
+    p.score_optimizer = optimizer_section(momentum=0.9, schedule="cosine", weight_decay=5e-4)
+    if preset == "quick":
+        c.data.name = "fashion_mnist"
+        c.model.name = "mnist_fcn2"
+        c.model.widths = (100,)
+        c.train.seeds = (0,)
+        c.train.epochs = 2
+        p.retrain_epochs = 1
+        p.taylor_batches = 4
+        p.hutchinson_samples = 2
+        p.score_epochs = 1
     return c

@@ -13,6 +13,8 @@ from lottery.models import init as model_init
 from lottery.models import registry as model_registry
 from lottery.train import optim
 
+KINDS = ("imp", "prune_methods")  # config.kind: what lottery.run does (absent: imp)
+
 
 def _int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
@@ -79,28 +81,85 @@ def config(c) -> None:
     _ints("train.seeds", t.seeds, 0, "integers ≥ 0")
     if not _int(t.data_seed) or t.data_seed < 0:
         raise ConfigError("train.data_seed", f"must be an integer ≥ 0, got {t.data_seed!r}")
+    if not isinstance(t.pack, bool):
+        raise ConfigError("train.pack", f"must be True or False, got {t.pack!r}")
     if not _real(t.bucket_ratio) or t.bucket_ratio < 1:
         raise ConfigError("train.bucket_ratio", f"must be ≥ 1, got {t.bucket_ratio!r}")
 
-    o = c.optimizer
-    _choice("optimizer.name", o.name, optim.OPTIMIZERS)
-    _positive("optimizer.lr", o.lr)
+    _optimizer("optimizer", c.optimizer, t.epochs, "train.epochs")
+    kind = c.get("kind", "imp")
+    _choice("kind", kind, KINDS)
+    if kind == "prune_methods":
+        _prune_methods(c, spec)
+    else:
+        _imp(c, spec)
+    eval_section(c)
+
+
+def _optimizer(field: str, o, epochs: int, epochs_field: str) -> None:
+    _choice(f"{field}.name", o.name, optim.OPTIMIZERS)
+    _positive(f"{field}.lr", o.lr)
     for name in ("momentum", "b1", "b2"):
         v = getattr(o, name)
         if not _real(v) or not 0 <= v < 1:
-            raise ConfigError(f"optimizer.{name}", f"must be in [0, 1), got {v!r}")
+            raise ConfigError(f"{field}.{name}", f"must be in [0, 1), got {v!r}")
     if not _real(o.weight_decay) or o.weight_decay < 0:
-        raise ConfigError("optimizer.weight_decay", f"must be a finite number ≥ 0, got {o.weight_decay!r}")
-    _positive("optimizer.eps", o.eps)
-    _positive("optimizer.gamma", o.gamma)
-    _choice("optimizer.schedule", o.schedule, optim.SCHEDULES)
-    if not 0 <= o.warmup_epochs < t.epochs:
-        raise ConfigError("optimizer.warmup_epochs", f"must be in [0, train.epochs={t.epochs}), got {o.warmup_epochs!r}")
+        raise ConfigError(f"{field}.weight_decay", f"must be a finite number ≥ 0, got {o.weight_decay!r}")
+    _positive(f"{field}.eps", o.eps)
+    _positive(f"{field}.gamma", o.gamma)
+    _choice(f"{field}.schedule", o.schedule, optim.SCHEDULES)
+    if not 0 <= o.warmup_epochs < epochs:
+        raise ConfigError(f"{field}.warmup_epochs", f"must be in [0, {epochs_field}={epochs}), got {o.warmup_epochs!r}")
     for ms in o.milestones:
-        if not isinstance(ms, numbers.Real) or not 0 < ms < t.epochs:
-            raise ConfigError("optimizer.milestones", f"must be epochs in (0, {t.epochs}), got {tuple(o.milestones)!r}")
-    _imp(c, spec)
-    eval_section(c)
+        if not isinstance(ms, numbers.Real) or not 0 < ms < epochs:
+            raise ConfigError(f"{field}.milestones", f"must be epochs in (0, {epochs}), got {tuple(o.milestones)!r}")
+
+
+def _count(field: str, value, minimum: int) -> None:
+    if not _int(value) or value < minimum:
+        raise ConfigError(field, f"must be an integer ≥ {minimum}, got {value!r}")
+
+
+def _prune_methods(c, spec) -> None:
+    """The ``prune_methods`` section of a pruning-method run (lottery.zoo)."""
+    from lottery.prune import magnitude, methods, taylor
+
+    p = c.prune_methods
+    if len(c.model.widths) != 1:
+        raise ConfigError("model.widths", f"a prune-methods run prunes one trained model per seed; give one width, "
+                                          f"got {tuple(c.model.widths)}")
+    if isinstance(p.methods, str) or not p.methods:
+        raise ConfigError("prune_methods.methods", f"must be a non-empty list of methods, got {p.methods!r}")
+    for name in p.methods:
+        _choice("prune_methods.methods", name, methods.NAMES)
+    if len(set(p.methods)) != len(p.methods):
+        raise ConfigError("prune_methods.methods", f"must not repeat a method, got {tuple(p.methods)!r}")
+    if isinstance(p.ratios, str) or not p.ratios:
+        raise ConfigError("prune_methods.ratios", f"must be a non-empty list of ratios in [0, 1), got {p.ratios!r}")
+    for r in p.ratios:
+        if not _real(r) or not 0 <= r < 1:
+            raise ConfigError("prune_methods.ratios", f"must be in [0, 1) (the fraction of weights removed), "
+                                                      f"got {r!r} in {tuple(p.ratios)!r}")
+    if len(set(p.ratios)) != len(p.ratios):
+        raise ConfigError("prune_methods.ratios", f"must not repeat a value, got {tuple(p.ratios)!r}")
+    _choice("prune_methods.scope", p.scope, magnitude.SCOPES)
+    layers = [f"dense_{i}" for i in range(len(spec.hidden) + 1)]
+    for name in p.ignore:
+        _choice("prune_methods.ignore", name, layers)
+    if not set(layers) - set(p.ignore):
+        learned = [m for m in p.methods if methods.get(m).learned]
+        raise ConfigError("prune_methods.ignore", f"ignores every layer {layers}: the model has no prunable layer"
+                          + (f", so {learned[0]} has no scores to learn" if learned else ""))
+    _count("prune_methods.retrain_epochs", p.retrain_epochs, 0)
+    if "snip" in p.methods and (not _int(p.snip_batches) or p.snip_batches < 1):
+        raise ConfigError("prune_methods.snip_batches", f"SNIP scores need data: at least 1 minibatch, got {p.snip_batches!r}")
+    if {"taylor1", "taylor2"} & set(p.methods) and (not _int(p.taylor_batches) or p.taylor_batches < 1):
+        raise ConfigError("prune_methods.taylor_batches", f"Taylor scores need data: at least 1 minibatch, "
+                                                          f"got {p.taylor_batches!r}")
+    _choice("prune_methods.hessian", p.hessian, taylor.HESSIANS)
+    _count("prune_methods.hutchinson_samples", p.hutchinson_samples, 1)
+    _count("prune_methods.score_epochs", p.score_epochs, 1)
+    _optimizer("prune_methods.score_optimizer", p.score_optimizer, p.score_epochs, "prune_methods.score_epochs")
 
 
 def _imp(c, spec) -> None:
@@ -152,6 +211,13 @@ def against_data(c, train_size: int, input_size: int = 0, num_classes: int = 0) 
     if c.train.batch_size > train_size:
         raise ConfigError("train.batch_size", f"{c.train.batch_size} is larger than the training set ({train_size} examples)")
     steps_per_epoch = -(-train_size // c.train.batch_size)
+    if c.get("kind", "imp") == "prune_methods":
+        for name, field in (("snip", "snip_batches"), ("taylor1", "taylor_batches"), ("taylor2", "taylor_batches")):
+            count = c.prune_methods[field]
+            if name in c.prune_methods.methods and count > steps_per_epoch:
+                raise ConfigError(f"prune_methods.{field}", f"{count} minibatches of {c.train.batch_size} are more than "
+                                                            f"one epoch of the training set ({steps_per_epoch} batches)")
+        return
     from lottery import imp
 
     if imp.rewind_step(c.imp.rewind, steps_per_epoch) >= c.train.epochs * steps_per_epoch:

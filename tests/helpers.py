@@ -17,6 +17,11 @@ def tiny_config(**overrides):
     c.train.epochs = 4
     c.train.batch_size = 16
     c.report.figures = False
+    return override(c, overrides)
+
+
+def override(c, overrides: dict):
+    """Sets dotted keys (``{"train.epochs": 5}``) on config ``c``; returns ``c``."""
     for k, v in overrides.items():
         node = c
         *path, last = k.split(".")

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from lottery.report import calibration_plots, double_descent, posterior_plots, sparse_double_descent
+from lottery.report import calibration_plots, double_descent, posterior_plots, prune_methods, sparse_double_descent
 from lottery.store import files, results
 
 
@@ -17,7 +17,8 @@ def run_info(workdir: str) -> dict:
         saved = json.load(f)
     c = saved["config"]
     return {"workdir": workdir, "run_id": saved["run_id"], "experiment": c["experiment"], "dataset": c["data"]["name"],
-            "nu": c["data"].get("nu"), "noise": c["data"]["noise"]["fraction"], "levels": c["imp"]["levels"]}
+            "nu": c["data"].get("nu"), "noise": c["data"]["noise"]["fraction"], "levels": c.get("imp", {}).get("levels"),
+            "kind": c.get("kind", "imp")}
 
 
 def full_vs_best(main: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
@@ -111,8 +112,17 @@ def build(workdirs: list[str], out: str) -> list[str]:
     for wd in workdirs:
         info = run_info(wd)
         df = results.load(wd)
-        main = df[df.branch == "main"]
         tag = f"{info['experiment']}-{info['run_id']}"
+        if info["kind"] == "prune_methods":
+            table = prune_methods.summary(df)
+            name = save(f"{tag}-prune_methods.png", lambda p: prune_methods.plot(
+                table, p, f"{info['experiment']}: accuracy against prune ratio"))
+            lines += [f"## {info['experiment']} (run {info['run_id']})", "",
+                      f"Pruning methods on `{info['dataset']}`, label noise {info['noise']:g}; workdir `{wd}`.", "",
+                      "### Test accuracy (%) against prune ratio (mean over seeds)", "", "```",
+                      prune_methods.format_table(table), "```", "", f"![]({name})", ""]
+            continue
+        main = df[df.branch == "main"]
         lines += [f"## {info['experiment']} (run {info['run_id']})", "",
                   f"Dataset `{info['dataset']}`" + (f", ν = {info['nu']}" if info["dataset"].startswith("gmm") else "")
                   + f", label noise {info['noise']:g}, {int(main.level.max())} pruning levels; workdir `{wd}`.", ""]

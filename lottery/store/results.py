@@ -18,7 +18,11 @@ COLUMNS = [
     "posterior_gap_mean", "posterior_gap_max", "posterior_gap_adj_mean",
     "fresh_posterior_gap_mean", "fresh_posterior_gap_max", "fresh_posterior_gap_adj_mean",
 ]
+# Rows of a pruning-method run (config.kind = "prune_methods") add which method pruned the model,
+# the ratio of its weights removed, and whether (and how many epochs) the survivors were retrained.
+PRUNE_COLUMNS = COLUMNS + ["method", "ratio", "retrained", "retrain_epochs", "scope"]
 CURVES = "calibration.parquet"
+KEYS = ["width", "seed", "noise_seed", "level", "branch", "split"]
 SPLITS = ("train_noisy", "train_clean", "test", "test_noisy")
 TABLE = "results.parquet"
 
@@ -36,16 +40,16 @@ def read_parts(workdir: str, folder: str = "parts") -> pd.DataFrame:
     return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
 
 
-def merge(workdir: str, run_id: str, levels: int) -> pd.DataFrame:
+def merge(workdir: str, run_id: str, levels: int, keys: list[str] = KEYS) -> pd.DataFrame:
     """Merges the finished parts of run ``run_id`` up to ``levels`` into ``DIR/results.parquet``
-    (and ``DIR/calibration.parquet``); rows of deeper levels asked for earlier are left out."""
-    keys = ["width", "seed", "noise_seed", "level", "branch", "split"]
+    (and ``DIR/calibration.parquet``), sorted by ``keys``; rows of deeper levels asked for earlier
+    are left out."""
     df = read_parts(workdir)
     df = df[(df.run_id == run_id) & (df.level <= levels)].sort_values(keys, kind="stable").reset_index(drop=True)
     curves = read_parts(workdir, "curves")
     if len(curves):
         curves = curves[(curves.run_id == run_id) & (curves.level <= levels)]
-        curves = curves.sort_values(keys + ["curve", "bin"], kind="stable").reset_index(drop=True)
+        curves = curves.sort_values(KEYS + ["curve", "bin"], kind="stable").reset_index(drop=True)
         write(curves, os.path.join(workdir, CURVES))
     write(df, os.path.join(workdir, TABLE))
     return df

@@ -1,0 +1,69 @@
+"""The pruning-method comparison of a prune-methods run: test accuracy against prune ratio per
+method, as pruned and after retraining — a table and ``prune_methods.png``."""
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from lottery.store import files
+
+
+def summary(df: pd.DataFrame, split: str = "test") -> pd.DataFrame:
+    """Per method × retrained × ratio: mean and sd over seeds and noise draws of the accuracy on
+    ``split``, the mean density, and the model count. Methods keep their order of appearance."""
+    d = df[df.split == split].assign(accuracy=lambda x: 1.0 - x.error)
+    g = d.groupby(["method", "retrained", "ratio"], sort=False).agg(
+        accuracy=("accuracy", "mean"), sd=("accuracy", "std"), density=("density", "mean"), models=("accuracy", "size"))
+    return g.fillna({"sd": 0.0}).reset_index()
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """Accuracy (%) by ratio, one line per method and retrained flag."""
+    ratios = sorted(table.ratio.unique())
+    lines = [f"{'method':>11} {'retrained':>9} " + " ".join(f"{r:>6g}" for r in ratios)]
+    for (method, retrained), g in table.groupby(["method", "retrained"], sort=False):
+        acc = dict(zip(g.ratio, g.accuracy))
+        cells = " ".join(f"{100 * acc[r]:6.2f}" if r in acc else f"{'–':>6}" for r in ratios)
+        lines.append(f"{method:>11} {'yes' if retrained else 'no':>9} {cells}")
+    return "\n".join(lines)
+
+
+def plot(table: pd.DataFrame, path: str, title: str = "") -> None:
+    """Test accuracy against the prune ratio, one line per method (mean ± sd band); one panel for the
+    pruned networks as they are and one after retraining (when the run retrained)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = sorted(table.retrained.unique())
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.6 * len(panels), 4.2), sharey=True, squeeze=False)
+    for ax, retrained in zip(axes[0], panels):
+        for method, g in table[table.retrained == retrained].groupby("method", sort=False):
+            g = g.sort_values("ratio")
+            m, s = 100 * g.accuracy, 100 * g.sd
+            ax.plot(g.ratio, m, "o-", label=method, ms=3)
+            ax.fill_between(g.ratio, m - s, m + s, alpha=0.15, lw=0)
+        ax.set_xlabel("prune ratio (fraction of weights removed)")
+        ax.set_title("after retraining" if retrained else "pruned, not retrained")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("test accuracy (%)")
+    axes[0][-1].legend(frameon=False, fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, format="png")
+    plt.close(fig)
+
+
+def log_and_plot(config, workdir: str, df: pd.DataFrame, log) -> None:
+    """Prints the accuracy table of a finished run and writes ``DIR/prune_methods.png``."""
+    table = summary(df)
+    log("\ntest accuracy (%) by prune ratio (mean over seeds):\n" + format_table(table))
+    if config.report.figures:
+        path = os.path.join(workdir, "prune_methods.png")
+        with files.atomic_path(path) as tmp:
+            plot(table, tmp, f"{config.experiment}: accuracy against prune ratio")
+        log(f"wrote {path}")
+    log(f"results: {os.path.join(workdir, 'results.parquet')} ({len(df)} rows)")

@@ -1,0 +1,202 @@
+"""The pruning-method experiment (``config.kind = "prune_methods"``, SPEC §7): one trained model per
+seed (× noise draw), every method of ``prune_methods.methods`` applied at every ratio of
+``prune_methods.ratios``, evaluated as pruned and after fine-tuning the survivors.
+
+For M dense models and R ratios, each method's population is the M·R models (ratio fastest)
+that differ only in their ratio: scores are computed once per model (``jit(vmap)``), masks for all
+ratios in one compiled call (``prune.methods.sweep``, the ratios traced), and the M·R pruned models
+are evaluated and retrained together (one ``BucketTrainer``, compiled once and reused by every
+method). Biprop / edge-popup train their scores as one M·R population (``train.scores``), each
+member with its ratio. Which weights a method prunes: the trained ones (random, magnitude,
+taylor1/2) or the initial ones (snip, biprop, edge_popup) — see ``lottery.prune.methods``.
+
+Rows: ``retrained`` False — the pruned network as it is; True — after ``retrain_epochs`` epochs of
+the survivors (fresh optimizer, learning-rate schedule over those epochs). For SNIP that is SNIP's
+own protocol (the sparse net trained from its initialisation); for biprop it fine-tunes the
+binarised values. The dense models are checkpointed and each method's rows are a part file: a killed
+run resumes at the first method without rows.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import time
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pandas as pd
+
+from lottery.imp import LevelResult
+from lottery.models import masks as model_masks
+from lottery.prune import biprop, methods
+from lottery.store import results, workdir as wd
+from lottery.store.checkpoints import BucketCheckpoints
+from lottery.train import optim, order
+from lottery.train import scores as score_training
+from lottery.train.state import Member, Population, init_key
+from lottery.train.trainer import BucketTrainer, chunk_steps
+
+BRANCH = "prune_methods"  # the ``branch`` of every row of this experiment (``level`` is 0)
+SCORE_STREAM = 0x4D  # fold-in constant of the method keys (random scores, Hutchinson, score init)
+KEYS = ["method", "retrained", "ratio", "width", "seed", "noise_seed", "split"]
+
+
+def _host(tree):
+    return jax.tree.map(np.asarray, tree)
+
+
+def _repeat(tree, r: int):
+    """[M, ...] leaves → [M·R, ...], each model repeated R times (ratio fastest)."""
+    return jax.tree.map(lambda a: jnp.repeat(jnp.asarray(a), r, axis=0), tree)
+
+
+class Zoo:
+    """The compiled pieces of one run: the dense trainer (M models) and the population trainer (M·R)."""
+
+    def __init__(self, config, spec, dataset, train_labels, splits_for: Callable, checkpoints, progress: Callable):
+        self.c, self.p, self.spec, self.data = config, config.prune_methods, spec, dataset
+        self.labels, self.ckpt, self.progress = train_labels, checkpoints, progress
+        width = int(config.model.widths[0])
+        self.members = [Member(width, s, ls) for s in config.train.seeds for ls in range(train_labels.shape[0])]
+        self.ratios = np.asarray(self.p.ratios, np.float32)
+        r = len(self.ratios)
+        self.population = [m for m in self.members for _ in range(r)]
+        self.dense = BucketTrainer(spec, dataset.x_train, train_labels, self.members, config.train, config.optimizer,
+                                   dataset.num_classes, bins=config.eval.bins)
+        retrain = ml_collections.ConfigDict(config.train.to_dict())
+        retrain.epochs = max(int(self.p.retrain_epochs), 1)
+        self.trainer = BucketTrainer(spec, dataset.x_train, train_labels, self.population, retrain, config.optimizer,
+                                     dataset.num_classes, bins=config.eval.bins)
+        self.splits = splits_for(self.population)
+        self.scope, self.ignore = self.p.scope, tuple(self.p.ignore)
+        self.sweep = jax.jit(functools.partial(methods.sweep, scope=self.scope, ignore=self.ignore))
+        self.label_set = jnp.asarray([m.label_set for m in self.members], jnp.int32)
+
+    # -- the dense models ---------------------------------------------------------------
+    def dense_weights(self) -> dict:
+        """{"init", "trained": params [M, ...], "masks": padding masks, "finite": [M]} (checkpointed)."""
+        saved = self.ckpt.load("dense")
+        if saved is not None:
+            return saved
+        pop = self.dense.init()
+        init = _host(pop.params)
+        pop, _, _ = self.dense.train(pop, 0, self.dense.total_steps, self.progress("dense training"))
+        out = {"init": init, "trained": _host(pop.params), "masks": _host(pop.masks), "finite": np.asarray(pop.finite)}
+        self.ckpt.save("dense", out)
+        return out
+
+    # -- one method ---------------------------------------------------------------------
+    def _keys(self, name: str) -> jax.Array:
+        i = methods.NAMES.index(name)
+        return jnp.stack([jax.random.fold_in(jax.random.fold_in(init_key(m.seed), SCORE_STREAM), i)
+                          for m in self.members])
+
+    def _batches(self, count: int):
+        """The first ``count`` batches of every dense model's data order: x [M, nb, B, *input], y, valid [M, nb, B]."""
+        idx = order.step_batches([m.seed for m in self.members], 0, count, self.data.train_size,
+                                 int(self.c.train.batch_size)).transpose(1, 0, 2)
+        safe = jnp.asarray(np.maximum(idx, 0))
+        y = jax.vmap(lambda ls, s: self.labels[ls][s])(self.label_set, safe)
+        return self.data.x_train[safe], y, jnp.asarray(idx >= 0)
+
+    def context(self, method: methods.Method) -> methods.Context:
+        return methods.Context(self.dense.module, self.p.hessian, int(self.p.hutchinson_samples), method.binarise)
+
+    def prune(self, name: str, dense: dict):
+        """(params, masks) of the M·R pruned models of method ``name``; leaves [M·R, ...]."""
+        method = methods.get(name)
+        weights, base = dense[method.prunes], dense["masks"]
+        count = {"snip": self.p.snip_batches, "taylor1": self.p.taylor_batches,
+                 "taylor2": self.p.taylor_batches}.get(name, 1)
+        data = self._batches(int(count)) if method.needs_data and not method.learned else (None, None, None)
+        ctx = self.context(method)
+        data_axis = 0 if data[0] is not None else None
+        score = jax.jit(jax.vmap(functools.partial(method.scores, ctx), in_axes=(0, 0, 0) + (data_axis,) * 3))
+        scores = score(weights, base, self._keys(name), *data)
+        r = len(self.ratios)
+        if method.learned:
+            return self._learn(ctx, _repeat(weights, r), _repeat(base, r), _repeat(scores, r))
+        masks = jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:]), self.sweep(scores, base, jnp.asarray(self.ratios)))
+        return _repeat(weights, r), masks
+
+    def _learn(self, ctx, params, base, scores):
+        """Trains biprop / edge-popup scores of the M·R population; returns (w̃ params, keep masks)."""
+        cfg = self.p.score_optimizer
+        per_epoch, epochs = self.trainer.steps_per_epoch, int(self.p.score_epochs)
+        program = score_training.ScoreProgram(ctx, optim.direction(cfg), optim.schedule(cfg, per_epoch, epochs),
+                                              scope=self.scope, ignore=self.ignore)
+        k, batch = len(self.population), int(self.c.train.batch_size)
+        ratio = jnp.asarray(np.tile(self.ratios, len(self.members)))
+        steps = epochs * per_epoch
+        state, _ = score_training.train(program, program.init(scores), params, base, ratio, self.data.x_train,
+                                        self.labels, jnp.asarray([m.label_set for m in self.population], jnp.int32),
+                                        [m.seed for m in self.population], steps, chunk_steps([steps], k, batch, per_epoch),
+                                        batch, self.progress("score training"))
+        net = jax.jit(jax.vmap(lambda p, m, s, q: biprop.network(ctx, p, m, s, q, scope=self.scope, ignore=self.ignore)))
+        eff, keep = net(params, base, state.scores, ratio)
+        return jax.lax.stop_gradient(eff), keep
+
+    def evaluate(self, params, masks, finite, retrained: bool) -> LevelResult:
+        pop = self._population(params, masks, finite)
+        t0 = time.perf_counter()
+        if retrained:
+            pop, _, _ = self.trainer.train(pop, 0, self.trainer.total_steps, self.progress("retraining"))
+        metrics = self.trainer.evaluate(pop, self.splits)
+        return LevelResult(0, BRANCH, np.asarray(model_masks.count_weights(pop.masks)), metrics, np.asarray(pop.finite),
+                           time.perf_counter() - t0)
+
+    def _population(self, params, masks, finite) -> Population:
+        params = jax.tree.map(lambda p, m: jnp.asarray(p) * jnp.asarray(m), params, masks)
+        k = len(self.population)
+        return Population(params, jax.tree.map(jnp.asarray, masks), self.trainer.fresh_opt_state(params),
+                          jnp.zeros((k,), jnp.int32), jnp.repeat(jnp.asarray(finite, bool), len(self.ratios)))
+
+    def row_extras(self, name: str, retrained: bool) -> list[dict]:
+        epochs = int(self.p.retrain_epochs) if retrained else 0
+        return [{"method": name, "ratio": float(self.ratios[i % len(self.ratios)]), "retrained": retrained,
+                 "retrain_epochs": epochs, "scope": self.scope} for i in range(len(self.population))]
+
+
+def run(config, workdir: str, spec, dataset, train_labels, splits_for: Callable, rows_for: Callable,
+        log: Callable[[str], None], progress: Callable) -> None:
+    """Runs (or resumes) every method of ``config.prune_methods``, writing one part per method.
+
+    splits_for(members) → evaluation splits; rows_for(members, LevelResult, extras) → rows;
+    progress(label) → a (done, total) callback.
+    """
+    p = config.prune_methods
+    zoo = Zoo(config, spec, dataset, train_labels, splits_for, BucketCheckpoints(wd.checkpoint_dir(workdir, BRANCH)),
+              progress)
+    log(f"prune methods: {len(p.methods)} methods × {len(zoo.ratios)} ratios × {len(zoo.members)} dense models "
+        f"= {len(zoo.population)} models per method, {config.train.epochs} dense epochs, "
+        f"{p.retrain_epochs} retraining epochs")
+    dense = None
+    timing = wd.read_timing(workdir)
+    for name in p.methods:
+        part = wd.part_path(workdir, f"{BRANCH}-{name}")
+        if os.path.exists(part):
+            log(f"  {name}: rows already written")
+            continue
+        t0 = time.perf_counter()
+        if dense is None:
+            dense = zoo.dense_weights()
+        params, masks = zoo.prune(name, dense)
+        frames, errors = [], []
+        for retrained in ((False, True) if p.retrain_epochs else (False,)):
+            result = zoo.evaluate(params, masks, dense["finite"], retrained)
+            frames.append(rows_for(zoo.population, result, zoo.row_extras(name, retrained)))
+            errors.append(result.metrics["test"]["error"].reshape(len(zoo.members), -1).mean(0))
+        results.write(pd.concat(frames, ignore_index=True), part)
+        seconds = time.perf_counter() - t0
+        timing.setdefault(BRANCH, {})[name] = seconds
+        wd.write_timing(workdir, timing)
+        acc = " ".join(f"{r:g}:{100 * (1 - e):.1f}" for r, e in zip(zoo.ratios, errors[-1]))
+        log(f"  {name}: {seconds:.1f}s, test accuracy % by ratio{' after retraining' if p.retrain_epochs else ''} {acc}")
+
+
+def merge(workdir: str, run_id: str):
+    """The merged results table of a prune-methods run (see ``results.merge``)."""
+    return results.merge(workdir, run_id, 0, keys=KEYS)

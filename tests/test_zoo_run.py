@@ -1,0 +1,133 @@
+"""The prune-methods experiment end to end (lottery.zoo through lottery.run and the command line):
+rows for every method × ratio × retrained, exact surviving counts, ratio populations equal to
+single-ratio runs, resume, report, and one-line errors for bad input."""
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lottery
+from lottery import configs
+from lottery.api import run
+from lottery.errors import ConfigError
+from lottery.prune import methods
+from helpers import override
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+QUIET = dict(log=lambda s: None)
+
+
+def zoo_config(**overrides):
+    """A prune-methods run on a tiny Gaussian mixture (6 → 3 → 2, no biases): seconds."""
+    c = configs.study_b_prune_methods("zoo_test", "gmm_linear", "gmm_fcn", 3, "default")
+    c.data.dim, c.data.nu, c.data.train_size, c.data.test_size = 6, 1.5, 64, 32
+    c.train.seeds, c.train.epochs, c.train.batch_size = (0, 1), 3, 16
+    p = c.prune_methods
+    p.ratios, p.retrain_epochs, p.score_epochs, p.taylor_batches, p.hessian = (0.0, 0.5, 0.8), 1, 2, 2, "exact"
+    c.eval.fresh_samples = 0
+    c.report.figures = False
+    return override(c, overrides)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    wd = str(tmp_path_factory.mktemp("zoo"))
+    return wd, run(zoo_config(), wd, **QUIET)
+
+
+def test_rows_for_every_method_ratio_and_retraining_with_exact_counts(finished):
+    _, df = finished
+    assert len(df) == len(methods.NAMES) * 3 * 2 * 2 * 4  # methods × ratios × retrained × seeds × splits
+    total = 6 * 3 + 3 * 2
+    for (method, ratio, retrained), g in df.groupby(["method", "ratio", "retrained"]):
+        assert len(g) == 2 * 4
+        assert (g.weights_remaining == total - math.ceil(round(ratio * total, 6))).all(), (method, ratio)
+        assert (g.weights_total == total).all() and (g.retrain_epochs == (1 if retrained else 0)).all()
+    assert set(df.method) == set(methods.NAMES) and (df.scope == "global").all() and not df.diverged.any()
+    # At ratio 0 the methods that prune trained weights all leave the same dense model.
+    dense = df[(df.ratio == 0.0) & ~df.retrained & df.method.isin(["random", "magnitude", "taylor1", "taylor2"])]
+    assert dense.groupby(["seed", "split"]).error.nunique().max() == 1
+
+
+def test_a_ratio_population_equals_single_ratio_runs(finished, tmp_path):
+    _, df = finished
+    keys = ["method", "retrained", "seed", "split"]
+    one = run(zoo_config(**{"prune_methods.ratios": (0.5,), "prune_methods.methods": ("magnitude", "snip", "biprop")}),
+              str(tmp_path), **QUIET)
+    both = df[(df.ratio == 0.5) & df.method.isin(["magnitude", "snip", "biprop"])].sort_values(keys).reset_index(drop=True)
+    one = one.sort_values(keys).reset_index(drop=True)
+    pd.testing.assert_series_equal(both.weights_remaining, one.weights_remaining)
+    pruned = ~both.retrained
+    np.testing.assert_array_equal(both.error[pruned], one.error[pruned])
+    np.testing.assert_allclose(both.loss, one.loss, rtol=1e-4)
+
+
+def test_a_finished_run_restores_and_reports(finished, tmp_path):
+    wd, df = finished
+    logs = []
+    again = run(zoo_config(), wd, log=logs.append)
+    pd.testing.assert_frame_equal(df, again)
+    assert sum("rows already written" in line for line in logs) == len(methods.NAMES)
+    r = subprocess.run([sys.executable, "-m", "lottery.report", f"--workdir={wd}", f"--out={tmp_path}"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    figure = [f for f in os.listdir(tmp_path) if f.endswith("prune_methods.png")]
+    assert figure and os.path.getsize(tmp_path / figure[0]) > 1000
+    assert "biprop" in (tmp_path / "report.md").read_text()
+
+
+BAD = [
+    ({"prune_methods.methods": ("magnitude", "obd")}, "prune_methods.methods"),
+    ({"prune_methods.ratios": (0.0, 1.0)}, "prune_methods.ratios"),
+    ({"prune_methods.ratios": (-0.1,)}, "prune_methods.ratios"),
+    ({"prune_methods.snip_batches": 0}, "prune_methods.snip_batches"),
+    ({"prune_methods.snip_batches": 100}, "prune_methods.snip_batches"),  # more than the data holds
+    ({"prune_methods.methods": ("biprop",), "prune_methods.ignore": ("dense_0", "dense_1")}, "prune_methods.ignore"),
+    ({"prune_methods.hessian": "gauss_newton"}, "prune_methods.hessian"),
+    ({"prune_methods.score_optimizer.lr": 0.0}, "prune_methods.score_optimizer.lr"),
+    ({"model.widths": (3, 5)}, "model.widths"),
+]
+
+
+@pytest.mark.parametrize("override,field", BAD)
+def test_bad_input_is_refused_before_anything_is_written(tmp_path, override, field):
+    with pytest.raises(ConfigError) as e:
+        run(zoo_config(**override), str(tmp_path / "wd"), **QUIET)
+    assert e.value.field == field
+    assert not (tmp_path / "wd").exists() or not os.listdir(tmp_path / "wd")
+
+
+@pytest.mark.parametrize("flag,field", [
+    ("--config.prune_methods.methods=('magnitude','obd')", "prune_methods.methods: unknown value 'obd'"),
+    ("--config.prune_methods.ratios=(0.5,1.0)", "prune_methods.ratios"),
+    ("--config.prune_methods.snip_batches=0", "SNIP scores need data"),
+    ("--config.prune_methods.ignore=('dense_0','dense_1')", "biprop has no scores to learn"),
+])
+def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, flag, field):
+    r = subprocess.run([sys.executable, "-m", "lottery.main", "--config=experiments/prune_methods_mnist.py:quick",
+                        f"--workdir={tmp_path / 'wd'}", flag], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and field in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "wd").exists()
+
+
+@pytest.mark.slow
+def test_quick_preset_on_fashion_mnist_writes_every_method_and_ratio(tmp_path):
+    if not os.path.isdir("/usr/share/datasets/fashion-mnist"):
+        pytest.skip("Fashion-MNIST is not installed")
+    wd = tmp_path / "zoo"
+    r = subprocess.run([sys.executable, "-m", "lottery.main", "--config=experiments/prune_methods_mnist.py:quick",
+                        f"--workdir={wd}"], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, r.stderr
+    df = lottery.results.load(str(wd))
+    test = df[df.split == "test"]
+    assert set(test.method) == set(methods.NAMES)
+    assert test.groupby(["method", "retrained"]).ratio.nunique().eq(10).all()
+    assert (wd / "prune_methods.png").stat().st_size > 1000
+    # The dense model learns Fashion-MNIST, and magnitude pruning keeps most of it at 50%.
+    dense = test[(test.method == "magnitude") & (test.ratio == 0.0) & ~test.retrained].error.mean()
+    half = test[(test.method == "magnitude") & (test.ratio == 0.5) & ~test.retrained].error.mean()
+    assert dense < 0.25 and half < dense + 0.05
