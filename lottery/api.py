@@ -24,7 +24,7 @@ from lottery.store.lock import WorkdirLock
 from lottery.train import buckets as bucketing
 from lottery.train import order
 from lottery.train.state import Member
-from lottery.train.trainer import BucketTrainer
+from lottery.train.trainer import BucketTrainer, packs
 
 NOISE_STREAM = 0x0E
 
@@ -199,7 +199,7 @@ def _run_prune_methods(config, workdir, dataset, rid, log) -> None:
 
 def _run_buckets(config, workdir, dataset, rid, log) -> None:
     spec, sets, train_labels, test_noisy = _setup(config, dataset)
-    plan = bucketing.plan(config.model.widths, config.train.bucket_ratio, config.train.bucket_small)
+    plan = bucketing.plan_for(config.model.widths, config.train, packs(spec, config.train, config.optimizer))
     rewind = imp.rewind_step(config.imp.rewind, order.steps_per_epoch(dataset.train_size, config.train.batch_size))
     input_size = int(np.prod(dataset.input_shape))
     fresh = _fresh_sample(config, dataset, workdir)

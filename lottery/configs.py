@@ -51,6 +51,10 @@ def base() -> ml_collections.ConfigDict:
     c.train.shared_data_order = False  # True: every model sees the same batches (faster, see README)
     c.train.data_seed = 0  # the data-order seed when shared_data_order
     c.train.bucket_ratio = 2.0
+    # Train one-hidden-layer nets with a stateless optimizer (plain SGD) packed: the models sharing a data
+    # order as one wide layer, no padding (see lottery/train/packed.py).
+    c.train.pack = True
+    c.train.pack_small = 128  # when packed, widths ≤ this share one bucket (training has no padding then)
     c.train.bucket_small = 0  # widths ≤ this share one bucket whatever their ratio (padding is not free here)
     c.train.eval_batch_size = 2048
 

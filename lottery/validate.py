@@ -81,6 +81,10 @@ def config(c) -> None:
     _ints("train.seeds", t.seeds, 0, "integers ≥ 0")
     if not _int(t.data_seed) or t.data_seed < 0:
         raise ConfigError("train.data_seed", f"must be an integer ≥ 0, got {t.data_seed!r}")
+    if not isinstance(t.pack, bool):
+        raise ConfigError("train.pack", f"must be True or False, got {t.pack!r}")
+    if not _int(t.pack_small) or t.pack_small < 0:
+        raise ConfigError("train.pack_small", f"must be an integer ≥ 0, got {t.pack_small!r}")
     if not _real(t.bucket_ratio) or t.bucket_ratio < 1:
         raise ConfigError("train.bucket_ratio", f"must be ≥ 1, got {t.bucket_ratio!r}")
 

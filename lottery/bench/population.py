@@ -16,7 +16,7 @@ from lottery import configs
 from lottery.models.registry import ModelSpec
 from lottery.train import buckets as bucketing
 from lottery.train.state import Member
-from lottery.train.trainer import BucketTrainer
+from lottery.train.trainer import BucketTrainer, packs
 
 
 @dataclasses.dataclass
@@ -54,7 +54,7 @@ def time_buckets(spec: ModelSpec, x, y, widths, seeds, epochs: int, batch: int, 
     """
     cfg = train_config(epochs + 1, batch, shared_order)
     out = []
-    for widths_b in bucketing.plan(widths, cfg.train.bucket_ratio, cfg.train.bucket_small):
+    for widths_b in bucketing.plan_for(widths, cfg.train, packs(spec, cfg.train, cfg.optimizer)):
         trainer = trainer_for(spec, x, y, widths_b, seeds, cfg, num_classes)
         s = trainer.steps_per_epoch
         pop = trainer.init()

@@ -17,3 +17,12 @@ def plan(widths, ratio: float = 2.0, small: int = 0) -> list[list[int]]:
         else:
             buckets.append([w])
     return buckets
+
+
+def plan_for(widths, train_cfg, packed: bool) -> list[list[int]]:
+    """The plan of a run: :func:`plan` with ``train.bucket_small``, raised to ``train.pack_small`` when
+    the buckets train packed (their training then costs Σ widths, whatever the padding)."""
+    small = int(train_cfg.bucket_small)
+    if packed:
+        small = max(small, int(train_cfg.get("pack_small", 0)))
+    return plan(widths, train_cfg.bucket_ratio, small)

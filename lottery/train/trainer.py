@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lottery.models.registry import ModelSpec
-from lottery.train import optim, order
+from lottery.train import optim, order, packed
 from lottery.train.evaluate import EvalProgram
 from lottery.train.state import Member, Population, init_population
 from lottery.train.step import TrainProgram
@@ -34,6 +34,13 @@ def chunk_steps(boundaries: list[int], models: int, batch: int, steps_per_epoch:
     divisors = [d for d in range(1, min(cap, g) + 1) if g % d == 0]
     whole_epochs = [d for d in divisors if d % steps_per_epoch == 0]
     return max(whole_epochs or divisors)
+
+
+def packs(spec: ModelSpec, train_cfg, opt_cfg) -> bool:
+    """Whether buckets of this model train packed (:mod:`lottery.train.packed`): ``train.pack``, one
+    hidden layer, and an optimizer that keeps no per-weight state (plain SGD, any weight decay)."""
+    stateless = not jax.tree.leaves(optim.direction(opt_cfg).init({"w": jnp.zeros(1)}))
+    return bool(train_cfg.get("pack", False)) and len(spec.hidden) == 1 and stateless
 
 
 class BucketTrainer:
@@ -61,7 +68,27 @@ class BucketTrainer:
         self.evaluator = EvalProgram(self.module, int(train_cfg.eval_batch_size), num_classes, int(bins))
         self.label_set = jnp.asarray([m.label_set for m in members], jnp.int32)
         self.seeds = [int(train_cfg.data_seed)] if shared else [m.seed for m in members]
+        self.packed = self._packed_program(train_cfg, opt_cfg, shared)
+        if self.packed is not None:  # one order per group of the packed layout
+            self.seeds = [int(train_cfg.data_seed)] if shared else sorted({m.seed for m in members})
         self.chunk = chunk_steps([self.total_steps, *boundaries], len(self.seeds), self.batch, self.steps_per_epoch)
+
+    def _packed_program(self, train_cfg, opt_cfg, shared: bool):
+        """A :class:`PackedProgram` when the bucket can train packed (one hidden layer, an optimizer
+        without per-weight state, ``train.pack``), else None."""
+        if not packs(self.spec, train_cfg, opt_cfg):
+            return None
+        sizes = [self.spec.layer_sizes(m.width, 0, self.num_classes) for m in self.members]
+        seeds = sorted({m.seed for m in self.members})
+        groups = [0 if shared else seeds.index(m.seed) for m in self.members]
+        plan = packed.PackPlan.build([s[1] for s in sizes], groups)
+        if plan is None:
+            return None
+        self.slot_labels = jnp.asarray(np.where(plan.slot_member < len(self.members),
+                                                np.asarray([m.label_set for m in self.members] + [0])[plan.slot_member], 0),
+                                       jnp.int32)
+        return packed.PackedProgram(plan, self.tx, optim.schedule(opt_cfg, self.steps_per_epoch, int(train_cfg.epochs)),
+                                    self.spec.use_bias)
 
     def resized(self, spec: ModelSpec) -> "BucketTrainer":
         """The same members, data, optimizer and chunking with another model spec (e.g. compacted)."""
@@ -76,7 +103,7 @@ class BucketTrainer:
 
     def _indices(self, start: int) -> jax.Array:
         idx = order.step_batches(self.seeds, start, self.chunk, self.n, self.batch)
-        return jnp.asarray(idx[:, 0] if self.program.shared_order else idx)
+        return jnp.asarray(idx[:, 0] if self.program.shared_order and self.packed is None else idx)
 
     def train(self, pop: Population, start: int, stop: int,
               progress: Optional[Callable[[int, int], None]] = None) -> tuple[Population, np.ndarray, float]:
@@ -86,6 +113,8 @@ class BucketTrainer:
         population is donated (its arrays are consumed).
         """
         assert (stop - start) % self.chunk == 0 and start % self.chunk == 0, (start, stop, self.chunk)
+        if self.packed is not None:
+            return self._train_packed(pop, start, stop, progress)
         losses = []
         t0 = time.perf_counter()
         idx = self._indices(start) if stop > start else None
@@ -96,6 +125,24 @@ class BucketTrainer:
             losses.append(np.asarray(loss))  # waits for the chunk
             if progress:
                 progress(s + self.chunk - start, stop - start)
+        out = np.concatenate(losses) if losses else np.zeros((0, len(self.members)), np.float32)
+        return pop, out, time.perf_counter() - t0
+
+    def _train_packed(self, pop, start, stop, progress):
+        """:meth:`train` in the packed layout: pack, run the chunks, write back."""
+        plan = self.packed.plan
+        losses = []
+        t0 = time.perf_counter()
+        state = self.packed.pack(pop)
+        idx = self._indices(start) if stop > start else None
+        for s in range(start, stop, self.chunk):
+            state, loss = self.packed.run(state, self.x_train, self.labels, self.slot_labels, idx)
+            if s + self.chunk < stop:
+                idx = self._indices(s + self.chunk)
+            losses.append(np.asarray(loss)[:, plan.member_group, plan.member_slot])
+            if progress:
+                progress(s + self.chunk - start, stop - start)
+        pop = self.packed.unpack(state, pop)
         out = np.concatenate(losses) if losses else np.zeros((0, len(self.members)), np.float32)
         return pop, out, time.perf_counter() - t0
 

@@ -1,0 +1,233 @@
+"""Packed training of one-hidden-layer nets: every model that shares a data order, in one wide layer.
+
+Models that see the same batches (every width of one seed with independent orders, or the whole
+population with a shared order) also share their first layer's input. Their hidden units are
+concatenated into one layer of H = Σ widths units — no padding — so a step of the whole group is
+one [B, D] × [D, H] product, and the output layer is block-diagonal: unit j of member g feeds only
+member g's logits. The loss of a group is the sum of its members' losses, so every member receives
+exactly its own gradient; the update is elementwise. A group is therefore the same computation as
+its members trained alone, up to float summation order.
+
+The population (members padded to the bucket's width) stays the record: :meth:`PackedProgram.pack`
+gathers it into the packed layout before a training range and :meth:`PackedProgram.unpack` writes it
+back after; pruning, evaluation and checkpoints never see the packed layout. Used when the model has
+one hidden layer and the optimizer keeps no per-weight state (plain SGD, with or without weight
+decay): the studies' small-width grids.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from lottery.train.state import Population
+
+
+@dataclasses.dataclass(frozen=True)
+class PackPlan:
+    """Where every member lives in the packed layout (host numpy, static).
+
+    U groups (one per data order) of at most G members (slots), H packed hidden units per group.
+    col_member, col_unit [U, H]: the member (K for padding) and its hidden unit behind each packed unit;
+    col_slot [U, H]: the slot of that member in its group; slot_member [U, G] (K for an empty slot);
+    member_group, member_slot [K].
+    """
+
+    col_member: np.ndarray
+    col_unit: np.ndarray
+    col_slot: np.ndarray
+    slot_member: np.ndarray
+    member_group: np.ndarray
+    member_slot: np.ndarray
+
+    @property
+    def groups(self) -> int:
+        return int(self.col_member.shape[0])
+
+    @property
+    def slots(self) -> int:
+        return int(self.slot_member.shape[1])
+
+    @staticmethod
+    def build(widths, groups) -> "PackPlan | None":
+        """widths [K]: each member's true hidden width; groups [K]: its data-order group (0 … U−1).
+
+        None unless the groups are regular (the same widths in the same order in every group), as
+        the grid of widths × seeds × noise draws always is.
+        """
+        widths, groups = np.asarray(widths, np.int64), np.asarray(groups, np.int64)
+        k, u = len(widths), int(groups.max()) + 1
+        members = [np.flatnonzero(groups == g) for g in range(u)]
+        if any(not np.array_equal(widths[m], widths[members[0]]) for m in members):
+            return None
+        g_max = max(len(m) for m in members)
+        h = max(int(widths[m].sum()) for m in members)
+        col_member = np.full((u, h), k, np.int32)
+        col_unit = np.zeros((u, h), np.int32)
+        col_slot = np.zeros((u, h), np.int32)
+        slot_member = np.full((u, g_max), k, np.int32)
+        member_slot = np.zeros(k, np.int32)
+        for g, ms in enumerate(members):
+            start = 0
+            for slot, m in enumerate(ms):
+                w = int(widths[m])
+                col_member[g, start:start + w] = m
+                col_unit[g, start:start + w] = np.arange(w)
+                col_slot[g, start:start + w] = slot
+                slot_member[g, slot] = m
+                member_slot[m] = slot
+                start += w
+        return PackPlan(col_member, col_unit, col_slot, slot_member, groups.astype(np.int32), member_slot)
+
+
+def _gather(a, rows, cols=None):
+    """a [K, …] indexed by member rows (K = out of range → 0 / False) and, if given, unit cols on axis ``cols[0]``."""
+    idx = jnp.asarray(rows)
+    if cols is None:
+        return jnp.take(a, idx, axis=0, mode="fill", fill_value=0)
+    axis, units = cols
+    moved = jnp.moveaxis(a, axis, 1)  # [K, units, …]
+    out = moved.at[idx, jnp.asarray(units)].get(mode="fill", fill_value=0)  # [U, H, …]
+    return out
+
+
+def _scatter(a, values, rows, cols=None):
+    """Inverse of :func:`_gather`: writes ``values`` back into ``a`` (out-of-range rows are dropped)."""
+    idx = jnp.asarray(rows)
+    if cols is None:
+        return a.at[idx].set(values, mode="drop")
+    axis, units = cols
+    moved = jnp.moveaxis(a, axis, 1).at[idx, jnp.asarray(units)].set(values, mode="drop")
+    return jnp.moveaxis(moved, 1, axis)
+
+
+def _finite(a):
+    return jnp.where(jnp.isfinite(a), a, 0.0)
+
+
+def _block(w2, seg):
+    """The block-diagonal output kernel [H, G·C]: unit j feeds only its own slot's C logits."""
+    return (w2[:, None, :] * seg[:, :, None]).reshape(w2.shape[0], -1)
+
+
+@jax.custom_vjp
+def block_logits(h, w2, seg):
+    """Logits [B, G, C] of every slot from packed hidden activations h [B, H], output weights w2 [H, C]
+    and the one-hot slot of every unit seg [H, G]: one [B, H] × [H, G·C] product.
+
+    The zeros of the block-diagonal kernel must not carry a diverged member's inf/NaN to the others
+    (0 · inf = NaN): non-finite inputs enter the product as 0 and make their own slot's logits NaN,
+    and in the backward pass non-finite cotangents are dropped. Finite inputs give the plain product.
+    """
+    return _block_logits_fwd(h, w2, seg)[0]
+
+
+def _block_logits_fwd(h, w2, seg):
+    hs, ws = _finite(h), _finite(w2)
+    out = (hs @ _block(ws, seg)).reshape(h.shape[0], seg.shape[1], w2.shape[1])
+    bad_units = ~(jnp.all(jnp.isfinite(h), axis=0) & jnp.all(jnp.isfinite(w2), axis=1))  # [H]
+    bad = bad_units.astype(h.dtype) @ seg > 0  # [G]
+    return jnp.where(bad[None, :, None], jnp.nan, out), (hs, ws, seg)
+
+
+def _block_logits_bwd(res, d_out):
+    hs, ws, seg = res
+    d = _finite(d_out).reshape(d_out.shape[0], -1)  # [B, G·C]
+    d_h = d @ _block(ws, seg).T
+    d_block = (hs.T @ d).reshape(hs.shape[1], seg.shape[1], ws.shape[1])  # [H, G, C]
+    d_w2 = jnp.sum(d_block * seg[:, :, None], axis=1)
+    return d_h, d_w2, jnp.zeros_like(seg)
+
+
+block_logits.defvjp(_block_logits_fwd, _block_logits_bwd)
+
+
+class PackedProgram:
+    """The jitted chunk function of a packed bucket (see the module docstring).
+
+    ``run(packed, x_train, labels, slot_labels, idx)``: packed state from :meth:`pack`;
+    x_train [N, D]; labels [L, N] int32; slot_labels [U, G] int32 (each slot's label set);
+    idx [S, U, B] int32 (−1 = padding). Returns (packed state, losses [S, U, G]).
+    """
+
+    def __init__(self, plan: PackPlan, tx: optax.GradientTransformation, lr_schedule, use_bias: bool):
+        self.plan, self.tx, self.lr_schedule, self.use_bias = plan, tx, lr_schedule, use_bias
+        self.run = jax.jit(self._run, donate_argnums=0)
+        self.pack = jax.jit(self._pack)
+        self.unpack = jax.jit(self._unpack)
+
+    # -- layout ---------------------------------------------------------------------------
+    def _tree(self, tree):
+        """Packs a params- or masks-shaped tree: {w1 [U, D, H], w2 [U, H, C], b1 [U, H], b2 [U, G, C]}."""
+        p = self.plan
+        out = {"w1": jnp.swapaxes(_gather(tree["dense_0"]["kernel"], p.col_member, (2, p.col_unit)), 1, 2),
+               "w2": _gather(tree["dense_1"]["kernel"], p.col_member, (1, p.col_unit))}
+        if self.use_bias:
+            out["b1"] = _gather(tree["dense_0"]["bias"], p.col_member, (1, p.col_unit))
+            out["b2"] = _gather(tree["dense_1"]["bias"], p.slot_member)
+        return out
+
+    def _untree(self, tree, packed):
+        p = self.plan
+        out = {"dense_0": {"kernel": _scatter(tree["dense_0"]["kernel"], jnp.swapaxes(packed["w1"], 1, 2),
+                                              p.col_member, (2, p.col_unit))},
+               "dense_1": {"kernel": _scatter(tree["dense_1"]["kernel"], packed["w2"], p.col_member, (1, p.col_unit))}}
+        if self.use_bias:
+            out["dense_0"]["bias"] = _scatter(tree["dense_0"]["bias"], packed["b1"], p.col_member, (1, p.col_unit))
+            out["dense_1"]["bias"] = _scatter(tree["dense_1"]["bias"], packed["b2"], p.slot_member)
+        return out
+
+    def _pack(self, pop: Population) -> dict:
+        first = jnp.asarray(self.plan.slot_member[:, 0])  # every member of a group is at the same step
+        return {"params": self._tree(pop.params), "masks": self._tree(pop.masks),
+                "step": pop.step[first], "finite": _gather(pop.finite, self.plan.slot_member).astype(bool)}
+
+    def _unpack(self, packed: dict, pop: Population) -> Population:
+        p = self.plan
+        finite = packed["finite"][p.member_group, p.member_slot] & pop.finite
+        return pop.replace(params=self._untree(pop.params, packed["params"]),
+                           step=packed["step"][p.member_group], finite=finite)
+
+    # -- training -------------------------------------------------------------------------
+    def _group_losses(self, params, masks, x, y, valid):
+        """Per-slot mean cross-entropy [G] of one group; x [B, D], y [G, B], valid [B]."""
+        pm = jax.tree.map(lambda a, m: a * m.astype(a.dtype), params, masks)
+        h = x.reshape(x.shape[0], -1) @ pm["w1"]
+        if self.use_bias:
+            h = h + pm["b1"]
+        h = jax.nn.relu(h)
+        seg = jax.nn.one_hot(jnp.asarray(self.plan.col_slot[0]), self.plan.slots, dtype=h.dtype)  # [H, G]
+        logits = block_logits(h, pm["w2"], seg)  # [B, G, C]
+        if self.use_bias:
+            logits = logits + pm["b2"][None]
+        ce = optax.softmax_cross_entropy_with_integer_labels(jnp.swapaxes(logits, 0, 1), y)  # [G, B]
+        w = valid.astype(ce.dtype)
+        return jnp.sum(ce * w, axis=1) / jnp.maximum(jnp.sum(w), 1.0)
+
+    def _group_step(self, params, masks, step, finite, x, y, valid):
+        def total(p):
+            losses = self._group_losses(p, masks, x, y, valid)
+            return jnp.sum(losses), losses  # each member's parameters get exactly its own gradient
+
+        grads, losses = jax.grad(total, has_aux=True)(params)
+        grads = jax.tree.map(lambda g, m: g * m.astype(g.dtype), grads, masks)
+        direction, _ = self.tx.update(grads, self.tx.init(params), params)
+        lr = self.lr_schedule(step)
+        params = jax.tree.map(lambda p, u, m: (p - lr * u * m) * m.astype(p.dtype), params, direction, masks)
+        return params, step + 1, finite & jnp.isfinite(losses), losses
+
+    def _run(self, packed: dict, x_train, labels, slot_labels, idx):
+        def body(state, idx_s):  # idx_s [U, B]
+            valid = idx_s >= 0
+            safe = jnp.maximum(idx_s, 0)
+            xb = x_train[safe]  # [U, B, D]: one gather per data order
+            yb = jax.vmap(lambda ls, s: labels[ls][:, s])(slot_labels, safe)  # [U, G, B]
+            step = jax.vmap(self._group_step)
+            params, stepc, finite, losses = step(state["params"], state["masks"], state["step"], state["finite"],
+                                                 xb, yb, valid)
+            return {**state, "params": params, "step": stepc, "finite": finite}, losses
+
+        return jax.lax.scan(body, packed, idx)
