@@ -35,3 +35,5 @@ def test_quick_bench_writes_every_measurement(tmp_path):
     for a, b in zip(masked, packed):  # the same pruning either way; compaction only trains fewer units
         assert a["density"] == b["density"] and b["trained_width"] <= a["trained_width"] == 200
     np.testing.assert_allclose([x["density"] for x in masked], 0.8 ** np.arange(4), rtol=0.01)
+    assert all(v == 1 for c in r["imp_compiles"].values() for v in c.values())  # compiled once, reused
+    assert [t["target"][:3] for t in r["targets"]][-2:] == ["(c)", "(d)"] and r["targets"][-1]["met"]

@@ -45,7 +45,7 @@ def test_packed_population_equals_the_unpacked_one(spec, shared):
     a, b = make(GRID, spec, pack=True, shared=shared, wd=1e-3, label_sets=2), make(GRID, spec, pack=False,
                                                                                 shared=shared, wd=1e-3, label_sets=2)
     assert a.packed is not None and b.packed is None
-    assert a.packed.plan.groups == (1 if shared else 2)
+    assert a.packed.plan.groups == 2 and a.packed.shared_order == shared
     _, pa, la = trained(a)
     _, pb, lb = trained(b)
     for x, y in zip(jax.tree.leaves(pa.params), jax.tree.leaves(pb.params)):

@@ -81,13 +81,25 @@ class MemoryCheckpoints:
         return self.items.get(name)
 
 
+def compile_counts(runner) -> dict[str, int]:
+    """How many times each compiled program of a BucketIMP was compiled (1 each when reused)."""
+    def size(t):
+        return (t.packed.run if t.packed is not None else t.program.run)._cache_size()
+
+    counts = {"train": size(runner.t), "prune": runner.prune._cache_size()}
+    if runner.compacted is not None:
+        counts.update({f"train_compacted_{'x'.join(map(str, k))}": size(t) for k, t in runner.compacted.trainers.items()})
+    return counts
+
+
 def imp_level_times(spec: ModelSpec, x, y, width: int, seeds, epochs: int, batch: int, levels: int,
-                    num_classes: int, compact: bool) -> list[dict]:
+                    num_classes: int, compact: bool) -> tuple[list[dict], dict[str, int]]:
     """IMP (20% per level, rewind to init) of ``width`` × seeds, ``epochs`` per level, run twice by
     the same runner: the second run, whose programs are all compiled, is the one timed.
 
-    Returns per level: {level, density, seconds, trained_width} (trained_width: the widest
-    hidden layer actually trained, smaller than ``width`` once dead units are compacted away).
+    Returns (per level {level, density, seconds, trained_width}, compile counts per program);
+    trained_width is the widest hidden layer actually trained, smaller than ``width`` once dead
+    units are compacted away.
     """
     from lottery import imp
 
@@ -105,4 +117,4 @@ def imp_level_times(spec: ModelSpec, x, y, width: int, seeds, epochs: int, batch
                      "trained_width": r.trained_width})
 
     runner.run(levels, on_result)
-    return rows
+    return rows, compile_counts(runner)

@@ -80,7 +80,9 @@ class BucketTrainer:
             return None
         sizes = [self.spec.layer_sizes(m.width, 0, self.num_classes) for m in self.members]
         seeds = sorted({m.seed for m in self.members})
-        groups = [0 if shared else seeds.index(m.seed) for m in self.members]
+        # One group per seed even with a shared order: a group's block-diagonal output layer grows with
+        # the square of its members, so a whole population in one group costs more than it saves.
+        groups = [seeds.index(m.seed) for m in self.members]
         plan = packed.PackPlan.build([s[1] for s in sizes], groups)
         if plan is None:
             return None
@@ -88,7 +90,7 @@ class BucketTrainer:
                                                 np.asarray([m.label_set for m in self.members] + [0])[plan.slot_member], 0),
                                        jnp.int32)
         return packed.PackedProgram(plan, self.tx, optim.schedule(opt_cfg, self.steps_per_epoch, int(train_cfg.epochs)),
-                                    self.spec.use_bias)
+                                    self.spec.use_bias, shared)
 
     def resized(self, spec: ModelSpec) -> "BucketTrainer":
         """The same members, data, optimizer and chunking with another model spec (e.g. compacted)."""
@@ -103,7 +105,7 @@ class BucketTrainer:
 
     def _indices(self, start: int) -> jax.Array:
         idx = order.step_batches(self.seeds, start, self.chunk, self.n, self.batch)
-        return jnp.asarray(idx[:, 0] if self.program.shared_order and self.packed is None else idx)
+        return jnp.asarray(idx[:, 0] if self.program.shared_order else idx)
 
     def train(self, pop: Population, start: int, stop: int,
               progress: Optional[Callable[[int, int], None]] = None) -> tuple[Population, np.ndarray, float]:
