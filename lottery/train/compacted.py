@@ -6,7 +6,8 @@ the widest remaining hidden layer — rounded up a ladder of sizes 2ᵏ and 3·2
 programs are ever compiled — and trained there; the trained sub-networks are written back into
 the full-shape parameters, which stay the record (pruning, checkpoints and results never see
 the compact shapes). Requires a fresh optimizer state and no weight decay: then results equal
-the uncompacted run's up to float summation order.
+the uncompacted run's up to float summation order. A level trains compacted only when that computes
+fewer hidden units than the bucket as it is.
 """
 from __future__ import annotations
 
@@ -74,7 +75,9 @@ class CompactedTraining:
         """
         full = tuple(int(pop.masks[n]["kernel"].shape[2]) for n in compact._layers(pop.masks)[:-1])
         sizes = self.hidden_sizes(pop)
-        if all(s >= f for s, f in zip(sizes, full)):
+        # Every member is compacted to the same sizes: worth it only when that computes fewer hidden
+        # units than the bucket does now (a packed bucket of mixed widths has no padding to remove).
+        if len(self.t.members) * sum(sizes) >= self.t.hidden_units:
             pop, _, _ = self.t.train(pop, start, stop, progress)
             return pop, full
         trainer = self.trainers.get(sizes)

@@ -92,6 +92,15 @@ class BucketTrainer:
         return packed.PackedProgram(plan, self.tx, optim.schedule(opt_cfg, self.steps_per_epoch, int(train_cfg.epochs)),
                                     self.spec.use_bias, shared)
 
+    @property
+    def hidden_units(self) -> int:
+        """Hidden units computed per step over the population (the cost compaction compares against):
+        Σ widths per group when packed, K × the padded widths otherwise."""
+        if self.packed is not None:
+            return self.packed.plan.groups * int(self.packed.plan.col_member.shape[1])
+        sizes = self.spec.layer_sizes(self.padded_width, 0, self.num_classes)[1:-1]
+        return len(self.members) * int(sum(sizes))
+
     def resized(self, spec: ModelSpec) -> "BucketTrainer":
         """The same members, data, optimizer and chunking with another model spec (e.g. compacted)."""
         return BucketTrainer(spec, *self._args)
