@@ -22,15 +22,22 @@ def base() -> ml_collections.ConfigDict:
     c.experiment = "experiment"
 
     c.data = ml_collections.ConfigDict()
-    c.data.name = "gmm_linear"  # gmm_linear | gmm_xor | mnist | fashion_mnist
-    # dim, nu, train_size, test_size and seed describe the Gaussian mixtures only; image datasets
-    # are used whole.
+    # gmm_linear | gmm_xor | mnist | fashion_mnist | cifar10 | cifar10_synthetic (SYNTHETIC colour blobs
+    # written in the CIFAR-10 binary format and read back through the real reader: smoke runs only)
+    c.data.name = "gmm_linear"
+    # dim and nu describe the Gaussian mixtures only; train_size, test_size and seed the mixtures and
+    # cifar10_synthetic. Real image datasets are used whole.
     c.data.dim = 100  # GMM input dimension D
     c.data.nu = 0.2  # GMM separation ν
-    c.data.train_size = 10_000  # GMM training points
-    c.data.test_size = 5_000  # GMM test points
-    c.data.seed = 0  # GMM sample seed
-    c.data.data_dir = ""  # directory of IDX files (MNIST, Fashion-MNIST)
+    c.data.train_size = 10_000  # GMM / synthetic training points
+    c.data.test_size = 5_000  # GMM / synthetic test points
+    c.data.seed = 0  # GMM / synthetic sample seed
+    # Image datasets: keep only the examples of the first k classes, with a k-way head (study A,
+    # figure 3b); 0 = all classes. Labels stay 0…k−1.
+    c.data.classes = 0
+    # directory of IDX files (MNIST, Fashion-MNIST) or of the CIFAR-10 batches (the extracted
+    # cifar-10-batches-bin / cifar-10-batches-py folder, or the folder holding it)
+    c.data.data_dir = ""
     c.data.tfds_data_dir = ""  # prepared TFDS data_dir (read with download=False)
     c.data.noise = ml_collections.ConfigDict()
     c.data.noise.fraction = 0.0  # η

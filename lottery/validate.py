@@ -57,6 +57,16 @@ def config(c) -> None:
             raise ConfigError("data.nu", f"must be a number ≥ 0, got {d.nu!r}")
         _positive("data.train_size", d.train_size, integer=True)
         _positive("data.test_size", d.test_size, integer=True)
+    if d.name == "cifar10_synthetic":
+        if not _int(d.train_size) or d.train_size < 5:
+            raise ConfigError("data.train_size", f"cifar10_synthetic writes 5 training batch files: needs an integer ≥ 5, "
+                                                 f"got {d.train_size!r}")
+        _positive("data.test_size", d.test_size, integer=True)
+    classes = d.get("classes", 0)
+    if not _int(classes) or not (classes == 0 or 2 <= classes <= 10):
+        raise ConfigError("data.classes", f"must be an integer, 0 (all classes) or 2…10 (the first k), got {classes!r}")
+    if classes and d.name in data_registry.GMM_LAYOUTS:
+        raise ConfigError("data.classes", f"class subsets are for the 10-class image datasets; {d.name} has 2 classes (use 0)")
     if not _real(d.noise.fraction) or not 0 <= d.noise.fraction < 1:
         raise ConfigError("data.noise.fraction", f"must be in [0, 1), got {d.noise.fraction!r}")
     _choice("data.noise.mode", d.noise.mode, noise.MODES)

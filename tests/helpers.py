@@ -48,3 +48,18 @@ def numpy_cross_entropy(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
     z = logits - logits.max(-1, keepdims=True)
     logp = z - np.log(np.exp(z).sum(-1, keepdims=True))
     return -logp[np.arange(len(y)), y]
+
+
+def block_network(monkeypatch) -> list:
+    """Makes every socket connection fail for the rest of the test; returns the list of attempts made."""
+    import socket
+
+    attempts = []
+
+    def no_network(self, *args, **kwargs):
+        attempts.append(args)
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket.socket, "connect_ex", no_network)
+    return attempts

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import socket
 import struct
 import time
 
@@ -16,6 +15,8 @@ import pytest
 
 from lottery.data import idx, images
 from lottery.errors import ConfigError
+
+from helpers import block_network
 
 # IDX dtype codes and the big-endian numpy dtype of their payload (from the format's definition)
 CODES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -260,14 +261,7 @@ def test_mnist_without_any_source():
 
 def test_tfds_dir_without_data_fails_fast_and_offline(tmp_path, monkeypatch):
     """An empty TFDS data_dir is a ConfigError; nothing is downloaded (network blocked here)."""
-    attempts = []
-
-    def no_network(self, *args, **kwargs):
-        attempts.append(args)
-        raise OSError("network disabled in this test")
-
-    monkeypatch.setattr(socket.socket, "connect", no_network)
-    monkeypatch.setattr(socket.socket, "connect_ex", no_network)
+    attempts = block_network(monkeypatch)
     t0 = time.monotonic()
     _config_error("data.tfds_data_dir", tfds_data_dir=str(tmp_path))
     assert time.monotonic() - t0 < 20

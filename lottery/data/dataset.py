@@ -5,6 +5,7 @@ import dataclasses
 from typing import Callable, Optional
 
 import jax
+import numpy as np
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -32,3 +33,17 @@ class Dataset:
     @property
     def train_size(self) -> int:
         return int(self.x_train.shape[0])
+
+
+def first_classes(dataset: Dataset, k: int) -> Dataset:
+    """The examples of classes 0…k−1 only, labels unchanged (so still 0…k−1), ``num_classes = k``, named
+    ``NAME_kK``; ``k = 0`` (or k equal to the number of classes): the dataset as it is.
+    x_train [N, ...] → [N', ...] with N' the examples of the first k classes (likewise the test split)."""
+    if not k or k == dataset.num_classes:
+        return dataset
+    if not 1 <= k < dataset.num_classes:
+        raise ValueError(f"{dataset.name} has {dataset.num_classes} classes, cannot keep the first {k}")
+    train, test = np.asarray(dataset.y_train) < k, np.asarray(dataset.y_test) < k
+    return dataclasses.replace(dataset, name=f"{dataset.name}_k{k}", num_classes=k,
+                               x_train=dataset.x_train[train], y_train=dataset.y_train[train],
+                               x_test=dataset.x_test[test], y_test=dataset.y_test[test], posterior=None)

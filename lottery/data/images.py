@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -27,24 +28,47 @@ HOW_TO = {
 }
 
 
-def _from_tfds(name: str, data_dir: str) -> dict[str, np.ndarray]:
-    """Reads a prepared TFDS dataset without downloading (and without TensorFlow)."""
+def from_tfds(name: str, data_dir: str, how_to: str, field: str = "data.tfds_data_dir") -> dict[str, np.ndarray]:
+    """Reads a prepared TFDS dataset without downloading (and without TensorFlow).
+
+    Returns ``{train,test}_images`` [N, H, W, C] uint8 and ``{train,test}_labels`` [N]. tfds reports a
+    dataset that is not there with misleading errors (a ``NotImplementedError`` about
+    ``FileFormat.TFRECORD``, assertions, missing files): any of them becomes a ConfigError on ``field``
+    that says what is missing and ``how_to`` provide it.
+    """
     try:
         import tensorflow_datasets as tfds  # heavy import, only when asked for
     except ImportError as e:  # pragma: no cover - it is a dependency
-        raise ConfigError("data.tfds_data_dir", f"tensorflow-datasets is not importable ({e})") from None
+        raise ConfigError(field, f"tensorflow-datasets is not importable ({e})") from None
     out = {}
     for split in ("train", "test"):
         try:
             source = tfds.data_source(name, split=split, data_dir=data_dir, download=False)
             items = [source[i] for i in range(len(source))]
         except Exception as e:  # tfds raises NotImplementedError/AssertionError/FileNotFoundError for missing data
-            raise ConfigError("data.tfds_data_dir",
-                              f"no prepared TFDS dataset {name!r} ({split}) in {data_dir} "
-                              f"({type(e).__name__}); {HOW_TO[name]}") from None
-        out[f"{split}_images"] = np.stack([it["image"] for it in items])[..., 0]
+            raise ConfigError(field, f"no prepared TFDS dataset {name!r} ({split}) in {data_dir} "
+                                     f"({type(e).__name__}); {how_to}") from None
+        out[f"{split}_images"] = np.stack([it["image"] for it in items])
         out[f"{split}_labels"] = np.asarray([it["label"] for it in items])
     return out
+
+
+def check_splits(name: str, arrays: dict[str, np.ndarray], image_shape: tuple[int, ...], field: str,
+                 num_classes: int = 10) -> None:
+    """ConfigError on ``field`` unless every split holds images [N, *image_shape] and labels [N] in 0…num_classes−1."""
+    for split in ("train", "test"):
+        shape, labels = arrays[f"{split}_images"].shape, arrays[f"{split}_labels"]
+        if (len(shape) != 1 + len(image_shape) or shape[1:] != tuple(image_shape) or labels.shape != shape[:1]
+                or (labels.size and not 0 <= labels.min() <= labels.max() < num_classes)):
+            raise ConfigError(field, f"{name} {split} files hold images {shape} and labels {labels.shape} "
+                                     f"(max {labels.max() if labels.size else '-'}); expected [N, "
+                                     f"{', '.join(map(str, image_shape))}] and [N] in 0..{num_classes - 1}")
+
+
+def normalize(images: np.ndarray, mean, std) -> jax.Array:
+    """uint8 images [N, H, W, C] → float32 (x/255 − mean)/std on device; mean, std: scalars or per channel [C]."""
+    mean, std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
+    return jnp.asarray((images.astype(np.float32) / np.float32(255.0) - mean) / std)
 
 
 def load(name: str, data_dir: str = "", tfds_data_dir: str = "") -> Dataset:
@@ -57,7 +81,8 @@ def load(name: str, data_dir: str = "", tfds_data_dir: str = "") -> Dataset:
         except idx.IdxError as e:
             raise ConfigError("data.data_dir", str(e)) from None
     elif tfds_data_dir:
-        arrays = _from_tfds(name, tfds_data_dir)
+        arrays = from_tfds(name, tfds_data_dir, HOW_TO[name])
+        arrays = {k: v[..., 0] if k.endswith("images") else v for k, v in arrays.items()}
     else:
         found = [d for d in DEFAULT_DIRS[name] if idx.find_files(d)]
         if not found:
@@ -66,21 +91,13 @@ def load(name: str, data_dir: str = "", tfds_data_dir: str = "") -> Dataset:
             arrays = idx.read_split_files(found[0])
         except idx.IdxError as e:
             raise ConfigError("data.data_dir", str(e)) from None
-    for split in ("train", "test"):
-        shape, labels = arrays[f"{split}_images"].shape, arrays[f"{split}_labels"]
-        if len(shape) != 3 or shape[1:] != (28, 28) or labels.ndim != 1 or (labels.size and labels.max() > 9):
-            raise ConfigError("data.data_dir", f"{name} {split} files hold images {shape} and labels {labels.shape} "
-                                               f"(max {labels.max() if labels.size else '-'}); expected [N, 28, 28] and [N] in 0..9")
+    check_splits(name, arrays, (28, 28), "data.data_dir")
     mean, std = NORMALIZATION[name]
-
-    def prep(images):
-        return jnp.asarray(((images.astype(np.float32) / 255.0 - mean) / std)[..., None])
-
     return Dataset(
         name=name,
-        x_train=prep(arrays["train_images"]),
+        x_train=normalize(arrays["train_images"][..., None], mean, std),
         y_train=jnp.asarray(arrays["train_labels"], jnp.int32),
-        x_test=prep(arrays["test_images"]),
+        x_test=normalize(arrays["test_images"][..., None], mean, std),
         y_test=jnp.asarray(arrays["test_labels"], jnp.int32),
         num_classes=10,
     )

@@ -5,11 +5,13 @@ import functools
 
 import jax
 
-from lottery.data import gmm, images
-from lottery.data.dataset import Dataset
+from lottery.data import cifar, gmm, images
+from lottery.data.dataset import Dataset, first_classes
 
 GMM_LAYOUTS = {"gmm_linear": gmm.linear, "gmm_xor": gmm.xor}
-NAMES = tuple(GMM_LAYOUTS) + tuple(images.NORMALIZATION)
+# cifar10_synthetic: SYNTHETIC colour blobs in the CIFAR-10 binary format (smoke runs), read by the real reader
+CIFAR = ("cifar10", "cifar10_synthetic")
+NAMES = tuple(GMM_LAYOUTS) + tuple(images.NORMALIZATION) + CIFAR
 
 
 def mixture_of(cfg) -> gmm.Mixture:
@@ -37,4 +39,10 @@ def load(cfg) -> Dataset:
         x_test, y_test = gmm.sample(mixture, ktest, cfg.test_size)
         return Dataset(cfg.name, x_train, y_train, x_test, y_test, mixture.num_classes,
                        posterior=functools.partial(gmm.posterior, mixture))
-    return images.load(cfg.name, cfg.data_dir, cfg.tfds_data_dir)
+    if cfg.name == "cifar10":
+        dataset = cifar.load(cfg.data_dir, cfg.tfds_data_dir)
+    elif cfg.name == "cifar10_synthetic":
+        dataset = cifar.load_synthetic(cfg.train_size, cfg.test_size, cfg.seed)
+    else:
+        dataset = images.load(cfg.name, cfg.data_dir, cfg.tfds_data_dir)
+    return first_classes(dataset, cfg.get("classes", 0))
