@@ -216,6 +216,7 @@ def study_b_prune_methods(name: str, dataset: str, model: str, width: int, prese
     p.scope = "global"  # global | layerwise ranking of the scores
     p.ignore = ()  # layers never pruned (biprop keeps them real and frozen)
     p.retrain_epochs = 10  # fine-tuning of the survivors (0: pruned rows only)
+    p.retrain_lr = 0.0  # the fine-tuning learning rate (0: optimizer.lr, on optimizer.schedule)
     p.snip_batches = 1  # minibatches of SNIP's gradient at initialisation
     p.taylor_batches = 10  # minibatches accumulated by taylor1 / taylor2
     p.hessian = "hutchinson"  # taylor2's diagonal Hessian: hutchinson | exact (P products per batch: tiny nets only)
@@ -229,6 +230,7 @@ def study_b_prune_methods(name: str, dataset: str, model: str, width: int, prese
         c.train.seeds = (0,)
         c.train.epochs = 2
         p.retrain_epochs = 1
+        p.retrain_lr = 0.01  # one epoch at the training rate 0.1 cost the dense model 85.2% → 82.5%
         p.taylor_batches = 4
         p.hutchinson_samples = 2
         p.score_epochs = 1

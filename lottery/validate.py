@@ -163,6 +163,8 @@ def _prune_methods(c, spec) -> None:
         raise ConfigError("prune_methods.ignore", f"ignores every layer {layers}: the model has no prunable layer"
                           + (f", so {learned[0]} has no scores to learn" if learned else ""))
     _count("prune_methods.retrain_epochs", p.retrain_epochs, 0)
+    if not _real(p.retrain_lr) or p.retrain_lr < 0:
+        raise ConfigError("prune_methods.retrain_lr", f"must be a number ≥ 0 (0: optimizer.lr), got {p.retrain_lr!r}")
     if "snip" in p.methods and (not _int(p.snip_batches) or p.snip_batches < 1):
         raise ConfigError("prune_methods.snip_batches", f"SNIP scores need data: at least 1 minibatch, got {p.snip_batches!r}")
     if {"taylor1", "taylor2"} & set(p.methods) and (not _int(p.taylor_batches) or p.taylor_batches < 1):

@@ -11,7 +11,7 @@ member with its ratio. Which weights a method prunes: the trained ones (random, 
 taylor1/2) or the initial ones (snip, biprop, edge_popup) — see ``lottery.prune.methods``.
 
 Rows: ``retrained`` False — the pruned network as it is; True — after ``retrain_epochs`` epochs of
-the survivors (fresh optimizer, learning-rate schedule over those epochs). For SNIP that is SNIP's
+the survivors (fresh optimizer at ``retrain_lr``, learning-rate schedule over those epochs). For SNIP that is SNIP's
 own protocol (the sparse net trained from its initialisation); for biprop it fine-tunes the
 binarised values. The dense models are checkpointed and each method's rows are a part file: a killed
 run resumes at the first method without rows.
@@ -68,7 +68,9 @@ class Zoo:
                                    dataset.num_classes, bins=config.eval.bins)
         retrain = ml_collections.ConfigDict(config.train.to_dict())
         retrain.epochs = max(int(self.p.retrain_epochs), 1)
-        self.trainer = BucketTrainer(spec, dataset.x_train, train_labels, self.population, retrain, config.optimizer,
+        optimizer = ml_collections.ConfigDict(config.optimizer.to_dict())
+        optimizer.lr = float(self.p.get("retrain_lr", 0.0)) or optimizer.lr
+        self.trainer = BucketTrainer(spec, dataset.x_train, train_labels, self.population, retrain, optimizer,
                                      dataset.num_classes, bins=config.eval.bins)
         self.splits = splits_for(self.population)
         self.scope, self.ignore = self.p.scope, tuple(self.p.ignore)

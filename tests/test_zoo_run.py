@@ -53,6 +53,20 @@ def test_rows_for_every_method_ratio_and_retraining_with_exact_counts(finished):
     assert dense.groupby(["seed", "split"]).error.nunique().max() == 1
 
 
+def test_retrain_lr_changes_only_the_retrained_rows(finished, tmp_path):
+    _, df = finished
+    keys = ["method", "retrained", "ratio", "seed", "split"]
+    sel = {"prune_methods.methods": ("magnitude",), "prune_methods.retrain_lr": 0.001}
+    slow = run(zoo_config(**sel), str(tmp_path), **QUIET).sort_values(keys).reset_index(drop=True)
+    ref = df[df.method == "magnitude"].sort_values(keys).reset_index(drop=True)
+    pruned = ~slow.retrained
+    np.testing.assert_array_equal(slow.loss[pruned], ref.loss[pruned])
+    assert not np.allclose(slow.loss[~pruned], ref.loss[~pruned])
+    # A rate 100× smaller moves the fine-tuned models less from their pruned state.
+    moved = lambda d: np.abs(d.loss[~d.retrained].to_numpy() - d.loss[d.retrained].to_numpy()).mean()  # noqa: E731
+    assert moved(slow) < moved(ref)
+
+
 def test_a_ratio_population_equals_single_ratio_runs(finished, tmp_path):
     _, df = finished
     keys = ["method", "retrained", "seed", "split"]
@@ -88,6 +102,7 @@ BAD = [
     ({"prune_methods.snip_batches": 100}, "prune_methods.snip_batches"),  # more than the data holds
     ({"prune_methods.methods": ("biprop",), "prune_methods.ignore": ("dense_0", "dense_1")}, "prune_methods.ignore"),
     ({"prune_methods.hessian": "gauss_newton"}, "prune_methods.hessian"),
+    ({"prune_methods.retrain_lr": -0.01}, "prune_methods.retrain_lr"),
     ({"prune_methods.score_optimizer.lr": 0.0}, "prune_methods.score_optimizer.lr"),
     ({"model.widths": (3, 5)}, "model.widths"),
 ]
