@@ -98,6 +98,7 @@ def trained_sizes(monkeypatch):
 CASES = {
     "gmm_fcn": {},
     "fcn_bias_2_hidden": {"model.name": "fcn", "model.hidden": ("W", 5), "model.use_bias": True},
+    "gmm_fcn_plain_sgd_packed": {"optimizer.momentum": 0.0},  # both runs train packed
 }
 
 
