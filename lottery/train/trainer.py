@@ -4,6 +4,7 @@ Pure apart from the ``progress`` callback: the caller decides what to print or s
 """
 from __future__ import annotations
 
+import functools
 import math
 import time
 from typing import Callable, Optional
@@ -64,7 +65,8 @@ class BucketTrainer:
         self.module = spec.module(self.padded_width, num_classes)
         self.tx = optim.direction(opt_cfg)
         shared = bool(train_cfg.shared_data_order)
-        self.program = TrainProgram(self.module, self.tx, optim.schedule(opt_cfg, self.steps_per_epoch, int(train_cfg.epochs)), shared)
+        self.lr_schedule = optim.schedule(opt_cfg, self.steps_per_epoch, int(train_cfg.epochs))
+        self.program = TrainProgram(self.module, self.tx, self.lr_schedule, shared)
         self.evaluator = EvalProgram(self.module, int(train_cfg.eval_batch_size), num_classes, int(bins))
         self.label_set = jnp.asarray([m.label_set for m in members], jnp.int32)
         self.seeds = [int(train_cfg.data_seed)] if shared else [m.seed for m in members]
@@ -89,8 +91,7 @@ class BucketTrainer:
         self.slot_labels = jnp.asarray(np.where(plan.slot_member < len(self.members),
                                                 np.asarray([m.label_set for m in self.members] + [0])[plan.slot_member], 0),
                                        jnp.int32)
-        return packed.PackedProgram(plan, self.tx, optim.schedule(opt_cfg, self.steps_per_epoch, int(train_cfg.epochs)),
-                                    self.spec.use_bias, shared)
+        return packed.PackedProgram(plan, self.tx, self.lr_schedule, self.spec.use_bias, shared)
 
     @property
     def hidden_units(self) -> int:
@@ -124,36 +125,28 @@ class BucketTrainer:
         population is donated (its arrays are consumed).
         """
         assert (stop - start) % self.chunk == 0 and start % self.chunk == 0, (start, stop, self.chunk)
-        if self.packed is not None:
-            return self._train_packed(pop, start, stop, progress)
+        if self.packed is not None:  # gathered into the packed layout for the range, written back after
+            plan = self.packed.plan
+            state = self.packed.pack(pop)
+            run = functools.partial(self.packed.run, x_train=self.x_train, labels=self.labels,
+                                    slot_labels=self.slot_labels)
+            member_losses = lambda loss: loss[:, plan.member_group, plan.member_slot]  # noqa: E731  [S, U, G] → [S, K]
+        else:
+            state = pop
+            run = functools.partial(self.program.run, x_train=self.x_train, labels=self.labels,
+                                    label_set=self.label_set)
+            member_losses = lambda loss: loss  # noqa: E731
         losses = []
         t0 = time.perf_counter()
         idx = self._indices(start) if stop > start else None
         for s in range(start, stop, self.chunk):
-            pop, loss = self.program.run(pop, self.x_train, self.labels, self.label_set, idx)  # asynchronous
+            state, loss = run(state, idx=idx)  # asynchronous
             if s + self.chunk < stop:
                 idx = self._indices(s + self.chunk)  # drawn on the host while the chunk runs
-            losses.append(np.asarray(loss))  # waits for the chunk
+            losses.append(member_losses(np.asarray(loss)))  # waits for the chunk
             if progress:
                 progress(s + self.chunk - start, stop - start)
-        out = np.concatenate(losses) if losses else np.zeros((0, len(self.members)), np.float32)
-        return pop, out, time.perf_counter() - t0
-
-    def _train_packed(self, pop, start, stop, progress):
-        """:meth:`train` in the packed layout: pack, run the chunks, write back."""
-        plan = self.packed.plan
-        losses = []
-        t0 = time.perf_counter()
-        state = self.packed.pack(pop)
-        idx = self._indices(start) if stop > start else None
-        for s in range(start, stop, self.chunk):
-            state, loss = self.packed.run(state, self.x_train, self.labels, self.slot_labels, idx)
-            if s + self.chunk < stop:
-                idx = self._indices(s + self.chunk)
-            losses.append(np.asarray(loss)[:, plan.member_group, plan.member_slot])
-            if progress:
-                progress(s + self.chunk - start, stop - start)
-        pop = self.packed.unpack(state, pop)
+        pop = self.packed.unpack(state, pop) if self.packed is not None else state
         out = np.concatenate(losses) if losses else np.zeros((0, len(self.members)), np.float32)
         return pop, out, time.perf_counter() - t0
 
