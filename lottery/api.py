@@ -40,14 +40,14 @@ def label_sets(dataset, cfg) -> list[dict]:
     return out
 
 
-def _rows(config, rid: str, spec, members, result, sets, input_size: int, num_classes: int,
+def _rows(config, rid: str, spec, members, result, sets, input_shape: tuple, num_classes: int,
           extras: list[dict] | None = None) -> pd.DataFrame:
     """Rows of one level (or branch) of one bucket: model × split. ``extras``: one dict of further
     columns per model (a prune-methods run's method, ratio, retrained …)."""
     rows = []
     metrics = result.metrics
     for k, m in enumerate(members):
-        total = spec.weight_count(m.width, input_size, num_classes)
+        total = spec.weight_count(m.width, input_shape, num_classes)
         for split in results.SPLITS:
             r = metrics[split]
             extra = {}
@@ -161,7 +161,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], No
     wd.check_writable(workdir)
     workdir = os.path.abspath(workdir)  # Orbax wants absolute paths; the user may give a relative one
     dataset = data_registry.load(config.data)
-    validate.against_data(config, dataset.train_size, int(np.prod(dataset.input_shape)), dataset.num_classes)
+    validate.against_data(config, dataset.train_size, dataset.input_shape, dataset.num_classes)
     cdict = config.to_dict()
     rid = runid.run_id(cdict)
     wd.check_run(workdir, rid)
@@ -188,20 +188,21 @@ def _setup(config, dataset):
 
 def _run_prune_methods(config, workdir, dataset, rid, log) -> None:
     spec, sets, train_labels, test_noisy = _setup(config, dataset)
-    input_size = int(np.prod(dataset.input_shape))
     log(f"run {rid}: {config.experiment} on {dataset.name} ({dataset.train_size} train), model {spec.name}")
     zoo.run(config, workdir, spec, dataset, train_labels,
             splits_for=lambda members: _splits(dataset, train_labels, test_noisy, members, sets, None),
-            rows_for=lambda members, result, extras: _rows(config, rid, spec, members, result, sets, input_size,
+            rows_for=lambda members, result, extras: _rows(config, rid, spec, members, result, sets, dataset.input_shape,
                                                            dataset.num_classes, extras),
             log=log, progress=lambda label: Progress(f"  {label}", "steps").update)
 
 
 def _run_buckets(config, workdir, dataset, rid, log) -> None:
     spec, sets, train_labels, test_noisy = _setup(config, dataset)
-    plan = bucketing.plan_for(config.model.widths, config.train, packs(spec, config.train, config.optimizer))
+    if spec.fully_connected:
+        plan = bucketing.plan_for(config.model.widths, config.train, packs(spec, config.train, config.optimizer))
+    else:  # convolutional widths are not padded: one bucket each
+        plan = [[w] for w in sorted(config.model.widths)]
     rewind = imp.rewind_step(config.imp.rewind, order.steps_per_epoch(dataset.train_size, config.train.batch_size))
-    input_size = int(np.prod(dataset.input_shape))
     fresh = _fresh_sample(config, dataset, workdir)
     log(f"run {rid}: {config.experiment} on {dataset.name} ({dataset.train_size} train), model {spec.name}, "
         f"{len(config.model.widths)} widths × {len(config.train.seeds)} seeds × {len(sets)} noise draws "
@@ -211,7 +212,7 @@ def _run_buckets(config, workdir, dataset, rid, log) -> None:
         name = f"bucket{bi:02d}-w{widths[0]}-{widths[-1]}"
         members = [Member(w, s, li) for w in widths for s in config.train.seeds for li in range(len(sets))]
         trainer = BucketTrainer(spec, dataset.x_train, train_labels, members, config.train, config.optimizer,
-                                dataset.num_classes, boundaries=(rewind,), bins=config.eval.bins)
+                                dataset.num_classes, boundaries=(rewind,), bins=config.eval.bins, pad_fill=dataset.black)
         runner = imp.BucketIMP(trainer, config.imp, _splits(dataset, train_labels, test_noisy, members, sets, fresh),
                                BucketCheckpoints(wd.checkpoint_dir(workdir, name)),
                                progress=lambda label: Progress(f"  {name} {label} ({len(members)} models)", "steps").update)
@@ -225,7 +226,7 @@ def _run_buckets(config, workdir, dataset, rid, log) -> None:
                 if os.path.exists(part):
                     return
             results.write(_curve_rows(config, rid, spec, members, result, sets), wd.curve_part_path(workdir, f"{name}-{key}"))
-            results.write(_rows(config, rid, spec, members, result, sets, input_size, dataset.num_classes), part)
+            results.write(_rows(config, rid, spec, members, result, sets, dataset.input_shape, dataset.num_classes), part)
             if result.seconds is None:
                 return
             bucket_timing["levels"][key] = result.seconds

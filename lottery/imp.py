@@ -88,19 +88,20 @@ class BucketIMP:
         self.random_masks = jax.jit(jax.vmap(random_prune.like, in_axes=(0, 0, 0, None)), static_argnums=3)
         shapes = param_shapes(trainer.module, tuple(trainer.x_train.shape[1:]))
         self.reinit = jax.jit(jax.vmap(lambda key, m: model_init.init_params(key, shapes, m, trainer.spec.init)))
-        use = imp_cfg.get("compact", False) and compacted.applies(trainer.opt_cfg)
+        use = imp_cfg.get("compact", False) and trainer.spec.fully_connected and compacted.applies(trainer.opt_cfg)
         self.compacted = compacted.CompactedTraining(trainer) if use else None
 
     # -- pieces -------------------------------------------------------------------------
     def _keys(self, stream: int, level: int) -> jax.Array:
         return jnp.stack([jax.random.fold_in(jax.random.fold_in(init_key(m.seed), stream), level) for m in self.t.members])
 
-    def _state(self, params, masks, step: int, finite) -> Population:
-        """A level's starting state; ``finite`` [K] is inherited: a model whose ancestor diverged stays flagged."""
+    def _state(self, params, masks, step: int, finite, stats) -> Population:
+        """A level's starting state; ``finite`` [K] is inherited: a model whose ancestor diverged stays flagged.
+        stats: the batch-norm running statistics that go with ``params`` (empty without batch-norm)."""
         params = jax.tree.map(lambda p, m: jnp.asarray(p) * jnp.asarray(m), params, masks)
         k = len(self.t.members)
         return Population(params, jax.tree.map(jnp.asarray, masks), self.t.fresh_opt_state(params),
-                          jnp.full((k,), step, jnp.int32), jnp.asarray(finite, bool))
+                          jnp.full((k,), step, jnp.int32), jnp.asarray(finite, bool), jax.tree.map(jnp.asarray, stats))
 
     def _finish(self, level, branch, pop, label, start, t0):
         """Trains a level's starting state to the end (compacted when it pays, for any state with a
@@ -117,8 +118,9 @@ class BucketIMP:
         return pop, result
 
     def _save(self, name, pop, result):
+        stats = {"stats": _host(pop.stats)} if pop.stats else {}
         self.ckpt.save(name, {"params": _host(pop.params), "masks": _host(pop.masks), "finite": result.finite,
-                              "remaining": result.remaining, "metrics": result.metrics})
+                              "remaining": result.remaining, "metrics": result.metrics, **stats})
 
     @staticmethod
     def _restored(level, branch, saved) -> LevelResult:
@@ -126,17 +128,18 @@ class BucketIMP:
 
     # -- the levels ---------------------------------------------------------------------
     def rewind_point(self):
-        """(rewind params as numpy, the full population state at step k for level 0 to continue)."""
+        """(rewind params and batch-norm statistics as numpy, the full population state at step k for level 0
+        to continue)."""
         saved = self._load_rewind()
         if saved is not None:
-            return saved["params"], self._population(saved)
+            return saved["params"], saved.get("stats", {}), self._population(saved)
         pop = self.t.init()
         if self.k:
             pop, _, _ = self.t.train(pop, 0, self.k, self.progress("rewind point"))
-        state = _host({f.name: getattr(pop, f.name) for f in dataclasses.fields(pop)})
+        state = _host({f.name: getattr(pop, f.name) for f in dataclasses.fields(pop) if f.name != "stats" or pop.stats})
         # Optimizer states are optax named tuples: stored as plain dicts, rebuilt on load.
         self.ckpt.save("rewind", {**state, "opt_state": flax.serialization.to_state_dict(state["opt_state"])})
-        return state["params"], self._population(state)
+        return state["params"], state.get("stats", {}), self._population(state)
 
     def _load_rewind(self):
         saved = self.ckpt.load("rewind")
@@ -151,15 +154,15 @@ class BucketIMP:
 
     def run(self, levels: int, on_result: Callable[[LevelResult], None]) -> None:
         """Runs (or restores) levels 0 … levels and their branches, calling ``on_result`` for each."""
-        rewind_params, state_k = None, None
-        prev = None  # (trained params, masks) of the previous level, numpy
+        rewind_params, rewind_stats, state_k = None, None, None
+        prev = None  # (trained params, masks, finite, stats) of the previous level, numpy
         for level in range(levels + 1):
             saved = self.ckpt.load(level_name(level))
             if saved is not None:
                 result = self._restored(level, "main", saved)
             else:
                 if rewind_params is None:
-                    rewind_params, state_k = self.rewind_point()
+                    rewind_params, rewind_stats, state_k = self.rewind_point()
                 t0 = time.perf_counter()
                 if level == 0:
                     pop = state_k
@@ -167,15 +170,16 @@ class BucketIMP:
                 else:
                     masks = _host(self.prune(jax.tree.map(jnp.asarray, prev[0]), jax.tree.map(jnp.asarray, prev[1]),
                                              jnp.full((len(self.t.members),), self.cfg.fraction, jnp.float32)))
-                    pop, start = self._state(rewind_params, masks, self.k, prev[2]), self.k
+                    pop, start = self._state(rewind_params, masks, self.k, prev[2], rewind_stats), self.k
                 pop, result = self._finish(level, "main", pop, f"level {level}", start, t0)
                 self._save(level_name(level), pop, result)
-                saved = {"params": _host(pop.params), "masks": _host(pop.masks), "finite": result.finite}
+                saved = {"params": _host(pop.params), "masks": _host(pop.masks), "finite": result.finite,
+                         "stats": _host(pop.stats)}
             on_result(result)
             if level >= 1:
                 for branch in self.cfg.branches:
                     self._branch(level, branch, prev, saved["masks"], on_result)
-            prev = (saved["params"], saved["masks"], saved["finite"])
+            prev = (saved["params"], saved["masks"], saved["finite"], saved.get("stats", {}))
 
     def _branch(self, level, branch, prev, masks, on_result):
         name = level_name(level, branch)
@@ -187,14 +191,14 @@ class BucketIMP:
         t0 = time.perf_counter()
         if branch == "reinit":
             fresh = self.reinit(self._keys(REINIT_STREAM, level), jax.tree.map(jnp.asarray, rewind["masks"]))
-            pop, start = self._state(fresh, masks, 0, prev[2]), 0
+            pop, start = self._state(fresh, masks, 0, prev[2], self.t.initial_stats()), 0
         elif branch.startswith("random_"):
             scope = branch.split("_", 1)[1]
             rmasks = _host(self.random_masks(self._keys(RANDOM_MASK_STREAM, level), jax.tree.map(jnp.asarray, rewind["masks"]),
                                              jax.tree.map(jnp.asarray, masks), scope))
-            pop, start = self._state(rewind["params"], rmasks, self.k, prev[2]), self.k
+            pop, start = self._state(rewind["params"], rmasks, self.k, prev[2], rewind.get("stats", {})), self.k
         elif branch == "finetune":
-            pop, start = self._state(prev[0], masks, self.k, prev[2]), self.k
+            pop, start = self._state(prev[0], masks, self.k, prev[2], prev[3]), self.k
         else:
             raise ValueError(f"unknown branch {branch!r}; allowed: {BRANCHES}")
         pop, result = self._finish(level, branch, pop, f"level {level} {branch}", start, t0)

@@ -73,7 +73,12 @@ def config(c) -> None:
     _ints("data.noise.seeds", d.noise.seeds, 0, "integers ≥ 0")
 
     m = c.model
-    _choice("model.name", m.name, model_registry.NAMES)
+    if not isinstance(m.name, str):
+        raise ConfigError("model.name", f"unknown value {m.name!r}; allowed: {', '.join(model_registry.NAMES)}")
+    try:
+        model_registry.get(m.name)
+    except ValueError as e:
+        raise ConfigError("model.name", str(e)) from None
     _ints("model.widths", m.widths, 1, "widths ≥ 1")
     if m.name == "fcn":
         for h in m.hidden:
@@ -81,6 +86,9 @@ def config(c) -> None:
                 raise ConfigError("model.hidden", f"entries must be positive integers or 'W', got {h!r}")
         _choice("model.init", m.init, model_init.SCHEMES)
     spec = model_registry.get(m.name, m.hidden, m.use_bias, m.init)
+    if not spec.fully_connected and d.name in data_registry.GMM_LAYOUTS:
+        raise ConfigError("model.name", f"{m.name} is convolutional and needs images; {d.name} gives vectors "
+                                        f"(use a fully connected model: {', '.join(model_registry.MODELS)}, fcn)")
     if not spec.has_width and len(m.widths) != 1:
         raise ConfigError("model.widths", f"{m.name} has fixed layer sizes {spec.hidden}; give one width, got {tuple(m.widths)}")
 
@@ -97,6 +105,10 @@ def config(c) -> None:
         raise ConfigError("train.pack_small", f"must be an integer ≥ 0, got {t.pack_small!r}")
     if not _real(t.bucket_ratio) or t.bucket_ratio < 1:
         raise ConfigError("train.bucket_ratio", f"must be ≥ 1, got {t.bucket_ratio!r}")
+    if not isinstance(t.augment, bool):
+        raise ConfigError("train.augment", f"must be True or False, got {t.augment!r}")
+    if t.augment and d.name in data_registry.GMM_LAYOUTS:
+        raise ConfigError("train.augment", f"crops and flips images; {d.name} gives vectors (use False)")
 
     _optimizer("optimizer", c.optimizer, t.epochs, "train.epochs")
     kind = c.get("kind", "imp")
@@ -155,13 +167,8 @@ def _prune_methods(c, spec) -> None:
     if len(set(p.ratios)) != len(p.ratios):
         raise ConfigError("prune_methods.ratios", f"must not repeat a value, got {tuple(p.ratios)!r}")
     _choice("prune_methods.scope", p.scope, magnitude.SCOPES)
-    layers = [f"dense_{i}" for i in range(len(spec.hidden) + 1)]
-    for name in p.ignore:
-        _choice("prune_methods.ignore", name, layers)
-    if not set(layers) - set(p.ignore):
-        learned = [m for m in p.methods if methods.get(m).learned]
-        raise ConfigError("prune_methods.ignore", f"ignores every layer {layers}: the model has no prunable layer"
-                          + (f", so {learned[0]} has no scores to learn" if learned else ""))
+    if spec.fully_connected:
+        _prune_methods_layers(c, [f"dense_{i}" for i in range(len(spec.hidden) + 1)])
     _count("prune_methods.retrain_epochs", p.retrain_epochs, 0)
     if not _real(p.retrain_lr) or p.retrain_lr < 0:
         raise ConfigError("prune_methods.retrain_lr", f"must be a number ≥ 0 (0: optimizer.lr), got {p.retrain_lr!r}")
@@ -174,6 +181,19 @@ def _prune_methods(c, spec) -> None:
     _count("prune_methods.hutchinson_samples", p.hutchinson_samples, 1)
     _count("prune_methods.score_epochs", p.score_epochs, 1)
     _optimizer("prune_methods.score_optimizer", p.score_optimizer, p.score_epochs, "prune_methods.score_epochs")
+
+
+def _prune_methods_layers(c, layers: list[str]) -> None:
+    """prune_methods.ignore against the model's prunable layers."""
+    from lottery.prune import methods
+
+    p = c.prune_methods
+    for name in p.ignore:
+        _choice("prune_methods.ignore", name, layers)
+    if not set(layers) - set(p.ignore):
+        learned = [m for m in p.methods if methods.get(m).learned]
+        raise ConfigError("prune_methods.ignore", f"ignores every layer {layers}: the model has no prunable layer"
+                          + (f", so {learned[0]} has no scores to learn" if learned else ""))
 
 
 def _imp(c, spec) -> None:
@@ -193,7 +213,13 @@ def _imp(c, spec) -> None:
         raise ConfigError("imp.compact", f"must be True or False, got {p.compact!r}")
     if not isinstance(p.rewind, str) or not (p.rewind == "init" or re.fullmatch(r"\d+(ep|it)", p.rewind)):
         raise ConfigError("imp.rewind", f"must be 'init', 'Nep' (epochs) or 'Nit' (iterations), got {p.rewind!r}")
-    layers = [f"dense_{i}" for i in range(len(spec.hidden) + 1)]
+    if spec.fully_connected:  # convolutional layer names are known once the input shape is
+        _imp_layers(c, [f"dense_{i}" for i in range(len(spec.hidden) + 1)])
+
+
+def _imp_layers(c, layers: list[str]) -> None:
+    """imp.ignore and imp.layer_rates against the model's prunable layers."""
+    p = c.imp
     for name in p.ignore:
         _choice("imp.ignore", name, layers)
     if p.levels and not set(layers) - set(p.ignore):
@@ -220,8 +246,25 @@ def _remaining_after(levels: int, fraction: float, rule: str, count: int) -> int
     return count
 
 
-def against_data(c, train_size: int, input_size: int = 0, num_classes: int = 0) -> None:
-    """Validates what needs the loaded data."""
+def _model_input(c, spec, input_shape: tuple, num_classes: int) -> None:
+    """A convolutional model against the data's example shape; its layer names against the pruning fields."""
+    if spec.fully_connected:
+        return
+    try:
+        names = [spec.prunable_layers(w, tuple(input_shape), num_classes) for w in c.model.widths][0]
+    except ValueError as e:
+        raise ConfigError("model.name", str(e)) from None
+    if c.get("kind", "imp") == "prune_methods":
+        _prune_methods_layers(c, names)
+    else:
+        _imp_layers(c, names)
+
+
+def against_data(c, train_size: int, input_shape: tuple = (), num_classes: int = 0) -> None:
+    """Validates what needs the loaded data: input_shape is one example's shape."""
+    if input_shape:
+        _model_input(c, model_registry.get(c.model.name, c.model.hidden, c.model.use_bias, c.model.init),
+                     input_shape, num_classes)
     if c.train.batch_size > train_size:
         raise ConfigError("train.batch_size", f"{c.train.batch_size} is larger than the training set ({train_size} examples)")
     steps_per_epoch = -(-train_size // c.train.batch_size)
@@ -237,9 +280,9 @@ def against_data(c, train_size: int, input_size: int = 0, num_classes: int = 0) 
     if imp.rewind_step(c.imp.rewind, steps_per_epoch) >= c.train.epochs * steps_per_epoch:
         raise ConfigError("imp.rewind", f"{c.imp.rewind} is at or beyond the end of training "
                                         f"({c.train.epochs} epochs = {c.train.epochs * steps_per_epoch} iterations)")
-    if c.imp.levels and input_size:
+    if c.imp.levels and input_shape:
         spec = model_registry.get(c.model.name, c.model.hidden, c.model.use_bias, c.model.init)
-        smallest = min(spec.weight_count(w, input_size, num_classes) for w in c.model.widths)
+        smallest = min(spec.weight_count(w, input_shape, num_classes) for w in c.model.widths)
         if _remaining_after(c.imp.levels, c.imp.fraction, c.imp.rule, smallest) < 1:
             raise ConfigError("imp.levels", f"{c.imp.levels} levels of {c.imp.fraction:g} prune away every weight of the "
                                             f"smallest model ({smallest} weights); use fewer levels or larger widths")

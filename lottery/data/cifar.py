@@ -167,6 +167,7 @@ def from_arrays(name: str, arrays: dict[str, np.ndarray], field: str = FIELD) ->
         x_test=images.normalize(arrays["test_images"], MEAN, STD),
         y_test=jnp.asarray(arrays["test_labels"], jnp.int32),
         num_classes=NUM_CLASSES,
+        black=BLACK,
     )
 
 

@@ -16,6 +16,8 @@ class Dataset:
     x_test:  [M, *features] float32;  y_test:  [M] int32
     posterior: for synthetic data with a known generative model, x [n, *features] →
         exact Bayes posterior p(y | x) [n, classes]; None for real data.
+    black: for images, a black pixel after normalisation (per channel [C]): what crop augmentation
+        pads with, as torchvision's RandomCrop before Normalize does; None otherwise.
     """
 
     name: str
@@ -25,6 +27,7 @@ class Dataset:
     y_test: jax.Array
     num_classes: int
     posterior: Optional[Callable[[jax.Array], jax.Array]] = None
+    black: Optional[tuple] = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -100,4 +100,5 @@ def load(name: str, data_dir: str = "", tfds_data_dir: str = "") -> Dataset:
         x_test=normalize(arrays["test_images"][..., None], mean, std),
         y_test=jnp.asarray(arrays["test_labels"], jnp.int32),
         num_classes=10,
+        black=(-mean / std,),
     )

@@ -24,7 +24,7 @@ class FCN(nn.Module):
     use_bias: bool = True
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, train: bool = False, mask=None) -> jax.Array:  # no batch-norm: train, mask unused
         x = x.reshape((x.shape[0], -1))
         for i, f in enumerate(self.features):
             x = nn.Dense(f, use_bias=self.use_bias, name=f"dense_{i}")(x)

@@ -8,7 +8,8 @@ it is the true fan-in, not the padded one.
 Schemes (PyTorch conventions, gain √2 for ReLU):
 * ``kaiming_uniform``: w ~ U(−b, b), b = √(6 / fan_in);
 * ``kaiming_normal``:  w ~ N(0, 2 / fan_in);
-biases ~ U(−1/√fan_in, 1/√fan_in) (the PyTorch ``nn.Linear`` default, kept by OpenLTH).
+biases ~ U(−1/√fan_in, 1/√fan_in) (the PyTorch ``nn.Linear`` / ``nn.Conv2d`` default, kept by OpenLTH);
+batch-norm layers (``scale``, ``bias``): scale ~ U[0, 1), bias 0 (OpenLTH's ``batchnorm_init='uniform'``).
 """
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def coordinate_sample(key: jax.Array, shape: tuple[int, ...], kind: str) -> jax.
 def init_params(key: jax.Array, shapes, masks, scheme: str):
     """Initialises one model.
 
-    shapes: the params pytree of ``jax.ShapeDtypeStruct`` (layers → {kernel, bias}).
+    shapes: the flat params pytree of ``jax.ShapeDtypeStruct`` (layer → {kernel [..., in, out], bias [out]}
+            or, for batch-norm, {scale [C], bias [C]}; see :mod:`lottery.models.layers`).
     masks:  the matching padding masks (bool); fan-in of output unit j is
             Σ mask[..., j] over all but the last axis of the kernel.
     Returns the params pytree (float32), zero wherever the mask is 0.
@@ -51,6 +53,10 @@ def init_params(key: jax.Array, shapes, masks, scheme: str):
     params = {}
     for li, (name, layer) in enumerate(sorted(shapes.items())):
         lkey = jax.random.fold_in(key, li)
+        if "kernel" not in layer:  # batch-norm
+            scale = (coordinate_sample(jax.random.fold_in(lkey, 0), layer["scale"].shape, "uniform") + 1.0) / 2.0
+            params[name] = {"scale": scale * masks[name]["scale"], "bias": jnp.zeros(layer["bias"].shape, jnp.float32)}
+            continue
         kmask = masks[name]["kernel"]
         fan_in = jnp.maximum(jnp.sum(kmask, axis=tuple(range(kmask.ndim - 1))), 1).astype(jnp.float32)
         kshape = layer["kernel"].shape

@@ -16,7 +16,7 @@ class LeNet5(nn.Module):
     num_classes: int
 
     @nn.compact
-    def __call__(self, x, train: bool = False):
+    def __call__(self, x, train: bool = False, mask=None):  # no batch-norm: train and mask unused
         x = nn.relu(nn.Conv(6 * self.width, (5, 5), padding=2, name="conv0")(x))
         x = nn.max_pool(x, (2, 2), strides=(2, 2))
         x = nn.relu(nn.Conv(16 * self.width, (5, 5), padding="VALID", name="conv1")(x))

@@ -1,8 +1,8 @@
 """Masks: padding masks of a model inside a wider bucket, and weight counts.
 
-A mask pytree mirrors the params pytree with bool leaves. Kernel masks are the prunable
-weights (OpenLTH counts conv and linear weights only, output layer included); bias masks
-only mark padding.
+A mask pytree mirrors the (flat, see :mod:`lottery.models.layers`) params pytree with bool leaves.
+Kernel masks are the prunable weights (OpenLTH counts conv and linear weights only, output layer
+included); bias and batch-norm masks only mark padding.
 """
 from __future__ import annotations
 
@@ -29,8 +29,9 @@ def padding_masks(shapes, true_sizes, padded_sizes):
 
 
 def kernel_leaves(tree) -> dict:
-    """{layer name: kernel leaf} — the prunable weights of a params or masks pytree."""
-    return {name: layer["kernel"] for name, layer in sorted(tree.items())}
+    """{layer name: kernel leaf} — the prunable weights of a (flat) params or masks pytree; layers
+    without a kernel (batch-norm) are not prunable."""
+    return {name: layer["kernel"] for name, layer in sorted(tree.items()) if "kernel" in layer}
 
 
 def count_weights(masks) -> jax.Array:

@@ -1,11 +1,18 @@
-"""Models by name. A spec turns a width into a Flax module and its layer sizes.
+"""Models by name. A spec turns a width into a Flax module, its padding masks and its weight count.
 
-Hidden sizes are a template: the string ``"W"`` stands for the width being swept.
+Fully connected nets (:class:`ModelSpec`): hidden sizes are a template, the string ``"W"`` standing
+for the width being swept. Convolutional families (:class:`lottery.models.conv.ConvSpec`: ``resnet_D``,
+``resnet18``, ``vggD``, ``lenet5``) share the interface: ``module``, ``padding_masks``,
+``weight_count``, ``width_of``, ``init``, ``fully_connected``.
 """
 from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
+from lottery.models import conv
+from lottery.models import masks as model_masks
 from lottery.models.fcn import FCN
 
 
@@ -18,6 +25,7 @@ class ModelSpec:
     hidden: tuple
     use_bias: bool
     init: str
+    fully_connected = True  # packed training and dead-unit compaction apply; widths share padded buckets
 
     @property
     def has_width(self) -> bool:
@@ -32,10 +40,16 @@ class ModelSpec:
         sizes = self.layer_sizes(width, 0, num_classes)
         return FCN(features=sizes[1:], use_bias=self.use_bias)
 
-    def weight_count(self, width: int, input_size: int, num_classes: int) -> int:
-        """Prunable weights (kernels only, output layer included; OpenLTH's parameter count)."""
-        sizes = self.layer_sizes(width, input_size, num_classes)
+    def weight_count(self, width: int, input_shape, num_classes: int) -> int:
+        """Prunable weights (kernels only, output layer included; OpenLTH's parameter count);
+        input_shape: the shape of one example (or its size)."""
+        sizes = self.layer_sizes(width, int(np.prod(input_shape)), num_classes)
         return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+    def padding_masks(self, shapes, width: int, padded_width: int, input_size: int, num_classes: int) -> dict:
+        """Bool masks of a width-``width`` model inside the ``padded_width`` module (see masks.padding_masks)."""
+        return model_masks.padding_masks(shapes, self.layer_sizes(width, input_size, num_classes),
+                                         self.layer_sizes(padded_width, input_size, num_classes))
 
     def width_of(self, width: int) -> int:
         """The width recorded in results: the swept width, or the first hidden size."""
@@ -52,12 +66,17 @@ MODELS = {
 }
 
 
-def get(name: str, hidden=None, use_bias=None, init=None) -> ModelSpec:
-    """The spec of ``name``; ``fcn`` is the generic net built from ``hidden``/``use_bias``/``init``."""
+def get(name: str, hidden=None, use_bias=None, init=None):
+    """The spec of ``name``: a fully connected net of :data:`MODELS`, ``fcn`` (the generic net built
+    from ``hidden``/``use_bias``/``init``) or a convolutional family (ValueError if unknown)."""
     if name == "fcn":
         return ModelSpec("fcn", tuple(hidden or ("W",)), bool(True if use_bias is None else use_bias),
                          init or "kaiming_normal")
-    return MODELS[name]
+    if name in MODELS:
+        return MODELS[name]
+    if conv.is_family(name):
+        return conv.get(name)  # ValueError for a depth the family cannot build
+    raise ValueError(f"unknown model {name!r}; allowed: {', '.join(NAMES)}")
 
 
-NAMES = tuple(MODELS) + ("fcn",)
+NAMES = tuple(MODELS) + ("fcn",) + conv.FAMILIES  # for messages

@@ -11,7 +11,7 @@
 
 Convolutions have no bias (batch-norm follows each). Batch-norm keeps running statistics in the
 ``batch_stats`` collection (momentum 0.9, i.e. PyTorch's 0.1; ε = 1e-5); ``train`` selects batch
-statistics and updates them.
+statistics and updates them, over the examples ``mask`` [B, 1, 1, 1] marks valid (all when None).
 """
 from __future__ import annotations
 
@@ -21,11 +21,13 @@ import flax.linen as nn
 import jax
 
 
-def conv_bn(x, features: int, kernel: int, stride: int, train: bool, name: str):
-    """Convolution (no bias, 'SAME'-style padding) followed by batch-norm; x [B, H, W, C]."""
+def conv_bn(x, features: int, kernel: int, stride: int, train: bool, name: str, mask=None):
+    """Convolution (no bias, 'SAME'-style padding) followed by batch-norm; x [B, H, W, C].
+    mask: None or [B, 1, 1, 1] bool, the examples batch statistics are computed over (False marks
+    the padding of a partial batch)."""
     x = nn.Conv(features, (kernel, kernel), strides=(stride, stride), padding=kernel // 2, use_bias=False,
                 name=f"{name}_conv")(x)
-    return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, name=f"{name}_bn")(x)
+    return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, name=f"{name}_bn")(x, mask=mask)
 
 
 class BasicBlock(nn.Module):
@@ -35,11 +37,11 @@ class BasicBlock(nn.Module):
     stride: int = 1
 
     @nn.compact
-    def __call__(self, x, train: bool):
-        y = nn.relu(conv_bn(x, self.features, 3, self.stride, train, "a"))
-        y = conv_bn(y, self.features, 3, 1, train, "b")
+    def __call__(self, x, train: bool, mask=None):
+        y = nn.relu(conv_bn(x, self.features, 3, self.stride, train, "a", mask))
+        y = conv_bn(y, self.features, 3, 1, train, "b", mask)
         if self.stride != 1 or x.shape[-1] != self.features:
-            x = conv_bn(x, self.features, 1, self.stride, train, "shortcut")
+            x = conv_bn(x, self.features, 1, self.stride, train, "shortcut", mask)
         return nn.relu(y + x)
 
 
@@ -51,11 +53,11 @@ class _StagedResNet(nn.Module):
     num_classes: int
 
     @nn.compact
-    def __call__(self, x, train: bool = False):
-        x = nn.relu(conv_bn(x, self.stem, 3, 1, train, "stem"))
+    def __call__(self, x, train: bool = False, mask=None):
+        x = nn.relu(conv_bn(x, self.stem, 3, 1, train, "stem", mask))
         for s, (filters, blocks) in enumerate(self.stages):
             for b in range(blocks):
-                x = BasicBlock(filters, 2 if (s > 0 and b == 0) else 1, name=f"stage{s}_block{b}")(x, train)
+                x = BasicBlock(filters, 2 if (s > 0 and b == 0) else 1, name=f"stage{s}_block{b}")(x, train, mask)
         x = jax.numpy.mean(x, axis=(1, 2))
         return nn.Dense(self.num_classes, name="head")(x)
 

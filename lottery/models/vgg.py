@@ -27,10 +27,10 @@ class VGG(nn.Module):
     num_classes: int
 
     @nn.compact
-    def __call__(self, x, train: bool = False):
+    def __call__(self, x, train: bool = False, mask=None):
         for s, (n, mult) in enumerate(zip(self.convs, MULTIPLIERS)):
             for i in range(n):
-                x = nn.relu(conv_bn(x, self.width * mult, 3, 1, train, f"stage{s}_{i}"))
+                x = nn.relu(conv_bn(x, self.width * mult, 3, 1, train, f"stage{s}_{i}", mask))
             x = nn.max_pool(x, (2, 2), strides=(2, 2))
         x = jnp.mean(x, axis=(1, 2))  # 1×1 for a 32×32 input
         return nn.Dense(self.num_classes, name="head")(x)

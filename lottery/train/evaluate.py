@@ -14,15 +14,17 @@ import numpy as np
 import optax
 
 from lottery.analysis import calibration
+from lottery.models import forward
 from lottery.train.step import apply_masks
 
 
 class EvalProgram:
     """Batched evaluation of a population, compiled once per (split size, what is measured).
 
-    ``run(params, masks, x, labels=None, target=None, flip=None)`` with params/masks [K, ...],
+    ``run(params, masks, x, labels=None, target=None, flip=None, stats=None)`` with params/masks [K, ...],
     x [N, *input], labels [K, M, N] int32 (M label variants per model), target [N, C] (a posterior
-    to compare with) and flip [K] (each model's label flip rate, for the noise-adjusted target).
+    to compare with), flip [K] (each model's label flip rate, for the noise-adjusted target) and stats
+    (batch-norm running statistics [K, ...]; normalisation uses them, as PyTorch's ``model.eval()``).
     Returns numpy arrays: ``loss``, ``error`` [K, M]; with ``bins`` > 0 also ``top`` [K, M, bins, 3]
     and ``classwise`` [K, M, C, bins, 3] calibration statistics (see analysis.calibration); with a
     target ``gap_mean``, ``gap_max``, ``gap_adj_mean``, ``gap_adj_max`` [K].
@@ -36,7 +38,7 @@ class EvalProgram:
         """Compiled variants so far (for tests of recompilation)."""
         return sum(f._cache_size() for f in self._programs.values())
 
-    def _impl(self, params, masks, xb, yb, vb, tb, flip, ab, cb, *, with_labels: bool, with_target: bool,
+    def _impl(self, params, masks, stats, xb, yb, vb, tb, flip, ab, cb, *, with_labels: bool, with_target: bool,
               axis_bins: int, map_cells: int):
         # xb [nb, eb, *input], yb [nb, K, M, eb], vb [nb, eb], tb [nb, eb, C], flip [K],
         # ab / cb [nb, eb] int32: each point's axis bin / map cell (−1: outside)
@@ -48,7 +50,7 @@ class EvalProgram:
 
         def body(acc, batch):
             x, y, v, t, a, cell = batch
-            logits = jax.vmap(lambda p: self.module.apply({"params": p}, x))(pm)  # [K, eb, C]
+            logits = jax.vmap(lambda p, s: forward.logits(self.module, p, s, x)[0])(pm, stats)  # [K, eb, C]
             probs = jax.nn.softmax(logits, axis=-1)
             w = v.astype(jnp.float32)
             out = dict(acc)
@@ -102,7 +104,7 @@ class EvalProgram:
             acc["gap_adj_mean"] = acc.pop("gap_adj_sum") / n
         return acc
 
-    def run(self, params, masks, x, labels=None, target=None, flip=None, axis=None, cells=None) -> dict:
+    def run(self, params, masks, x, labels=None, target=None, flip=None, axis=None, cells=None, stats=None) -> dict:
         """axis / cells: optional (index [N] int, size) binning of the points, for the posterior along the
         axis between class means (``axis`` [K, size, 3]: count, Σ p_model(y=0), Σ p_target(y=0)) and the
         gap on a 2-D map (``map`` [K, size, 3]: count, Σ gap, Σ noise-adjusted gap); need a target."""
@@ -131,4 +133,4 @@ class EvalProgram:
         if key not in self._programs:
             self._programs[key] = jax.jit(lambda *a, _k=key: self._impl(
                 *a, with_labels=_k[0], with_target=_k[1], axis_bins=_k[2], map_cells=_k[3]))
-        return jax.tree.map(np.asarray, self._programs[key](params, masks, xp, yp, vp, tp, fl, ab, cb))
+        return jax.tree.map(np.asarray, self._programs[key](params, masks, stats or {}, xp, yp, vp, tp, fl, ab, cb))

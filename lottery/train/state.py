@@ -2,7 +2,9 @@
 
 A population is K models of one padded shape. Every leaf of its state has a leading model
 axis K: params, masks (bool), opt_state, step [K] int32 (the schedule's clock), finite [K]
-bool (False once a model's training loss was NaN/inf).
+bool (False once a model's training loss was NaN/inf), stats (batch-norm running statistics,
+{layer: {mean, var}}; empty for nets without batch-norm). params, masks and stats are flat
+layer trees (:mod:`lottery.models.layers`).
 """
 from __future__ import annotations
 
@@ -15,8 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lottery.models import init as model_init
-from lottery.models import masks as model_masks
-from lottery.models.registry import ModelSpec
+from lottery.models import layers
 
 INIT_STREAM = 0x1A  # fold-in constant of initialisation keys
 
@@ -28,6 +29,7 @@ class Population:
     opt_state: Any
     step: jax.Array
     finite: jax.Array
+    stats: Any = dataclasses.field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -48,21 +50,31 @@ def init_key(seed: int) -> jax.Array:
     return jax.random.fold_in(jax.random.PRNGKey(seed), INIT_STREAM)
 
 
-def param_shapes(module, input_shape):
-    """The params pytree of ShapeDtypeStruct of ``module`` on inputs [1, *input_shape]."""
+def variable_shapes(module, input_shape) -> dict:
+    """{collection: flat pytree of ShapeDtypeStruct} of ``module`` on inputs [1, *input_shape]."""
     x = jax.ShapeDtypeStruct((1, *input_shape), jnp.float32)
-    return jax.eval_shape(module.init, jax.random.PRNGKey(0), x)["params"]
+    return {name: layers.flat(tree) for name, tree in jax.eval_shape(module.init, jax.random.PRNGKey(0), x).items()}
 
 
-def stacked_padding_masks(spec: ModelSpec, shapes, members, padded_width: int, input_size: int, num_classes: int):
+def param_shapes(module, input_shape):
+    """The flat params pytree of ShapeDtypeStruct of ``module`` on inputs [1, *input_shape]."""
+    return variable_shapes(module, input_shape)["params"]
+
+
+def initial_stats(module, input_shape, k: int) -> dict:
+    """Batch-norm running statistics before training, for k models: means 0, variances 1 ([K, C])."""
+    shapes = variable_shapes(module, input_shape).get("batch_stats", {})
+    return {name: {"mean": jnp.zeros((k, *layer["mean"].shape), jnp.float32),
+                   "var": jnp.ones((k, *layer["var"].shape), jnp.float32)} for name, layer in shapes.items()}
+
+
+def stacked_padding_masks(spec, shapes, members, padded_width: int, input_size: int, num_classes: int):
     """Padding masks of every member, stacked: leaves [K, *shape] bool."""
-    padded = spec.layer_sizes(padded_width, input_size, num_classes)
-    per = [model_masks.padding_masks(shapes, spec.layer_sizes(m.width, input_size, num_classes), padded)
-           for m in members]
+    per = [spec.padding_masks(shapes, m.width, padded_width, input_size, num_classes) for m in members]
     return jax.tree.map(lambda *ms: jnp.asarray(np.stack(ms)), *per)
 
 
-def init_population(spec: ModelSpec, module, tx, members, padded_width: int, input_shape, num_classes: int) -> Population:
+def init_population(spec, module, tx, members, padded_width: int, input_shape, num_classes: int) -> Population:
     """Initial state of ``members`` padded to ``padded_width`` (see :mod:`lottery.models.init`)."""
     shapes = param_shapes(module, input_shape)
     input_size = int(np.prod(input_shape))
@@ -71,4 +83,5 @@ def init_population(spec: ModelSpec, module, tx, members, padded_width: int, inp
     params = jax.jit(jax.vmap(lambda k, m: model_init.init_params(k, shapes, m, spec.init)))(keys, masks)
     opt_state = jax.vmap(tx.init)(params)
     k = len(members)
-    return Population(params, masks, opt_state, jnp.zeros((k,), jnp.int32), jnp.ones((k,), bool))
+    return Population(params, masks, opt_state, jnp.zeros((k,), jnp.int32), jnp.ones((k,), bool),
+                      initial_stats(module, input_shape, k))

@@ -3,6 +3,11 @@
 Masking (pruned and padded weights stay exactly 0 under momentum and weight decay): the
 forward pass sees ``params * masks``, the gradient and the update are masked, and the new
 parameters are ``(p − lr·u) · m``.
+
+Batch-norm nets train on the statistics of each batch's valid examples and carry their running
+statistics in ``Population.stats``. With augmentation, member k's batch at step s is augmented
+(random crop with padding, horizontal flip; :mod:`lottery.data.augment`) from
+``fold_in(augment_keys[k], s)``: its own key, so a member trained alone sees the same images.
 """
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from lottery.data import augment
+from lottery.models import forward
 from lottery.train.state import Population
 
 
@@ -18,40 +25,57 @@ def apply_masks(params, masks):
     return jax.tree.map(lambda p, m: p * m.astype(p.dtype), params, masks)
 
 
-def batch_loss(module, params, masks, x, y, valid):
-    """Mean cross-entropy of one model over the valid examples of a batch.
+def loss_and_stats(module, params, masks, stats, x, y, valid):
+    """(mean cross-entropy of one model over the valid examples of a batch, batch-norm statistics after it).
 
-    x [B, *input], y [B] int, valid [B] bool (False marks the padding of a partial batch).
+    x [B, *input], y [B] int, valid [B] bool (False marks the padding of a partial batch); stats: the
+    model's running statistics (empty without batch-norm), normalising in training mode.
     """
-    logits = module.apply({"params": apply_masks(params, masks)}, x)
+    logits, stats = forward.logits(module, apply_masks(params, masks), stats, x, train=True, valid=valid)
     ce = optax.softmax_cross_entropy_with_integer_labels(logits, y)
     w = valid.astype(ce.dtype)
-    return jnp.sum(ce * w) / jnp.maximum(jnp.sum(w), 1.0)
+    return jnp.sum(ce * w) / jnp.maximum(jnp.sum(w), 1.0), stats
+
+
+def batch_loss(module, params, masks, x, y, valid, stats=None):
+    """The loss of :func:`loss_and_stats` alone."""
+    return loss_and_stats(module, params, masks, stats or {}, x, y, valid)[0]
 
 
 class TrainProgram:
     """The jitted chunk function of one bucket: compiled once, reused for every chunk and level.
 
-    ``run(pop, x_train, labels, label_set, idx)``:
+    ``run(pop, x_train, labels, label_set, idx, augment_keys=None)``:
       pop: Population of K models; x_train [N, *input]; labels [L, N] int32 (label sets);
       label_set [K] int32 (which label set each model trains on);
-      idx [S, K, B] int32 (independent order) or [S, B] (shared order), −1 = padding.
+      idx [S, K, B] int32 (independent order) or [S, B] (shared order), −1 = padding;
+      augment_keys [K] keys (needed when the program augments).
     Returns (pop after S steps, training losses [S, K]).
+
+    augment: None, or {"pad": pixels, "fill": scalar or [C]} for crop-and-flip augmentation of images.
     """
 
-    def __init__(self, module, tx: optax.GradientTransformation, lr_schedule, shared_order: bool):
+    def __init__(self, module, tx: optax.GradientTransformation, lr_schedule, shared_order: bool,
+                 augment: dict | None = None):
         self.module, self.tx, self.lr_schedule, self.shared_order = module, tx, lr_schedule, shared_order
+        self.augment = augment
         self.run = jax.jit(self._run, donate_argnums=0)
 
-    def _member_step(self, params, masks, opt_state, step, finite, x, y, valid):
-        loss, grads = jax.value_and_grad(batch_loss, argnums=1)(self.module, params, masks, x, y, valid)
+    def _member_step(self, params, masks, opt_state, step, finite, stats, key, x, y, valid):
+        if self.augment is not None:
+            x = augment.augment(jax.random.fold_in(key, step), x, self.augment["pad"], self.augment["fill"])
+        (loss, stats), grads = jax.value_and_grad(loss_and_stats, argnums=1, has_aux=True)(
+            self.module, params, masks, stats, x, y, valid)
         grads = apply_masks(grads, masks)
         direction, opt_state = self.tx.update(grads, opt_state, params)
         lr = self.lr_schedule(step)
         params = jax.tree.map(lambda p, u, m: (p - lr * u * m) * m.astype(p.dtype), params, direction, masks)
-        return params, opt_state, step + 1, finite & jnp.isfinite(loss), loss
+        return params, opt_state, step + 1, finite & jnp.isfinite(loss), stats, loss
 
-    def _run(self, pop: Population, x_train, labels, label_set, idx):
+    def _run(self, pop: Population, x_train, labels, label_set, idx, augment_keys=None):
+        if augment_keys is None:
+            augment_keys = jnp.zeros((pop.step.shape[0], 2), jnp.uint32)  # unused without augmentation
+
         def body(pop, idx_s):
             valid = idx_s >= 0
             safe = jnp.maximum(idx_s, 0)
@@ -63,9 +87,9 @@ class TrainProgram:
                 xb = x_train[safe]  # [K, B, *input]
                 yb = jax.vmap(lambda ls, s: labels[ls, s])(label_set, safe)
                 x_axis, v_axis = 0, 0
-            step = jax.vmap(self._member_step, in_axes=(0, 0, 0, 0, 0, x_axis, 0, v_axis))
-            params, opt_state, stepc, finite, loss = step(
-                pop.params, pop.masks, pop.opt_state, pop.step, pop.finite, xb, yb, valid)
-            return pop.replace(params=params, opt_state=opt_state, step=stepc, finite=finite), loss
+            step = jax.vmap(self._member_step, in_axes=(0, 0, 0, 0, 0, 0, 0, x_axis, 0, v_axis))
+            params, opt_state, stepc, finite, stats, loss = step(
+                pop.params, pop.masks, pop.opt_state, pop.step, pop.finite, pop.stats, augment_keys, xb, yb, valid)
+            return pop.replace(params=params, opt_state=opt_state, step=stepc, finite=finite, stats=stats), loss
 
         return jax.lax.scan(body, pop, idx)

@@ -16,7 +16,7 @@ import numpy as np
 from lottery.models.registry import ModelSpec
 from lottery.train import optim, order, packed
 from lottery.train.evaluate import EvalProgram
-from lottery.train.state import Member, Population, init_population
+from lottery.train.state import Member, Population, init_population, initial_stats
 from lottery.train.step import TrainProgram
 
 CHUNK_INDEX_BUDGET = 8_000_000  # int32 batch indices held on the host per chunk
@@ -37,23 +37,34 @@ def chunk_steps(boundaries: list[int], models: int, batch: int, steps_per_epoch:
     return max(whole_epochs or divisors)
 
 
-def packs(spec: ModelSpec, train_cfg, opt_cfg) -> bool:
-    """Whether buckets of this model train packed (:mod:`lottery.train.packed`): ``train.pack``, one
-    hidden layer, and an optimizer that keeps no per-weight state (plain SGD, any weight decay)."""
+AUGMENT_STREAM = 0x4D  # fold-in constant of a member's augmentation key
+AUGMENT_PAD = 4  # pixels of padding before the random crop (the CIFAR standard)
+
+
+def packs(spec, train_cfg, opt_cfg) -> bool:
+    """Whether buckets of this model train packed (:mod:`lottery.train.packed`): ``train.pack``, a fully
+    connected net with one hidden layer, and an optimizer that keeps no per-weight state (plain SGD, any
+    weight decay)."""
     stateless = not jax.tree.leaves(optim.direction(opt_cfg).init({"w": jnp.zeros(1)}))
-    return bool(train_cfg.get("pack", False)) and len(spec.hidden) == 1 and stateless
+    return bool(train_cfg.get("pack", False)) and spec.fully_connected and len(spec.hidden) == 1 and stateless
+
+
+def augment_key(seed: int) -> jax.Array:
+    """The augmentation key of a model seed (step s augments with ``fold_in(key, s)``)."""
+    return jax.random.fold_in(jax.random.PRNGKey(seed), AUGMENT_STREAM)
 
 
 class BucketTrainer:
     """Everything compiled for one bucket: init, the train program, the eval program.
 
     x_train [N, *input]; labels [L, N] int32 label sets; members pick one with ``label_set``.
-    Steps are global: epoch e covers steps [e·S, (e+1)·S), S = ⌈N / batch⌉.
+    Steps are global: epoch e covers steps [e·S, (e+1)·S), S = ⌈N / batch⌉. With ``train.augment``
+    (images) every member's batches are randomly cropped (``pad_fill`` around, per channel) and flipped.
     """
 
     def __init__(self, spec: ModelSpec, x_train, labels, members: list[Member], train_cfg, opt_cfg,
-                 num_classes: int, boundaries: tuple[int, ...] = (), bins: int = 15):
-        self._args = (x_train, labels, members, train_cfg, opt_cfg, num_classes, boundaries, bins)
+                 num_classes: int, boundaries: tuple[int, ...] = (), bins: int = 15, pad_fill=None):
+        self._args = (x_train, labels, members, train_cfg, opt_cfg, num_classes, boundaries, bins, pad_fill)
         self.opt_cfg = opt_cfg
         self.spec, self.members, self.num_classes = spec, members, num_classes
         self.x_train, self.labels = x_train, labels
@@ -66,7 +77,10 @@ class BucketTrainer:
         self.tx = optim.direction(opt_cfg)
         shared = bool(train_cfg.shared_data_order)
         self.lr_schedule = optim.schedule(opt_cfg, self.steps_per_epoch, int(train_cfg.epochs))
-        self.program = TrainProgram(self.module, self.tx, self.lr_schedule, shared)
+        augment = ({"pad": AUGMENT_PAD, "fill": jnp.asarray(0.0 if pad_fill is None else pad_fill, jnp.float32)}
+                   if train_cfg.get("augment", False) else None)
+        self.augment_keys = jnp.stack([augment_key(m.seed) for m in members]) if augment else None
+        self.program = TrainProgram(self.module, self.tx, self.lr_schedule, shared, augment)
         self.evaluator = EvalProgram(self.module, int(train_cfg.eval_batch_size), num_classes, int(bins))
         self.label_set = jnp.asarray([m.label_set for m in members], jnp.int32)
         self.seeds = [int(train_cfg.data_seed)] if shared else [m.seed for m in members]
@@ -78,7 +92,7 @@ class BucketTrainer:
     def _packed_program(self, train_cfg, opt_cfg, shared: bool):
         """A :class:`PackedProgram` when the bucket can train packed (one hidden layer, an optimizer
         without per-weight state, ``train.pack``), else None."""
-        if not packs(self.spec, train_cfg, opt_cfg):
+        if not packs(self.spec, train_cfg, opt_cfg) or train_cfg.get("augment", False):
             return None
         sizes = [self.spec.layer_sizes(m.width, 0, self.num_classes) for m in self.members]
         seeds = sorted({m.seed for m in self.members})
@@ -113,6 +127,10 @@ class BucketTrainer:
     def fresh_opt_state(self, params):
         return jax.vmap(self.tx.init)(params)
 
+    def initial_stats(self) -> dict:
+        """Batch-norm running statistics before training ([K, C] means 0, variances 1; empty without batch-norm)."""
+        return initial_stats(self.module, tuple(self.x_train.shape[1:]), len(self.members))
+
     def _indices(self, start: int) -> jax.Array:
         idx = order.step_batches(self.seeds, start, self.chunk, self.n, self.batch)
         return jnp.asarray(idx[:, 0] if self.program.shared_order else idx)
@@ -134,7 +152,7 @@ class BucketTrainer:
         else:
             state = pop
             run = functools.partial(self.program.run, x_train=self.x_train, labels=self.labels,
-                                    label_set=self.label_set)
+                                    label_set=self.label_set, augment_keys=self.augment_keys)
             member_losses = lambda loss: loss  # noqa: E731
         losses = []
         t0 = time.perf_counter()
@@ -162,7 +180,7 @@ class BucketTrainer:
         out = {}
         for group, spec in splits.items():
             r = self.evaluator.run(pop.params, pop.masks, spec["x"], spec.get("labels"), spec.get("target"),
-                                   spec.get("flip"), spec.get("axis"), spec.get("cells"))
+                                   spec.get("flip"), spec.get("axis"), spec.get("cells"), pop.stats)
             for j, name in enumerate(spec.get("names", ())):
                 out[name] = {key: r[key][:, j] for key in ("loss", "error", "top", "classwise") if key in r}
             if "gap_mean" in r:
