@@ -12,14 +12,8 @@
 # Every process gets LOTTERY_JOB=i (recorded in its sweep claims).
 set -euo pipefail
 
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit "$1"; }
-quote() {  # the words of a command as a shell would need them typed
-  local out=() a
-  for a in "$@"; do
-    if [[ $a =~ ^[A-Za-z0-9_./:=,+@%^-]+$ ]]; then out+=("$a"); else out+=("'${a//\'/\'\\\'\'}'"); fi
-  done
-  echo "${out[*]}"
-}
+# shellcheck source=launch/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"  # usage, quote
 
 n=2
 logs=logs/local

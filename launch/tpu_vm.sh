@@ -17,14 +17,8 @@
 # the gcloud commands and runs nothing.
 set -euo pipefail
 
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit "$1"; }
-quote() {  # the words of a command as a shell would need them typed
-  local out=() a
-  for a in "$@"; do
-    if [[ $a =~ ^[A-Za-z0-9_./:=,+@%^-]+$ ]]; then out+=("$a"); else out+=("'${a//\'/\'\\\'\'}'"); fi
-  done
-  echo "${out[*]}"
-}
+# shellcheck source=launch/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"  # usage, quote
 
 name="" zone="" project="" type=v4-8 version=tpu-ubuntu2204-base spot=0 setup=0 detach=0
 dry_run=${DRY_RUN:-0}
