@@ -377,7 +377,12 @@ def status(workdir: str, claim_timeout: float, log: Callable[[str], None]) -> No
         s = manifest.state(workdir, u["id"], claim_timeout)
         counts[s["state"]] = counts.get(s["state"], 0) + 1
         who = f"{s.get('host', '?')}:{s.get('pid', '?')}" if s["state"] != "free" else ""
-        extra = f"heartbeat {s['age_s']:.0f} s ago" if "age_s" in s else (f"{s['rows']} rows" if "rows" in s else "")
+        if s.get("released"):
+            extra = "released by its job"
+        elif "age_s" in s:
+            extra = f"heartbeat {s['age_s']:.0f} s ago"
+        else:
+            extra = f"{s['rows']} rows" if "rows" in s else ""
         log(f"{u['id']}  {s['state']:<7}  {who:<24}  {extra}  {u['values']}")
     log(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + f" of {len(m['units'])} units")
 

@@ -314,6 +314,23 @@ def test_a_killed_jobs_unit_is_taken_over_after_the_timeout_and_resumed(tmp_path
     pd.testing.assert_frame_equal(check_table(d), lottery.results.load(drained["dir"]), check_exact=True)
 
 
+def test_sigterm_releases_the_claim_for_the_next_job_at_once(tmp_path, job_env):
+    d = tmp_path / "s"
+    job = start(["-m", "lottery.sweep", *TINY, *GRID, f"--workdir={d}"], job_env, tmp_path / "job.log")
+    claim = d / "claims" / "p000-s0.0"
+    deadline = time.time() + 120
+    while not claim.exists() and job.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    job.send_signal(signal.SIGTERM)
+    assert job.wait(timeout=120) == 143, (tmp_path / "job.log").read_text()
+    state = manifest.state(str(d), "p000-s0", 300)
+    assert state["state"] == "stale" and state["released"] and state["pid"] == job.pid
+    lines = []
+    sw.status(str(d), 300, lines.append)
+    assert "released by its job" in lines[0]
+    assert manifest.claim(str(d), "p000-s0", 300, OWNER).generation == 1  # no timeout to wait for
+
+
 def test_seed_blocks_train_the_models_of_the_whole_population(tmp_path, job_env, drained):
     """One grid point run whole (both seeds in one population) by lottery.main gives its seed-block units' rows."""
     r = subprocess.run([sys.executable, "-m", "lottery.main", *TINY, "--config.data.noise.fraction=0.2",

@@ -236,7 +236,8 @@ def claim(workdir: str, unit: str, timeout: float, owner: dict) -> Claim | None:
 
 
 def state(workdir: str, unit: str, timeout: float) -> dict:
-    """{state: done | free | running | stale, and for a claim its owner and heartbeat age_s}."""
+    """{state: done | free | running | stale, and for a claim its owner, heartbeat age_s and whether it
+    was ``released`` by its job}."""
     if is_done(workdir, unit):
         return {"state": "done", **_read_json(_done_path(workdir, unit))}
     g = _current(workdir, unit)
@@ -247,7 +248,8 @@ def state(workdir: str, unit: str, timeout: float) -> dict:
     if mtime is None:
         return {"state": "done"}
     age = fs_now(workdir) - mtime
-    return {"state": "running" if age <= timeout else "stale", "age_s": age, **_read_json(path)}
+    return {"state": "running" if age <= timeout else "stale", "age_s": age, "released": mtime == 0,
+            **_read_json(path)}
 
 
 def mark_done(workdir: str, unit: str, info: dict) -> None:
