@@ -147,6 +147,9 @@ def _points(configs_or_grid) -> tuple[str, dict, list[tuple[dict, ml_collections
                 _set(c, field, tuple(v) if isinstance(v, list) else v)
             out.append((values, c))
         return "grid", axes, out
+    if isinstance(configs_or_grid, (str, bytes, dict)) or not all(hasattr(c, "to_dict") for c in configs_or_grid):
+        raise ConfigError("configs", "a sweep is a lottery.sweep.Grid(base_config, {field: [values]}) or a list "
+                                     f"of ConfigDicts, got {type(configs_or_grid).__name__}")
     configs = [ml_collections.ConfigDict(c.to_dict()) for c in configs_or_grid]
     if not configs:
         raise ConfigError("configs", "a sweep needs at least one config")
@@ -298,8 +301,9 @@ def _run_unit(workdir: str, unit: Unit, claim: manifest.Claim, interval: float, 
         except ConfigError as e:
             raise ConfigError(e.field, f"{e.message} (sweep unit {unit.id})") from None
         seconds = time.time() - start
+        lost = claim.lost.is_set()  # before mark_done removes the claim under the heartbeat's feet
         manifest.mark_done(workdir, unit.id, {"rows": len(df), "run_id": unit.run_id, "seconds": seconds, **owner})
-    lost = "; its claim had been taken over meanwhile (a heartbeat was late)" if claim.lost.is_set() else ""
+    lost = "; its claim had been taken over meanwhile (a heartbeat was late)" if lost else ""
     log(f"unit {unit.id}: done, {len(df)} rows in {seconds:.1f} s{lost}")
 
 
@@ -416,13 +420,23 @@ def main(argv) -> None:
             return
         logging.set_verbosity(logging.WARNING)
         _compilation_cache(workdir, _CACHE.value)
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # release the claim on the way out
+        signal.signal(signal.SIGTERM, _terminate)
         ran = drain(workdir, todo, _TIMEOUT.value, _WAIT.value, shard)
         left = sum(not manifest.is_done(workdir, u.id) for u in todo)
         print(f"this job ran {len(ran)} unit(s); {len(todo) - left} of {len(todo)} done"
               + (f", results: {os.path.join(workdir, 'results.parquet')}" if not left else ""), flush=True)
     except ConfigError as e:
         cli._fail(str(e))
+
+
+def _terminate(signum, frame) -> None:
+    """SIGTERM (a batch system's time limit, kill): release the held claim so that another job takes the
+    unit over at once, and exit. Not an exception: one raised inside a library's bare ``except:`` (an
+    import, a callback) would be swallowed and the unit would run on."""
+    manifest.release_held()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(128 + signum)
 
 
 def _compilation_cache(workdir: str, setting: str) -> None:

@@ -98,6 +98,13 @@ def test_bad_sweeps_are_refused_before_anything_is_written(tmp_path, axes, per_u
     assert not d.exists()
 
 
+@pytest.mark.parametrize("bad", [(tiny_config(), {"train.epochs": [1]}), {"train.epochs": [1]}, [], "x"])
+def test_a_sweep_is_a_grid_or_a_list_of_configs(tmp_path, bad):
+    with pytest.raises(ConfigError) as e:
+        sw.prepare(bad, str(tmp_path / "s"))
+    assert e.value.field == "configs" and not (tmp_path / "s").exists()
+
+
 def test_runs_and_sweeps_do_not_share_a_workdir(tmp_path):
     sw.prepare(sw.Grid(tiny_config(), {"data.noise.fraction": [0.0]}), str(tmp_path / "s"))
     with pytest.raises(ConfigError, match="holds a sweep") as e:

@@ -41,6 +41,7 @@ from lottery.store import workdir as wd
 MANIFEST = wd.SWEEP_MANIFEST
 CLAIMS, DONE, UNITS = "claims", "done", "units"
 NO_HARD_LINKS = (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EXDEV)
+HELD: set = set()  # the claims this process holds (from claim() to drop() or the end of held()), for release_held
 
 
 def is_sweep(workdir: str) -> bool:
@@ -188,12 +189,14 @@ class Claim:
 
     def drop(self) -> None:
         """Removes a claim on a unit found done after claiming it."""
+        HELD.discard(self)
         with contextlib.suppress(FileNotFoundError):
             os.remove(self.path)
 
     @contextlib.contextmanager
     def held(self, interval: float):
-        """Runs a heartbeat thread every ``interval`` seconds; releases the claim if the body raises."""
+        """Runs a heartbeat thread every ``interval`` seconds; releases the claim if the body raises.
+        The body is expected to mark the unit done; afterwards the claim is no longer this process's."""
         stop = threading.Event()
 
         def heartbeat():
@@ -210,8 +213,16 @@ class Claim:
             thread.join()
             self.release()
             raise
+        finally:
+            HELD.discard(self)
         stop.set()
         thread.join()
+
+
+def release_held() -> None:
+    """Releases every claim this process holds (a SIGTERM handler's last act before exiting)."""
+    for c in list(HELD):
+        c.release()
 
 
 def claim(workdir: str, unit: str, timeout: float, owner: dict) -> Claim | None:
@@ -232,7 +243,9 @@ def claim(workdir: str, unit: str, timeout: float, owner: dict) -> Claim | None:
     record = {**owner, "generation": g, "time": time.time(), "replaces": replaced}
     if not _create_exclusive(_claim_path(workdir, unit, g), json.dumps(record)):
         return None
-    return Claim(workdir, unit, g, replaced)
+    c = Claim(workdir, unit, g, replaced)
+    HELD.add(c)
+    return c
 
 
 def state(workdir: str, unit: str, timeout: float) -> dict:
