@@ -21,6 +21,7 @@ from lottery.errors import ConfigError
 from lottery.store import files
 
 CONFIG = "config.json"
+SWEEP_MANIFEST = "manifest.json"  # a sweep's directory (lottery.store.manifest), not a run's
 
 
 def check_writable(workdir: str) -> None:
@@ -50,7 +51,10 @@ def create(workdir: str) -> None:
 
 
 def check_run(workdir: str, run_id: str) -> None:
-    """Refuses a workdir that holds another run (settings that change results differ). Writes nothing."""
+    """Refuses a workdir that holds another run (settings that change results differ) or a sweep. Writes nothing."""
+    if os.path.exists(os.path.join(workdir, SWEEP_MANIFEST)):
+        raise ConfigError("workdir", f"{workdir} holds a sweep ({SWEEP_MANIFEST}); run it with python -m lottery.sweep "
+                                     f"or use another workdir")
     path = os.path.join(workdir, CONFIG)
     if os.path.exists(path):
         try:
