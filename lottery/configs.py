@@ -63,6 +63,10 @@ def base() -> ml_collections.ConfigDict:
     c.train.pack = True
     c.train.pack_small = 128  # when packed, widths ≤ this share one bucket (training has no padding then)
     c.train.augment = False  # images: random crop (4-pixel padding) and horizontal flip per model, on device
+    # How a bucket's members are mapped: vmap (one program, jit(scan(vmap(step)))), loop (one jitted step per
+    # member and step, from Python), auto: loop for convolutional nets on a CPU (XLA:CPU runs vmapped and
+    # in-loop convolutions slowly), vmap otherwise.
+    c.train.members = "auto"
     c.train.bucket_small = 0  # widths ≤ this share one bucket whatever their ratio (padding is not free here)
     c.train.eval_batch_size = 2048
 

@@ -105,6 +105,9 @@ def config(c) -> None:
         raise ConfigError("train.pack_small", f"must be an integer ≥ 0, got {t.pack_small!r}")
     if not _real(t.bucket_ratio) or t.bucket_ratio < 1:
         raise ConfigError("train.bucket_ratio", f"must be ≥ 1, got {t.bucket_ratio!r}")
+    from lottery.train.trainer import MEMBERS
+
+    _choice("train.members", t.members, MEMBERS)
     if not isinstance(t.augment, bool):
         raise ConfigError("train.augment", f"must be True or False, got {t.augment!r}")
     if t.augment and d.name in data_registry.GMM_LAYOUTS:

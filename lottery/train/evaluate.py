@@ -30,8 +30,10 @@ class EvalProgram:
     target ``gap_mean``, ``gap_max``, ``gap_adj_mean``, ``gap_adj_max`` [K].
     """
 
-    def __init__(self, module, batch_size: int, num_classes: int, bins: int = calibration.DEFAULT_BINS):
+    def __init__(self, module, batch_size: int, num_classes: int, bins: int = calibration.DEFAULT_BINS,
+                 member_loop: bool = False):
         self.module, self.batch_size, self.num_classes, self.bins = module, batch_size, num_classes, bins
+        self.member_loop = member_loop  # models one after the other (lax.map), not vmapped: see TrainProgram
         self._programs = {}
 
     def cache_size(self) -> int:
@@ -50,7 +52,8 @@ class EvalProgram:
 
         def body(acc, batch):
             x, y, v, t, a, cell = batch
-            logits = jax.vmap(lambda p, s: forward.logits(self.module, p, s, x)[0])(pm, stats)  # [K, eb, C]
+            one = lambda ps: forward.logits(self.module, ps[0], ps[1], x)[0]  # noqa: E731
+            logits = jax.lax.map(one, (pm, stats)) if self.member_loop else jax.vmap(one)((pm, stats))  # [K, eb, C]
             probs = jax.nn.softmax(logits, axis=-1)
             w = v.astype(jnp.float32)
             out = dict(acc)

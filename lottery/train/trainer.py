@@ -49,6 +49,18 @@ def packs(spec, train_cfg, opt_cfg) -> bool:
     return bool(train_cfg.get("pack", False)) and spec.fully_connected and len(spec.hidden) == 1 and stateless
 
 
+MEMBERS = ("auto", "vmap", "loop")
+
+
+def member_loop(spec, train_cfg) -> bool:
+    """Whether the members of a bucket train one by one (``train.members``: ``loop``; ``auto`` chooses it for
+    convolutional nets on a CPU, see :class:`TrainProgram`) rather than vmapped."""
+    how = train_cfg.get("members", "auto")
+    if how == "auto":
+        return not spec.fully_connected and jax.default_backend() == "cpu"
+    return how == "loop"
+
+
 def augment_key(seed: int) -> jax.Array:
     """The augmentation key of a model seed (step s augments with ``fold_in(key, s)``)."""
     return jax.random.fold_in(jax.random.PRNGKey(seed), AUGMENT_STREAM)
@@ -80,8 +92,9 @@ class BucketTrainer:
         augment = ({"pad": AUGMENT_PAD, "fill": jnp.asarray(0.0 if pad_fill is None else pad_fill, jnp.float32)}
                    if train_cfg.get("augment", False) else None)
         self.augment_keys = jnp.stack([augment_key(m.seed) for m in members]) if augment else None
-        self.program = TrainProgram(self.module, self.tx, self.lr_schedule, shared, augment)
-        self.evaluator = EvalProgram(self.module, int(train_cfg.eval_batch_size), num_classes, int(bins))
+        self.member_loop = member_loop(spec, train_cfg)
+        self.program = TrainProgram(self.module, self.tx, self.lr_schedule, shared, augment, self.member_loop)
+        self.evaluator = EvalProgram(self.module, int(train_cfg.eval_batch_size), num_classes, int(bins), self.member_loop)
         self.label_set = jnp.asarray([m.label_set for m in members], jnp.int32)
         self.seeds = [int(train_cfg.data_seed)] if shared else [m.seed for m in members]
         self.packed = self._packed_program(train_cfg, opt_cfg, shared)
