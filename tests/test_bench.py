@@ -20,8 +20,9 @@ def test_flop_formula_counts_kernels_six_times_per_example():
 
 def test_quick_bench_writes_every_measurement(tmp_path):
     out = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, "-m", "lottery.bench", "--quick", f"--out={out}"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+    # the convolutional workload (e) compiles three ResNet programs: left to the full bench and test_conv_population
+    proc = subprocess.run([sys.executable, "-m", "lottery.bench", "--quick", f"--out={out}", "--workloads=gmm,mnist,imp"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "speedup" in proc.stdout and "IMP level time against density" in proc.stdout
     r = json.loads(out.read_text())
@@ -37,3 +38,9 @@ def test_quick_bench_writes_every_measurement(tmp_path):
     np.testing.assert_allclose([x["density"] for x in masked], 0.8 ** np.arange(4), rtol=0.01)
     assert all(v == 1 for c in r["imp_compiles"].values() for v in c.values())  # compiled once, reused
     assert [t["target"][:3] for t in r["targets"]][-2:] == ["(c)", "(d)"] and r["targets"][-1]["met"]
+
+
+def test_unknown_workload_is_a_one_line_error():
+    proc = subprocess.run([sys.executable, "-m", "lottery.bench", "--quick", "--workloads=gmm,cnn"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].startswith("error: --workloads: unknown cnn")

@@ -172,3 +172,40 @@ def test_conv_config_errors():
     c.model.name = "resnet_8"  # on the default Gaussian-mixture data
     with pytest.raises(ConfigError, match="needs images"):
         validate.config(c)
+
+
+def test_cifar10_resnet18_quick_runs_on_cifar_files_and_resumes(tmp_path):
+    """The CIFAR-10 config's quick preset, shrunk, through the command line on files in the real CIFAR-10 binary
+    format given as data.data_dir (data.name = cifar10): rows for every width × seed × level with OpenLTH's
+    counts, batch-norm statistics in the level checkpoints, and a second run restoring every level with
+    the same table."""
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from lottery.data import cifar
+    from lottery.store.checkpoints import BucketCheckpoints
+
+    folder = cifar.write_synthetic_cifar10(str(tmp_path / "data"), train=60, test=20)
+    workdir = tmp_path / "run"
+    cmd = [sys.executable, "-m", "lottery.main", "--config=experiments/cifar10_resnet18.py:quick", f"--workdir={workdir}",
+           "--config.data.name=cifar10", f"--config.data.data_dir={folder}", "--config.model.widths=(2,)",
+           "--config.train.batch_size=30", "--config.train.epochs=2", "--config.optimizer.milestones=(1,)",
+           "--config.imp.levels=1", "--config.report.figures=False"]
+    root = str(__import__("pathlib").Path(__file__).resolve().parents[1])
+    first = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-2000:]
+    df = pd.read_parquet(workdir / "results.parquet")
+    main = df[df.split == "test"]
+    assert sorted(main.level.unique()) == [0, 1] and set(main.seed) == {0, 1} and set(main.dataset) == {"cifar10"}
+    assert set(main.weights_total) == {model_registry.get("resnet_20").weight_count(2, (32, 32, 3), 10)}
+    level1 = main[main.level == 1]
+    assert set(level1.weights_remaining) == {main.weights_total.iloc[0] - -(-main.weights_total.iloc[0] * 2 // 10) - 1}
+    saved = BucketCheckpoints(str(workdir / "checkpoints" / "bucket00-w2-2")).load("level_001")
+    assert set(saved["stats"]) == {n for n, layer in saved["params"].items() if "scale" in layer}
+    assert saved["stats"]["stem_bn"]["var"].shape == (2, 2)
+    second = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert second.stdout.count("restored from its checkpoint") == 2
+    pd.testing.assert_frame_equal(df, pd.read_parquet(workdir / "results.parquet"))
