@@ -244,46 +244,38 @@ def study_b_prune_methods(name: str, dataset: str, model: str, width: int, prese
 
 def study_a_conv(name: str, dataset: str, model: str, widths: tuple, preset: str, epochs: int = 160,
                  levels: int = 20, rewind: str = "10ep", weight_decay: float = 1e-4, milestones: tuple = (80, 120),
-                 augment: bool = True, quick_widths: tuple = (2, 4)) -> ml_collections.ConfigDict:
+                 augment: bool = True, quick_widths: tuple = (4, 8)) -> ml_collections.ConfigDict:
     """Study A's convolutional runs (SPEC §2–3): 20% label noise, SGD lr 0.1 with momentum 0.9, batch 128,
     3 seeds, OpenLTH's CIFAR recipe by default (160 epochs, weight decay 1e-4, ×0.1 at epochs 80 and 120,
     crop-and-flip augmentation, 10-epoch rewinding), IMP at 20% per level with OpenLTH's global rule.
     Each width is its own bucket (conv widths are not padded); the seeds and noise draws of a width train
     as one population.
 
-    ``quick`` (a smoke run on 2 CPU cores): SYNTHETIC CIFAR-format data (``cifar10_synthetic``: 512 training
+    ``quick`` (a smoke run on 2 CPU cores): SYNTHETIC CIFAR-format data (``cifar10_synthetic``: 1,024 training
     and 256 test images written in the CIFAR-10 binary format and read back through the real reader) for
-    CIFAR configs, ``quick_widths`` × 2 seeds, 4 epochs of batch 64 (drops at 2 and 3), rewinding to
+    CIFAR configs, ``quick_widths`` × 2 seeds, 6 epochs of batch 64 (drops at 4 and 5), rewinding to
     epoch 1, 2 levels. Run it on real files with ``--config.data.name=cifar10 --config.data.data_dir=DIR``.
     """
     check_preset(preset)
-    c = base()
+    c = study_a_images(name, dataset, model, widths, epochs, levels, "default")
     c.experiment = name + ("_quick" if preset == "quick" else "")
-    c.data.name = dataset
-    c.data.noise.fraction = 0.2
-    c.model.name = model
-    c.model.widths = widths
-    c.train.seeds = (0, 1, 2)
-    c.train.epochs = epochs
-    c.train.batch_size = 128
     c.train.augment = augment
     c.optimizer.momentum = 0.9
     c.optimizer.weight_decay = weight_decay
     if milestones:
         c.optimizer.schedule = "step"
         c.optimizer.milestones = milestones
-    study_a_imp(c, levels)
     c.imp.rewind = rewind
     if preset == "quick":
         if dataset.startswith("cifar10"):
             c.data.name = "cifar10_synthetic"
-            c.data.train_size, c.data.test_size = 512, 256
+            c.data.train_size, c.data.test_size = 1024, 256
         c.model.widths = quick_widths
         c.train.seeds = (0, 1)
-        c.train.epochs = 4
+        c.train.epochs = 6
         c.train.batch_size = 64
         if milestones:
-            c.optimizer.milestones = (2, 3)
+            c.optimizer.milestones = (4, 5)
         c.imp.rewind = "1ep" if rewind != "init" else "init"
         c.imp.levels = 2
     return c

@@ -161,6 +161,11 @@ def _prune_methods(c, spec) -> None:
         _choice("prune_methods.methods", name, methods.NAMES)
     if len(set(p.methods)) != len(p.methods):
         raise ConfigError("prune_methods.methods", f"must not repeat a method, got {tuple(p.methods)!r}")
+    learned = [m for m in p.methods if methods.get(m).learned]
+    if learned and getattr(spec, "batch_norm", False):
+        raise ConfigError("prune_methods.methods", f"{learned[0]} learns scores with the weights frozen and does not "
+                                                   f"learn batch-norm running statistics; {c.model.name} has batch-norm "
+                                                   f"(use lenet5 or a fully connected net, or drop {', '.join(learned)})")
     if isinstance(p.ratios, str) or not p.ratios:
         raise ConfigError("prune_methods.ratios", f"must be a non-empty list of ratios in [0, 1), got {p.ratios!r}")
     for r in p.ratios:

@@ -65,13 +65,13 @@ class Zoo:
         r = len(self.ratios)
         self.population = [m for m in self.members for _ in range(r)]
         self.dense = BucketTrainer(spec, dataset.x_train, train_labels, self.members, config.train, config.optimizer,
-                                   dataset.num_classes, bins=config.eval.bins)
+                                   dataset.num_classes, bins=config.eval.bins, pad_fill=dataset.black)
         retrain = ml_collections.ConfigDict(config.train.to_dict())
         retrain.epochs = max(int(self.p.retrain_epochs), 1)
         optimizer = ml_collections.ConfigDict(config.optimizer.to_dict())
         optimizer.lr = float(self.p.get("retrain_lr", 0.0)) or optimizer.lr
         self.trainer = BucketTrainer(spec, dataset.x_train, train_labels, self.population, retrain, optimizer,
-                                     dataset.num_classes, bins=config.eval.bins)
+                                     dataset.num_classes, bins=config.eval.bins, pad_fill=dataset.black)
         self.splits = splits_for(self.population)
         self.scope, self.ignore = self.p.scope, tuple(self.p.ignore)
         self.sweep = jax.jit(functools.partial(methods.sweep, scope=self.scope, ignore=self.ignore))
@@ -79,14 +79,17 @@ class Zoo:
 
     # -- the dense models ---------------------------------------------------------------
     def dense_weights(self) -> dict:
-        """{"init", "trained": params [M, ...], "masks": padding masks, "finite": [M]} (checkpointed)."""
+        """{"init", "trained": params [M, ...], "masks": padding masks, "finite": [M]} and, for batch-norm nets,
+        "stats_init", "stats_trained": the running statistics that go with them (checkpointed)."""
         saved = self.ckpt.load("dense")
         if saved is not None:
             return saved
         pop = self.dense.init()
-        init = _host(pop.params)
+        init, stats_init = _host(pop.params), _host(pop.stats)
         pop, _, _ = self.dense.train(pop, 0, self.dense.total_steps, self.progress("dense training"))
         out = {"init": init, "trained": _host(pop.params), "masks": _host(pop.masks), "finite": np.asarray(pop.finite)}
+        if pop.stats:
+            out.update(stats_init=stats_init, stats_trained=_host(pop.stats))
         self.ckpt.save("dense", out)
         return out
 
@@ -108,7 +111,7 @@ class Zoo:
         return methods.Context(self.dense.module, self.p.hessian, int(self.p.hutchinson_samples), method.binarise)
 
     def prune(self, name: str, dense: dict):
-        """(params, masks) of the M·R pruned models of method ``name``; leaves [M·R, ...]."""
+        """(params, masks, batch-norm statistics) of the M·R pruned models of method ``name``; leaves [M·R, ...]."""
         method = methods.get(name)
         weights, base = dense[method.prunes], dense["masks"]
         count = {"snip": self.p.snip_batches, "taylor1": self.p.taylor_batches,
@@ -119,10 +122,11 @@ class Zoo:
         score = jax.jit(jax.vmap(functools.partial(method.scores, ctx), in_axes=(0, 0, 0) + (data_axis,) * 3))
         scores = score(weights, base, self._keys(name), *data)
         r = len(self.ratios)
+        stats = _repeat(dense.get(f"stats_{method.prunes}", {}), r)
         if method.learned:
-            return self._learn(ctx, _repeat(weights, r), _repeat(base, r), _repeat(scores, r))
+            return (*self._learn(ctx, _repeat(weights, r), _repeat(base, r), _repeat(scores, r)), stats)
         masks = jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:]), self.sweep(scores, base, jnp.asarray(self.ratios)))
-        return _repeat(weights, r), masks
+        return _repeat(weights, r), masks, stats
 
     def _learn(self, ctx, params, base, scores):
         """Trains biprop / edge-popup scores of the M·R population; returns (w̃ params, keep masks)."""
@@ -141,8 +145,8 @@ class Zoo:
         eff, keep = net(params, base, state.scores, ratio)
         return jax.lax.stop_gradient(eff), keep
 
-    def evaluate(self, params, masks, finite, retrained: bool) -> LevelResult:
-        pop = self._population(params, masks, finite)
+    def evaluate(self, params, masks, finite, retrained: bool, stats) -> LevelResult:
+        pop = self._population(params, masks, finite, stats)
         t0 = time.perf_counter()
         if retrained:
             pop, _, _ = self.trainer.train(pop, 0, self.trainer.total_steps, self.progress("retraining"))
@@ -150,11 +154,12 @@ class Zoo:
         return LevelResult(0, BRANCH, np.asarray(model_masks.count_weights(pop.masks)), metrics, np.asarray(pop.finite),
                            time.perf_counter() - t0)
 
-    def _population(self, params, masks, finite) -> Population:
+    def _population(self, params, masks, finite, stats) -> Population:
         params = jax.tree.map(lambda p, m: jnp.asarray(p) * jnp.asarray(m), params, masks)
         k = len(self.population)
         return Population(params, jax.tree.map(jnp.asarray, masks), self.trainer.fresh_opt_state(params),
-                          jnp.zeros((k,), jnp.int32), jnp.repeat(jnp.asarray(finite, bool), len(self.ratios)))
+                          jnp.zeros((k,), jnp.int32), jnp.repeat(jnp.asarray(finite, bool), len(self.ratios)),
+                          jax.tree.map(jnp.asarray, stats))
 
     def row_extras(self, name: str, retrained: bool) -> list[dict]:
         epochs = int(self.p.retrain_epochs) if retrained else 0
@@ -185,10 +190,10 @@ def run(config, workdir: str, spec, dataset, train_labels, splits_for: Callable,
         t0 = time.perf_counter()
         if dense is None:
             dense = zoo.dense_weights()
-        params, masks = zoo.prune(name, dense)
+        params, masks, stats = zoo.prune(name, dense)
         frames, errors = [], []
         for retrained in ((False, True) if p.retrain_epochs else (False,)):
-            result = zoo.evaluate(params, masks, dense["finite"], retrained)
+            result = zoo.evaluate(params, masks, dense["finite"], retrained, stats)
             frames.append(rows_for(zoo.population, result, zoo.row_extras(name, retrained)))
             errors.append(result.metrics["test"]["error"].reshape(len(zoo.members), -1).mean(0))
         results.write(pd.concat(frames, ignore_index=True), part)

@@ -209,3 +209,48 @@ def test_cifar10_resnet18_quick_runs_on_cifar_files_and_resumes(tmp_path):
     assert second.returncode == 0, second.stderr[-2000:]
     assert second.stdout.count("restored from its checkpoint") == 2
     pd.testing.assert_frame_equal(df, pd.read_parquet(workdir / "results.parquet"))
+
+
+def test_training_mode_loss_ignores_running_statistics_and_snip_sees_batch_norm_nets():
+    """batch_loss without statistics (the zoo's scores) equals it with any running statistics — training mode
+    normalises with the batch's own — and SNIP's |w·g| on a batch-norm net equals |w · ∂L/∂w| from a loss
+    written directly on the Flax module (training mode, nested variables)."""
+    import optax
+
+    from lottery.models import layers
+    from lottery.prune import methods, snip
+    from lottery.train.step import batch_loss
+
+    spec = model_registry.get("resnet_8")
+    module = spec.module(2, CLASSES)
+    pop = init_population(spec, module, optim.direction(cfgs()[1]), [Member(2, 1)], 2, (HW, HW, C), CLASSES)
+    params, masks = member(pop.params, 0), member(pop.masks, 0)
+    x, y = data()
+    x, y, valid = x[:8], y[0, :8], jnp.ones(8, bool)
+    odd = jax.tree.map(lambda a: a + 3.0, member(pop.stats, 0))
+    assert float(batch_loss(module, params, masks, x, y, valid)) == pytest.approx(
+        float(batch_loss(module, params, masks, x, y, valid, odd)), rel=1e-6)
+
+    def direct(kernels):
+        full = {n: ({**layer, "kernel": kernels[n]} if n in kernels else layer) for n, layer in params.items()}
+        variables = {"params": layers.nested(full), "batch_stats": layers.nested(odd)}
+        logits, _ = module.apply(variables, x, train=True, mutable=["batch_stats"])
+        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+
+    kernels = {n: layer["kernel"] for n, layer in params.items() if "kernel" in layer}
+    g = jax.grad(direct)(kernels)
+    raw = {n: np.abs(np.asarray(kernels[n]) * np.asarray(g[n])) for n in kernels}
+    total = sum(r.sum() for r in raw.values())
+    got = snip.scores(methods.Context(module), params, masks, None, x[None], y[None], valid[None])
+    for n in kernels:
+        np.testing.assert_allclose(got[n]["kernel"], raw[n] / total, rtol=2e-3, atol=1e-7)
+
+
+def test_learned_score_methods_refuse_batch_norm_nets():
+    import pathlib
+
+    c = configs.load(str(pathlib.Path(__file__).resolve().parents[1] / "experiments/prune_methods_cifar10.py") + ":quick")
+    c.prune_methods.methods = ("magnitude", "biprop")
+    with pytest.raises(ConfigError, match="batch-norm") as e:
+        validate.config(c)
+    assert e.value.field == "prune_methods.methods"

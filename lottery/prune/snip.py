@@ -17,8 +17,8 @@ from lottery.train.step import batch_loss
 
 def kernel_loss(module, params, masks, kernels, x, y, valid):
     """Masked mean cross-entropy of one batch as a function of the kernels {layer: [in, out]}
-    (biases held at their values in ``params``); x [B, *input], y [B], valid [B]."""
-    full = {n: {**layer, "kernel": kernels[n]} for n, layer in params.items()}
+    (biases and batch-norm layers held at their values in ``params``); x [B, *input], y [B], valid [B]."""
+    full = {n: {**layer, "kernel": kernels[n]} if n in kernels else layer for n, layer in params.items()}
     return batch_loss(module, full, masks, x, y, valid)
 
 

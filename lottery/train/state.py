@@ -61,11 +61,17 @@ def param_shapes(module, input_shape):
     return variable_shapes(module, input_shape)["params"]
 
 
-def initial_stats(module, input_shape, k: int) -> dict:
-    """Batch-norm running statistics before training, for k models: means 0, variances 1 ([K, C])."""
+def member_stats(module, input_shape) -> dict:
+    """One model's batch-norm running statistics before training: means 0, variances 1 ([C]; empty without
+    batch-norm)."""
     shapes = variable_shapes(module, input_shape).get("batch_stats", {})
-    return {name: {"mean": jnp.zeros((k, *layer["mean"].shape), jnp.float32),
-                   "var": jnp.ones((k, *layer["var"].shape), jnp.float32)} for name, layer in shapes.items()}
+    return {name: {"mean": jnp.zeros(layer["mean"].shape, jnp.float32), "var": jnp.ones(layer["var"].shape, jnp.float32)}
+            for name, layer in shapes.items()}
+
+
+def initial_stats(module, input_shape, k: int) -> dict:
+    """:func:`member_stats` for k models ([K, C])."""
+    return jax.tree.map(lambda a: jnp.broadcast_to(a, (k, *a.shape)), member_stats(module, input_shape))
 
 
 def stacked_padding_masks(spec, shapes, members, padded_width: int, input_size: int, num_classes: int):

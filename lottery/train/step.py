@@ -18,7 +18,7 @@ import optax
 
 from lottery.data import augment
 from lottery.models import forward
-from lottery.train.state import Population
+from lottery.train.state import Population, member_stats
 
 
 def apply_masks(params, masks):
@@ -39,8 +39,11 @@ def loss_and_stats(module, params, masks, stats, x, y, valid):
 
 
 def batch_loss(module, params, masks, x, y, valid, stats=None):
-    """The loss of :func:`loss_and_stats` alone."""
-    return loss_and_stats(module, params, masks, stats or {}, x, y, valid)[0]
+    """The loss of :func:`loss_and_stats` alone. stats None: placeholder running statistics — a training-mode
+    loss normalises with the batch's own statistics, so it does not depend on them."""
+    if stats is None:
+        stats = member_stats(module, tuple(x.shape[1:]))
+    return loss_and_stats(module, params, masks, stats, x, y, valid)[0]
 
 
 class TrainProgram:

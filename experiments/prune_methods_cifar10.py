@@ -1,0 +1,37 @@
+"""Study B's pruning-method comparison on CIFAR-10 (SPEC §7) with ResNet-18 (``resnet18``, W = 64; VGG-16 with
+``--config.model.name=vgg16``): random, magnitude, SNIP and Taylor (first and second order) at prune ratios
+0–90%, each as pruned and after 10 epochs of fine-tuning the survivors at lr 0.01. Dense training: 160 epochs,
+batch 128, SGD momentum 0.9, lr 0.1, weight decay 5e-4, ×0.1 at epochs 80 and 120, crop-and-flip augmentation.
+Biprop and edge-popup are left out: they learn scores with the weights frozen and do not learn batch-norm
+running statistics (a one-line error if named with a batch-norm net; they run on ``lenet5``).
+
+CIFAR-10 is read from ``data.data_dir`` or ``data.tfds_data_dir``; never downloaded; a real run is an
+accelerator job. ``quick`` is a smoke run on SYNTHETIC CIFAR-format data (512 training, 256 test images) with
+a width-2 ResNet-18, 2 dense epochs and 1 retraining epoch.
+"""
+from lottery import configs
+
+
+def get_config(preset: str = "default"):
+    c = configs.study_b_prune_methods("prune_methods_cifar10", "cifar10", "resnet18", 64, "default")
+    configs.check_preset(preset)
+    c.experiment = "prune_methods_cifar10" + ("_quick" if preset == "quick" else "")
+    c.train.epochs = 160
+    c.train.augment = True
+    c.optimizer.momentum, c.optimizer.weight_decay = 0.9, 5e-4
+    c.optimizer.schedule, c.optimizer.milestones = "step", (80, 120)
+    p = c.prune_methods
+    p.methods = ("random", "magnitude", "snip", "taylor1", "taylor2")
+    p.retrain_lr = 0.01
+    if preset == "quick":
+        c.data.name = "cifar10_synthetic"
+        c.data.train_size, c.data.test_size = 512, 256
+        c.model.widths = (2,)
+        c.train.seeds = (0,)
+        c.train.epochs = 2
+        c.train.batch_size = 64
+        c.optimizer.milestones = (1,)
+        p.retrain_epochs = 1
+        p.taylor_batches = 2
+        p.hutchinson_samples = 2
+    return c
