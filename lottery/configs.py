@@ -14,7 +14,8 @@ import ml_collections
 # (The evaluation batch size changes float summation order, and the experiment name is in every
 # row, so both are part of the run id.) Where the data files are read from is not.
 NON_RESULT_KEYS = ("report", "data.data_dir", "data.tfds_data_dir",
-                   "imp.levels")  # more levels extend a run, they do not change the rows it has
+                   "imp.levels",  # more levels extend a run, they do not change the rows it has
+                   "train.members")  # vmapped or looped members: the same steps, float rounding aside (as across backends)
 
 
 def base() -> ml_collections.ConfigDict:

@@ -259,7 +259,7 @@ def _model_input(c, spec, input_shape: tuple, num_classes: int) -> None:
     if spec.fully_connected:
         return
     try:
-        names = [spec.prunable_layers(w, tuple(input_shape), num_classes) for w in c.model.widths][0]
+        names = spec.prunable_layers(c.model.widths[0], tuple(input_shape), num_classes)  # the same at every width
     except ValueError as e:
         raise ConfigError("model.name", str(e)) from None
     if c.get("kind", "imp") == "prune_methods":

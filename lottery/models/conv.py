@@ -28,7 +28,7 @@ FAMILIES = ("resnet_D (D = 6n + 2)", "resnet18", "vgg11", "vgg13", "vgg16", "vgg
 @dataclasses.dataclass(frozen=True)
 class ConvSpec:
     name: str
-    build: object  # (width, num_classes) → Flax module with __call__(x, train)
+    build: object  # (width, num_classes) → Flax module with __call__(x, train, mask)
     batch_norm: bool = True
     has_width: bool = True
     init: str = "kaiming_normal"
@@ -45,6 +45,7 @@ class ConvSpec:
         return jax.eval_shape(functools.partial(self.module(width, num_classes).init, train=False),
                               jax.random.PRNGKey(0), x)
 
+    @functools.lru_cache(maxsize=None)  # tracing a DenseNet takes ~0.5 s; results rows ask once per member
     def kernel_shapes(self, width: int, input_shape: tuple, num_classes: int) -> dict[str, tuple]:
         """{layer path: kernel shape} of every prunable weight, in path order."""
         flat = flax.traverse_util.flatten_dict(self.variable_shapes(width, input_shape, num_classes)["params"], sep="/")
@@ -67,11 +68,11 @@ class ConvSpec:
     def prunable_layers(self, width: int, input_shape: tuple, num_classes: int) -> list[str]:
         """Names of the layers with prunable weights, after :meth:`check_input`."""
         self.check_input(tuple(input_shape))
-        return list(self.kernel_shapes(width, input_shape, num_classes))
+        return list(self.kernel_shapes(int(width), tuple(input_shape), int(num_classes)))
 
     def weight_count(self, width: int, input_shape: tuple, num_classes: int) -> int:
         """Prunable weights (OpenLTH's parameter count)."""
-        return int(sum(np.prod(s) for s in self.kernel_shapes(width, input_shape, num_classes).values()))
+        return int(sum(np.prod(s) for s in self.kernel_shapes(int(width), tuple(input_shape), int(num_classes)).values()))
 
     def width_of(self, width: int) -> int:
         return int(width)

@@ -2,7 +2,7 @@
 
 Fully connected nets (:class:`ModelSpec`): hidden sizes are a template, the string ``"W"`` standing
 for the width being swept. Convolutional families (:class:`lottery.models.conv.ConvSpec`: ``resnet_D``,
-``resnet18``, ``vggD``, ``lenet5``) share the interface: ``module``, ``padding_masks``,
+``resnet18``, ``vggD``, ``densenet121``, ``lenet5``) share the interface: ``module``, ``padding_masks``,
 ``weight_count``, ``width_of``, ``init``, ``fully_connected``.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The pruning-method zoo: one registry, one interface (SPEC §7).
 
 Every method is a family's ``scores(ctx, params, masks, key, x, y, valid)`` → a score per
-prunable weight, {layer: {"kernel": [in, out]}} (one model's pytrees; ``jax.vmap`` it over a
+prunable weight, {layer: {"kernel": [..., in, out]}} (one model's pytrees; ``jax.vmap`` it over a
 population). :func:`select` turns scores into masks: it removes ``ratio`` (traced, in [0, 1))
 of the alive weights with the lowest scores, exactly ⌈ratio·R⌉ of them, globally or per layer
 (ties: the earlier weight — layers in name order, then row-major — goes first; this is

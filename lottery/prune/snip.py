@@ -16,7 +16,7 @@ from lottery.train.step import batch_loss
 
 
 def kernel_loss(module, params, masks, kernels, x, y, valid):
-    """Masked mean cross-entropy of one batch as a function of the kernels {layer: [in, out]}
+    """Masked mean cross-entropy of one batch as a function of the kernels {layer: [..., in, out]}
     (biases and batch-norm layers held at their values in ``params``); x [B, *input], y [B], valid [B]."""
     full = {n: {**layer, "kernel": kernels[n]} if n in kernels else layer for n, layer in params.items()}
     return batch_loss(module, full, masks, x, y, valid)
@@ -33,7 +33,7 @@ def batch_gradients(ctx, params, masks, x, y, valid):
 
 
 def scores(ctx, params, masks, key, x, y, valid):
-    """Normalised |w·g| with g the mean gradient over the minibatches: {layer: {"kernel": [in, out]}}."""
+    """Normalised |w·g| with g the mean gradient over the minibatches: {layer: {"kernel": [..., in, out]}}."""
     del key
     g = batch_gradients(ctx, params, masks, x, y, valid)
     raw = {n: jnp.abs(w * jnp.mean(g[n], axis=0)) for n, w in kernel_leaves(params).items()}

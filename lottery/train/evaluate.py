@@ -21,7 +21,8 @@ from lottery.train.step import apply_masks
 class EvalProgram:
     """Batched evaluation of a population, compiled once per (split size, what is measured).
 
-    ``run(params, masks, x, labels=None, target=None, flip=None, stats=None)`` with params/masks [K, ...],
+    ``run(params, masks, x, labels=None, target=None, flip=None, axis=None, cells=None, stats=None)`` with
+    params/masks [K, ...],
     x [N, *input], labels [K, M, N] int32 (M label variants per model), target [N, C] (a posterior
     to compare with), flip [K] (each model's label flip rate, for the noise-adjusted target) and stats
     (batch-norm running statistics [K, ...]; normalisation uses them, as PyTorch's ``model.eval()``).

@@ -53,7 +53,7 @@ class TrainProgram:
       pop: Population of K models; x_train [N, *input]; labels [L, N] int32 (label sets);
       label_set [K] int32 (which label set each model trains on);
       idx [S, K, B] int32 (independent order) or [S, B] (shared order), −1 = padding;
-      augment_keys [K] keys (needed when the program augments).
+      augment_keys [K, 2] uint32 raw keys (needed when the program augments).
     Returns (pop after S steps, training losses [S, K]).
 
     augment: None, or {"pad": pixels, "fill": scalar or [C]} for crop-and-flip augmentation of images.

@@ -153,7 +153,7 @@ class BucketTrainer:
         """Trains steps [start, stop) (multiples of ``self.chunk``); ``pop.step`` must equal start.
 
         Returns (population, training losses [stop − start, K], seconds). The input
-        population is donated (its arrays are consumed).
+        population is donated (its arrays are consumed; in member-loop mode its per-member slices are).
         """
         assert (stop - start) % self.chunk == 0 and start % self.chunk == 0, (start, stop, self.chunk)
         if self.packed is not None:  # gathered into the packed layout for the range, written back after
