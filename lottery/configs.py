@@ -15,7 +15,8 @@ import ml_collections
 # row, so both are part of the run id.) Where the data files are read from is not.
 NON_RESULT_KEYS = ("report", "data.data_dir", "data.tfds_data_dir",
                    "imp.levels",  # more levels extend a run, they do not change the rows it has
-                   "train.members")  # vmapped or looped members: the same steps, float rounding aside (as across backends)
+                   "train.members",  # vmapped or looped members: the same steps, float rounding aside (as across backends)
+                   "train.shard")  # where members run, not what they compute
 
 
 def base() -> ml_collections.ConfigDict:
@@ -68,6 +69,8 @@ def base() -> ml_collections.ConfigDict:
     # member and step, from Python), auto: loop for convolutional nets on a CPU (XLA:CPU runs vmapped and
     # in-loop convolutions slowly), vmap otherwise.
     c.train.members = "auto"
+    # Shard each bucket's model axis over all local devices (padded with inert members; see train/sharding.py).
+    c.train.shard = True
     c.train.bucket_small = 0  # widths ≤ this share one bucket whatever their ratio (padding is not free here)
     c.train.eval_batch_size = 2048
 

@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lottery.errors import ConfigError
 from lottery.models import init as model_init
 from lottery.models import masks as model_masks
 from lottery.prune import magnitude
@@ -88,7 +89,8 @@ class BucketIMP:
         self.random_masks = jax.jit(jax.vmap(random_prune.like, in_axes=(0, 0, 0, None)), static_argnums=3)
         shapes = param_shapes(trainer.module, tuple(trainer.x_train.shape[1:]))
         self.reinit = jax.jit(jax.vmap(lambda key, m: model_init.init_params(key, shapes, m, trainer.spec.init)))
-        use = imp_cfg.get("compact", False) and trainer.spec.fully_connected and compacted.applies(trainer.opt_cfg)
+        use = (imp_cfg.get("compact", False) and trainer.spec.fully_connected and compacted.applies(trainer.opt_cfg)
+               and not trainer.layout.sharded)
         self.compacted = compacted.CompactedTraining(trainer) if use else None
 
     # -- pieces -------------------------------------------------------------------------
@@ -112,19 +114,19 @@ class BucketIMP:
             pop, _, _ = self.t.train(pop, start, self.T, self.progress(label))
             sizes = (self.t.padded_width,)
         metrics = self.t.evaluate(pop, self.splits)
-        remaining = np.asarray(model_masks.count_weights(pop.masks))
-        result = LevelResult(level, branch, remaining, metrics, np.asarray(pop.finite), time.perf_counter() - t0,
-                             max(sizes))
+        reported = self.t.reported  # the layout's inert padding members are not results
+        remaining = np.asarray(model_masks.count_weights(pop.masks))[:reported]
+        result = LevelResult(level, branch, remaining, metrics, np.asarray(pop.finite)[:reported],
+                             time.perf_counter() - t0, max(sizes))
         return pop, result
 
     def _save(self, name, pop, result):
         stats = {"stats": _host(pop.stats)} if pop.stats else {}
-        self.ckpt.save(name, {"params": _host(pop.params), "masks": _host(pop.masks), "finite": result.finite,
+        self.ckpt.save(name, {"params": _host(pop.params), "masks": _host(pop.masks), "finite": np.asarray(pop.finite),
                               "remaining": result.remaining, "metrics": result.metrics, **stats})
 
-    @staticmethod
-    def _restored(level, branch, saved) -> LevelResult:
-        return LevelResult(level, branch, saved["remaining"], saved["metrics"], saved["finite"], None)
+    def _restored(self, level, branch, saved) -> LevelResult:
+        return LevelResult(level, branch, saved["remaining"], saved["metrics"], saved["finite"][:self.t.reported], None)
 
     # -- the levels ---------------------------------------------------------------------
     def rewind_point(self):
@@ -141,8 +143,16 @@ class BucketIMP:
         self.ckpt.save("rewind", {**state, "opt_state": flax.serialization.to_state_dict(state["opt_state"])})
         return state["params"], state.get("stats", {}), self._population(state)
 
+    def _check_models(self, saved, name: str):
+        """ConfigError unless a checkpoint holds this trainer's number of models (a sharded run pads them)."""
+        if saved is not None and saved["finite"].shape[0] != len(self.t.members):
+            raise ConfigError("workdir", f"checkpoint {name} holds {saved['finite'].shape[0]} models, this run "
+                                         f"{len(self.t.members)}: it was written on another number of devices "
+                                         f"(train.shard pads to a multiple of them); resume on the same devices")
+        return saved
+
     def _load_rewind(self):
-        saved = self.ckpt.load("rewind")
+        saved = self._check_models(self.ckpt.load("rewind"), "rewind")
         if saved is not None:
             template = self.t.fresh_opt_state(jax.tree.map(jnp.asarray, saved["params"]))
             saved["opt_state"] = flax.serialization.from_state_dict(template, saved["opt_state"])
@@ -157,7 +167,7 @@ class BucketIMP:
         rewind_params, rewind_stats, state_k = None, None, None
         prev = None  # (trained params, masks, finite, stats) of the previous level, numpy
         for level in range(levels + 1):
-            saved = self.ckpt.load(level_name(level))
+            saved = self._check_models(self.ckpt.load(level_name(level)), level_name(level))
             if saved is not None:
                 result = self._restored(level, "main", saved)
             else:
@@ -173,7 +183,7 @@ class BucketIMP:
                     pop, start = self._state(rewind_params, masks, self.k, prev[2], rewind_stats), self.k
                 pop, result = self._finish(level, "main", pop, f"level {level}", start, t0)
                 self._save(level_name(level), pop, result)
-                saved = {"params": _host(pop.params), "masks": _host(pop.masks), "finite": result.finite,
+                saved = {"params": _host(pop.params), "masks": _host(pop.masks), "finite": np.asarray(pop.finite),
                          "stats": _host(pop.stats)}
             on_result(result)
             if level >= 1:

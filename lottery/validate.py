@@ -108,6 +108,8 @@ def config(c) -> None:
     from lottery.train.trainer import MEMBERS
 
     _choice("train.members", t.members, MEMBERS)
+    if not isinstance(t.shard, bool):
+        raise ConfigError("train.shard", f"must be True or False, got {t.shard!r}")
     if not isinstance(t.augment, bool):
         raise ConfigError("train.augment", f"must be True or False, got {t.augment!r}")
     if t.augment and d.name in data_registry.GMM_LAYOUTS:

@@ -64,9 +64,11 @@ class Zoo:
         self.ratios = np.asarray(self.p.ratios, np.float32)
         r = len(self.ratios)
         self.population = [m for m in self.members for _ in range(r)]
-        self.dense = BucketTrainer(spec, dataset.x_train, train_labels, self.members, config.train, config.optimizer,
+        train = ml_collections.ConfigDict(config.train.to_dict())
+        train.shard = False  # the zoo builds its populations at their own size (no sharding padding yet)
+        self.dense = BucketTrainer(spec, dataset.x_train, train_labels, self.members, train, config.optimizer,
                                    dataset.num_classes, bins=config.eval.bins, pad_fill=dataset.black)
-        retrain = ml_collections.ConfigDict(config.train.to_dict())
+        retrain = ml_collections.ConfigDict(train.to_dict())
         retrain.epochs = max(int(self.p.retrain_epochs), 1)
         optimizer = ml_collections.ConfigDict(config.optimizer.to_dict())
         optimizer.lr = float(self.p.get("retrain_lr", 0.0)) or optimizer.lr

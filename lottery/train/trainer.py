@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lottery.models.registry import ModelSpec
-from lottery.train import optim, order, packed
+from lottery.train import optim, order, packed, sharding
 from lottery.train.evaluate import EvalProgram
 from lottery.train.state import Member, Population, init_population, initial_stats
 from lottery.train.step import TrainProgram
@@ -61,6 +61,12 @@ def member_loop(spec, train_cfg) -> bool:
     return how == "loop"
 
 
+def shards(train_cfg, loop: bool) -> bool:
+    """Whether a bucket's model axis is sharded over the local devices: ``train.shard`` and more than one
+    device (not for member loops, which run members one by one)."""
+    return bool(train_cfg.get("shard", True)) and jax.local_device_count() > 1 and not loop
+
+
 def augment_key(seed: int) -> jax.Array:
     """The augmentation key of a model seed (step s augments with ``fold_in(key, s)``)."""
     return jax.random.fold_in(jax.random.PRNGKey(seed), AUGMENT_STREAM)
@@ -78,6 +84,11 @@ class BucketTrainer:
                  num_classes: int, boundaries: tuple[int, ...] = (), bins: int = 15, pad_fill=None):
         self._args = (x_train, labels, members, train_cfg, opt_cfg, num_classes, boundaries, bins, pad_fill)
         self.opt_cfg = opt_cfg
+        self.member_loop = member_loop(spec, train_cfg)
+        self.layout = sharding.Layout(jax.local_devices() if shards(train_cfg, self.member_loop) else jax.local_devices()[:1])
+        self.reported = len(members)  # members beyond these are the layout's inert padding
+        members = self.layout.padded(members)
+        x_train, labels = self.layout.replicated((x_train, labels))
         self.spec, self.members, self.num_classes = spec, members, num_classes
         self.x_train, self.labels = x_train, labels
         self.n = int(x_train.shape[0])
@@ -91,11 +102,10 @@ class BucketTrainer:
         self.lr_schedule = optim.schedule(opt_cfg, self.steps_per_epoch, int(train_cfg.epochs))
         augment = ({"pad": AUGMENT_PAD, "fill": jnp.asarray(0.0 if pad_fill is None else pad_fill, jnp.float32)}
                    if train_cfg.get("augment", False) else None)
-        self.augment_keys = jnp.stack([augment_key(m.seed) for m in members]) if augment else None
-        self.member_loop = member_loop(spec, train_cfg)
+        self.augment_keys = self.layout.by_model(jnp.stack([augment_key(m.seed) for m in members])) if augment else None
         self.program = TrainProgram(self.module, self.tx, self.lr_schedule, shared, augment, self.member_loop)
         self.evaluator = EvalProgram(self.module, int(train_cfg.eval_batch_size), num_classes, int(bins), self.member_loop)
-        self.label_set = jnp.asarray([m.label_set for m in members], jnp.int32)
+        self.label_set = self.layout.by_model(jnp.asarray([m.label_set for m in members], jnp.int32))
         self.seeds = [int(train_cfg.data_seed)] if shared else [m.seed for m in members]
         self.packed = self._packed_program(train_cfg, opt_cfg, shared)
         if self.packed is not None:  # one order per group of the packed layout
@@ -105,7 +115,7 @@ class BucketTrainer:
     def _packed_program(self, train_cfg, opt_cfg, shared: bool):
         """A :class:`PackedProgram` when the bucket can train packed (one hidden layer, an optimizer
         without per-weight state, ``train.pack``), else None."""
-        if not packs(self.spec, train_cfg, opt_cfg) or train_cfg.get("augment", False):
+        if not packs(self.spec, train_cfg, opt_cfg) or train_cfg.get("augment", False) or self.layout.sharded:
             return None
         sizes = [self.spec.layer_sizes(m.width, 0, self.num_classes) for m in self.members]
         seeds = sorted({m.seed for m in self.members})
@@ -146,7 +156,9 @@ class BucketTrainer:
 
     def _indices(self, start: int) -> jax.Array:
         idx = order.step_batches(self.seeds, start, self.chunk, self.n, self.batch)
-        return jnp.asarray(idx[:, 0] if self.program.shared_order else idx)
+        if self.program.shared_order:
+            return self.layout.replicated(jnp.asarray(idx[:, 0]))
+        return self.layout.by_model(jnp.asarray(idx), axis=1)
 
     def train(self, pop: Population, start: int, stop: int,
               progress: Optional[Callable[[int, int], None]] = None) -> tuple[Population, np.ndarray, float]:
@@ -156,6 +168,7 @@ class BucketTrainer:
         population is donated (its arrays are consumed; in member-loop mode its per-member slices are).
         """
         assert (stop - start) % self.chunk == 0 and start % self.chunk == 0, (start, stop, self.chunk)
+        pop = self.layout.by_model(pop)
         if self.packed is not None:  # gathered into the packed layout for the range, written back after
             plan = self.packed.plan
             state = self.packed.pack(pop)
@@ -191,15 +204,19 @@ class BucketTrainer:
         "gap_adj_max": [K]}}.
         """
         out = {}
+        pop = self.layout.by_model(pop)
+        k = len(self.members)
         for group, spec in splits.items():
-            r = self.evaluator.run(pop.params, pop.masks, spec["x"], spec.get("labels"), spec.get("target"),
-                                   spec.get("flip"), spec.get("axis"), spec.get("cells"), pop.stats)
+            labels = self.layout.by_model(sharding.pad_models(spec.get("labels"), k))
+            flip = self.layout.by_model(sharding.pad_models(spec.get("flip"), k))
+            r = self.evaluator.run(pop.params, pop.masks, spec["x"], labels, spec.get("target"),
+                                   flip, spec.get("axis"), spec.get("cells"), pop.stats)
             for j, name in enumerate(spec.get("names", ())):
                 out[name] = {key: r[key][:, j] for key in ("loss", "error", "top", "classwise") if key in r}
             if "gap_mean" in r:
                 out["posterior_" + group] = {key: r[key] for key in ("gap_mean", "gap_max", "gap_adj_mean", "gap_adj_max",
                                                                      "axis", "map") if key in r}
-        return out
+        return jax.tree.map(lambda a: a[:self.reported], out)  # without the layout's inert padding members
 
 
 def train_bucket(spec: ModelSpec, x_train, labels, members: list[Member], train_cfg, opt_cfg, num_classes: int,
