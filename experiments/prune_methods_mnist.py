@@ -1,8 +1,9 @@
 """Study B's pruning-method comparison on MNIST (SPEC §7): random, magnitude, SNIP, Taylor (first and
 second order), biprop and edge-popup at prune ratios 0–90%, each as pruned and after retraining.
 
-Model: LeNet-300-100 (784 → 300 → 100 → 10). Study B uses LeNet-5, which is not in the model
-registry yet (no convolutional nets): swap it in with ``--config.model.name`` once it exists.
+Model: LeNet-300-100 (784 → 300 → 100 → 10). Study B's LeNet-5: ``--config.model.name=lenet5
+--config.model.widths=(1,)`` (the convolutional nets are in the registry; CIFAR-10 is
+``prune_methods_cifar10.py``).
 MNIST is read from ``data.data_dir`` (IDX files) or ``data.tfds_data_dir``; any other dataset
 can be named with ``--config.data.name`` (e.g. ``fashion_mnist``).
 
