@@ -29,7 +29,10 @@ def batch_gradients(ctx, params, masks, x, y, valid):
     """
     kernels = kernel_leaves(params)
     grad = jax.grad(lambda k, xb, yb, vb: kernel_loss(ctx.module, params, masks, k, xb, yb, vb))
-    return jax.lax.map(lambda b: grad(kernels, *b), (x, y, valid))
+    # A Python loop over the (few) minibatches, not lax.map: XLA:CPU runs backward convolutions inside a
+    # while loop ~25× slower (see train.step.TrainProgram).
+    per_batch = [grad(kernels, x[b], y[b], valid[b]) for b in range(x.shape[0])]
+    return jax.tree.map(lambda *g: jnp.stack(g), *per_batch)
 
 
 def scores(ctx, params, masks, key, x, y, valid):
