@@ -198,10 +198,8 @@ def _run_prune_methods(config, workdir, dataset, rid, log) -> None:
 
 def _run_buckets(config, workdir, dataset, rid, log) -> None:
     spec, sets, train_labels, test_noisy = _setup(config, dataset)
-    if spec.fully_connected:
-        plan = bucketing.plan_for(config.model.widths, config.train, packs(spec, config.train, config.optimizer))
-    else:  # convolutional widths are not padded: one bucket each
-        plan = [[w] for w in sorted(config.model.widths)]
+    plan = bucketing.plan_for(config.model.widths, config.train, packs(spec, config.train, config.optimizer),
+                              pads=spec.fully_connected)
     rewind = imp.rewind_step(config.imp.rewind, order.steps_per_epoch(dataset.train_size, config.train.batch_size))
     fresh = _fresh_sample(config, dataset, workdir)
     log(f"run {rid}: {config.experiment} on {dataset.name} ({dataset.train_size} train), model {spec.name}, "

@@ -131,3 +131,4 @@ def test_plan_layout_and_when_packing_applies():
     t = configs.base().train
     assert buckets.plan_for([1, 3, 50, 100, 200, 500], t, packed=True) == [[1, 3, 50, 100], [200], [500]]
     assert buckets.plan_for([1, 3, 50, 100, 200, 500], t, packed=False) == [[1], [3], [50, 100], [200], [500]]
+    assert buckets.plan_for([8, 2, 4, 2], t, packed=True, pads=False) == [[2], [4], [8]]  # conv nets: no padding

@@ -10,15 +10,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lottery import configs
+from lottery.bench import population
 from lottery.models import registry as model_registry
 from lottery.train.state import Member
 from lottery.train.trainer import BucketTrainer
 
 
 def _trainer(name: str, width: int, seeds, x, y, batch: int, steps: int, members: str) -> BucketTrainer:
-    c = configs.base()
-    c.train.epochs, c.train.batch_size, c.train.augment, c.train.members = 2, batch, True, members
+    c = population.train_config(2, batch)
+    c.train.augment, c.train.members = True, members
     c.optimizer.momentum, c.optimizer.weight_decay = 0.9, 1e-4
     return BucketTrainer(model_registry.get(name), x, y, [Member(width, s) for s in seeds], c.train, c.optimizer,
                          10, boundaries=(steps,))

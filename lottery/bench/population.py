@@ -54,7 +54,7 @@ def time_buckets(spec: ModelSpec, x, y, widths, seeds, epochs: int, batch: int, 
     """
     cfg = train_config(epochs + 1, batch, shared_order)
     out = []
-    for widths_b in bucketing.plan_for(widths, cfg.train, packs(spec, cfg.train, cfg.optimizer)):
+    for widths_b in bucketing.plan_for(widths, cfg.train, packs(spec, cfg.train, cfg.optimizer), pads=spec.fully_connected):
         trainer = trainer_for(spec, x, y, widths_b, seeds, cfg, num_classes)
         s = trainer.steps_per_epoch
         pop = trainer.init()

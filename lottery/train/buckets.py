@@ -19,9 +19,12 @@ def plan(widths, ratio: float = 2.0, small: int = 0) -> list[list[int]]:
     return buckets
 
 
-def plan_for(widths, train_cfg, packed: bool) -> list[list[int]]:
+def plan_for(widths, train_cfg, packed: bool, pads: bool = True) -> list[list[int]]:
     """The plan of a run: :func:`plan` with ``train.bucket_small``, raised to ``train.pack_small`` when
-    the buckets train packed (their training then costs Σ widths, whatever the padding)."""
+    the buckets train packed (their training then costs Σ widths, whatever the padding); one bucket per
+    width for models that are not padded (``pads`` False: convolutional nets)."""
+    if not pads:
+        return [[w] for w in sorted(set(int(w) for w in widths))]
     small = int(train_cfg.bucket_small)
     if packed:
         small = max(small, int(train_cfg.get("pack_small", 0)))

@@ -10,6 +10,7 @@ the data are replicated. ``jit`` then partitions each ``vmap``ped step by member
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
@@ -49,5 +50,4 @@ def pad_models(a, k: int):
     """a [K, ...] → [k, ...] with its last row repeated (k ≥ K); None stays None."""
     if a is None or a.shape[0] == k:
         return a
-    a = np.asarray(a) if isinstance(a, np.ndarray) else a
-    return jax.numpy.concatenate([a, jax.numpy.repeat(a[-1:], k - a.shape[0], axis=0)])
+    return jnp.concatenate([a, jnp.repeat(a[-1:], k - a.shape[0], axis=0)])

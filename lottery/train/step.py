@@ -94,10 +94,15 @@ class TrainProgram:
             x_train[safe], labels[label, safe], idx_s >= 0)
         return member.replace(params=params, opt_state=opt_state, step=step, finite=finite, stats=stats), loss
 
+    @staticmethod
+    def _keys(pop: Population, augment_keys):
+        """The members' augmentation keys [K, 2], zeros (unused) without augmentation."""
+        return augment_keys if augment_keys is not None else jnp.zeros((pop.step.shape[0], 2), jnp.uint32)
+
     def _loop(self, pop: Population, x_train, labels, label_set, idx, augment_keys=None):
         """``run`` as a Python loop over steps and members of one jitted single-member step."""
         k = pop.step.shape[0]
-        keys = augment_keys if augment_keys is not None else jnp.zeros((k, 2), jnp.uint32)
+        keys = self._keys(pop, augment_keys)
         idx, label_set = np.asarray(idx), np.asarray(label_set)
         members = [jax.tree.map(lambda a, i=i: a[i], pop) for i in range(k)]
         losses = []
@@ -111,8 +116,7 @@ class TrainProgram:
         return jax.tree.map(lambda *a: jnp.stack(a), *members), jnp.stack(losses)
 
     def _run(self, pop: Population, x_train, labels, label_set, idx, augment_keys=None):
-        if augment_keys is None:
-            augment_keys = jnp.zeros((pop.step.shape[0], 2), jnp.uint32)  # unused without augmentation
+        augment_keys = self._keys(pop, augment_keys)
 
         def body(pop, idx_s):
             valid = idx_s >= 0
