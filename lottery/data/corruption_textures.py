@@ -4,8 +4,8 @@
   (Hendrycks & Dietterich 2019, after FLHerne/mapgen): [n, n] float32 in [0, 1], n a power of two.
 - :func:`frost_texture` — a SUBSTITUTE for the frost photographs of CIFAR-10-C (six ice pictures
   that ship with the original code, not with this project): a rough plasma layer plus crystal
-  streaks (sparse seeds smeared along a few random directions), [H, W] float32 in [0, 1] with a mean
-  of about 0.35, like the photographs' crops. It looks like frost; it is not their frost.
+  streaks (sparse seeds smeared along three random directions), [H, W] float32 in [0, 1], mean ≈ 0.46
+  at 32×32. It looks like frost; it is not their frost, and its brightness is not calibrated to them.
 - :func:`stroke` — the intensity of a drawn stroke between two points as MNIST-C draws its lines
   (Mu & Gilmer 2019): 1 + log(1 − d/2.3), clipped to [0, 1], where d is the vertical distance of a
   pixel from the segment within the segment's columns; the 2.3-pixel half-width is scaled with the

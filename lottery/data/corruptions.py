@@ -53,7 +53,8 @@ parameters are traced, so the five severities share one compilation.
   frost photographs of the original, tinted light blue on RGB; fog: diamond-square plasma (jnp).
 - spatter: the liquid layer in jnp; mud (severities 4–5) as the reference; water (1–3) in numpy with
   scipy.ndimage stand-ins for OpenCV (the thresholded layer's boundary for Canny, Euclidean distance
-  transform, 3×3 means, histogram equalisation, the emboss kernel). Colours on gray: their luma.
+  transform, 3×3 means, histogram equalisation, the emboss kernel); the liquid layer is clipped to
+  ≤ 1 before shading. Colours on gray: their luma.
 - brightness / saturate in HSV (jnp rgb↔hsv). On gray, brightness is x + c (what the HSV route
   gives) and saturate is x·(1 − 0.7875·c₂) (gray has S = 0 and hue 0: S becomes c₂, then luma), i.e.
   the IDENTITY at severities 1–3, a slight darkening at 4–5.
@@ -62,8 +63,11 @@ parameters are traced, so the five severities share one compilation.
   U(−1, 1) displacements, truncate 3, ``map_coordinates`` mode ``reflect``).
 - jpeg_compression: Pillow, quality 80, 65, 58, 50, 40, on the host (float input is rounded to 8 bit).
 
-Non-monotone by construction of the reference table: saturate (0.3× and 0.1× saturation, then 1.5×,
-2×, 2.5×: severity 3 is closer to the clean image than 2).
+Non-monotone by construction of the reference table (distance from the clean image, see the tests):
+saturate (0.3× and 0.1× saturation, then 1.5×, 2×, 2.5×: severity 3 is closer than 2);
+elastic_transform (the affine jitter shrinks from 0.08 to 0.03 of the size while α grows: at 32 px
+the distance falls with severity); glass_blur (1–3 differ only by a larger σ that smooths the shuffle
+back; 4–5 shuffle twice and are farther than 1–3); spatter (water at 1–3, mud at 4–5).
 """
 from __future__ import annotations
 
