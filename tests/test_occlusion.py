@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from lottery.analysis import occlusion
-from lottery.models import layers, registry
+from test_geometry import random_variables
+from lottery.models import registry
 
 H = W = 8
 CLASSES = 3
@@ -24,7 +25,7 @@ def _population(blind_quadrant: bool):
     module = registry.get("fcn", hidden=(6, 5)).module(0, CLASSES)
     models = []
     for seed in (0, 1):
-        p = layers.flat(module.init(jax.random.PRNGKey(seed), jnp.zeros((1, H, W, 1)))["params"])
+        p, _ = random_variables(module, (H, W, 1), seed)
         if blind_quadrant:
             rows = np.zeros((H, W), bool)
             rows[:4, :4] = True
@@ -97,9 +98,9 @@ class _ConvBN(nn.Module):
 
 def test_batch_norm_population_uses_running_statistics():
     module = _ConvBN()
-    v = module.init(jax.random.PRNGKey(0), jnp.zeros((1, H, W, 1)))
-    params = jax.tree.map(lambda a: jnp.stack([a, 1.1 * a]), layers.flat(v["params"]))
-    stats = jax.tree.map(lambda a: jnp.stack([a, a]), layers.flat(v["batch_stats"]))
+    params, stats = random_variables(module, (H, W, 1))
+    params = jax.tree.map(lambda a: jnp.stack([a, 1.1 * a]), params)
+    stats = jax.tree.map(lambda a: jnp.stack([a, a]), stats)
     x = jnp.asarray(np.random.default_rng(2).normal(size=(H, W, 1)), jnp.float32)
     maps = occlusion.occlusion_maps(module, params, stats, "head", x, 0, patch=4, stride=4, fill=0.0)
     assert maps["margin"].shape == (2, H, W) and np.all(np.isfinite(np.asarray(maps["margin"])))
