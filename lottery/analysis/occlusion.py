@@ -7,6 +7,8 @@ image first), vmapped over the population's model axis.
 """
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -40,6 +42,20 @@ def window_masks(height: int, width: int, patch: int, stride: int) -> np.ndarray
     return np.stack(out)
 
 
+@functools.partial(jax.jit, static_argnames=("module", "head_name"))
+def _changes(module, head_name, params, stats, batch, labels):
+    """[K, 4, P]: change of each measure (MAPS order) from the clean image batch[0] to every occluded
+    image batch[1:], per model. Compiled once per (module, head, shapes): Flax modules hash by value."""
+
+    def one(p, s):
+        feats, _ = geometry.features(module, p, s, batch)
+        w, b = geometry.head(p, head_name)
+        m = geometry.measures(feats, w, b, labels)
+        return jnp.stack([m[k][1:] - m[k][0] for k in MAPS])
+
+    return jax.vmap(one)(params, stats)
+
+
 def occlusion_maps(module, params, stats, head_name: str, x, label: int, patch: int, stride: int, fill) -> dict:
     """Per-pixel change maps {angle_own, length, margin, prob_own: [K, H, W]} of one image x [H, W, C]
     with true class ``label`` for a population (params, stats: flat variables with a leading model
@@ -62,21 +78,14 @@ def occlusion_maps(module, params, stats, head_name: str, x, label: int, patch: 
     except ValueError:
         raise ValueError(f"occlusion: fill must be a scalar, [C] or [H, W, C] for an image {[H, W, C]}, got "
                          f"shape {list(np.shape(fill))}") from None
-    num_classes = geometry.head(jax.tree.map(lambda a: a[0], params), head_name)[0].shape[0]
+    num_classes = params[head_name]["kernel"].shape[-1]  # kernel [K, d, C]
     if not 0 <= int(label) < num_classes:
         raise ValueError(f"occlusion: label must be in [0, {num_classes}), got {label}")
 
     occluded = jnp.where(jnp.asarray(masks)[..., None], fill_img[None], x[None])  # [P, H, W, C]
     batch = jnp.concatenate([x[None], occluded])  # clean image first
     labels = jnp.full((batch.shape[0],), int(label), jnp.int32)
-
-    def changes(p, s):
-        feats, _ = geometry.features(module, p, s, batch)
-        w, b = geometry.head(p, head_name)
-        m = geometry.measures(feats, w, b, labels)
-        return jnp.stack([m[k][1:] - m[k][0] for k in MAPS])  # [4, P]
-
-    delta = jax.jit(jax.vmap(changes))(params, stats)  # [K, 4, P]
+    delta = _changes(module, head_name, params, stats, batch, labels)  # [K, 4, P]
     m = jnp.asarray(masks, delta.dtype)
     cover = m.sum(0)  # [H, W]
     summed = jnp.einsum("kqp,phw->kqhw", delta, m)
