@@ -10,7 +10,7 @@ import ml_collections
 import numpy as np
 import pandas as pd
 
-from lottery import imp, validate, zoo
+from lottery import imp, robustness, validate, zoo
 from lottery.analysis import calibration, posterior_maps
 from lottery.data import noise
 from lottery.data import registry as data_registry
@@ -161,6 +161,8 @@ def run(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], No
     wd.check_writable(workdir)
     workdir = os.path.abspath(workdir)  # Orbax wants absolute paths; the user may give a relative one
     dataset = data_registry.load(config.data)
+    if config.get("kind", "imp") == "robustness":
+        dataset = robustness.subset(dataset, config.robustness)
     validate.against_data(config, dataset.train_size, dataset.input_shape, dataset.num_classes)
     cdict = config.to_dict()
     rid = runid.run_id(cdict)
@@ -168,6 +170,12 @@ def run(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], No
     wd.create(workdir)
     with WorkdirLock(workdir):
         wd.prepare(workdir, cdict, rid)
+        if config.get("kind", "imp") == "robustness":
+            _run_robustness(config, workdir, dataset, rid, log)
+            df = robustness.merge(workdir, rid)
+            log(f"results: {os.path.join(workdir, results.TABLE)} ({len(df)} rows); report: python -m lottery.report "
+                f"--workdir={workdir}; dashboard: python -m lottery.dashboard --workdir={workdir}")
+            return df
         if config.get("kind", "imp") == "prune_methods":
             _run_prune_methods(config, workdir, dataset, rid, log)
             df = zoo.merge(workdir, rid)
@@ -194,6 +202,17 @@ def _run_prune_methods(config, workdir, dataset, rid, log) -> None:
             rows_for=lambda members, result, extras: _rows(config, rid, spec, members, result, sets, dataset.input_shape,
                                                            dataset.num_classes, extras),
             log=log, progress=lambda label: Progress(f"  {label}", "steps").update)
+
+
+def _run_robustness(config, workdir, dataset, rid, log) -> None:
+    _, sets, train_labels, test_noisy = _setup(config, dataset)
+    log(f"run {rid}: {config.experiment} on {dataset.name} ({dataset.train_size} train, "
+        f"{int(dataset.y_test.shape[0])} test examples analysed)")
+    robustness.run(config, workdir, dataset, train_labels, [s["seed"] for s in sets],
+                   splits_for=lambda members: _splits(dataset, train_labels, test_noisy, members, sets, None),
+                   rows_for=lambda spec, members, result, extras: _rows(config, rid, spec, members, result, sets,
+                                                                         dataset.input_shape, dataset.num_classes, extras),
+                   log=log, progress=lambda label: Progress(f"  {label}", "steps").update)
 
 
 def _run_buckets(config, workdir, dataset, rid, log) -> None:

@@ -16,7 +16,8 @@ import ml_collections
 NON_RESULT_KEYS = ("report", "data.data_dir", "data.tfds_data_dir",
                    "imp.levels",  # more levels extend a run, they do not change the rows it has
                    "train.members",  # vmapped or looped members: the same steps, float rounding aside (as across backends)
-                   "train.shard")  # where members run, not what they compute
+                   "train.shard",  # where members run, not what they compute
+                   "robustness.report_ratio")  # which ratio the report tabulates
 
 
 def base() -> ml_collections.ConfigDict:
@@ -243,6 +244,49 @@ def study_b_prune_methods(name: str, dataset: str, model: str, width: int, prese
         p.taylor_batches = 4
         p.hutchinson_samples = 2
         p.score_epochs = 1
+    return c
+
+
+def study_b_robustness(name: str, dataset: str, architectures: tuple, corruption_set: str,
+                       preset: str) -> ml_collections.ConfigDict:
+    """Study B's robustness lottery (SPEC §8): for every architecture ("model:width"), the pruning-method
+    experiment of :func:`study_b_prune_methods` (dense models, every method at prune ratios 0–90%, the
+    survivors fine-tuned), then every model analysed on the clean test set and every corruption × severity
+    through the geometry of its last feature layer. ``kind = "robustness"`` routes ``lottery.run`` to
+    :mod:`lottery.robustness`. ``corruption_set``: "cifar10_c" (the 19 types of CIFAR-10-C) or "mnist_c"
+    (those 19 at the documented 28×28 table plus MNIST-C's own 9).
+
+    ``quick``: Fashion-MNIST (installed here), LeNet-5 and a 784 → 100 → 10 FCN, one seed, the first
+    10,000 training and 500 test examples, magnitude / random / SNIP / Taylor-1 at ratios 0–90%, 2 dense
+    epochs and 1 fine-tuning epoch, every corruption at every severity: minutes on 2 CPU cores.
+    """
+    c = study_b_prune_methods(name, dataset, architectures[0].split(":")[0], int(architectures[0].split(":")[1]), preset)
+    c.kind = "robustness"
+    c.prune_methods.methods = ("random", "magnitude", "snip", "taylor1", "biprop", "edge_popup")
+    r = c.robustness = ml_collections.ConfigDict()
+    r.architectures = tuple(architectures)  # "model:width", each with the whole method × ratio grid
+    from lottery.data import corruptions  # the names only (no jax work)
+
+    r.corruptions = corruptions.CIFAR_C if corruption_set == "cifar10_c" else corruptions.ALL
+    r.severities = (1, 2, 3, 4, 5)
+    r.seed = 0  # the corruptions' random draws
+    r.train_examples = 0  # the first n training examples (0: all)
+    r.test_examples = 0  # the first n test examples, clean and corrupted, analysed per sample (0: all)
+    r.geometry_severity = 3  # the corrupted sets kept per sample (samples table, embedding, dashboard); 0: clean only
+    r.occlusion_samples = 8  # occlusion maps of the first n test examples, every model
+    r.occlusion_patch = 4
+    r.occlusion_stride = 2
+    r.umap_seed = 0
+    r.random_dims = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)
+    r.dimension_widths = (1, 2, 4, 8)  # LeNet-5 widths of the curse-of-dimensionality check (feature width 84·W)
+    r.report_ratio = 0.5  # the prune ratio of the report's correlation tables
+    if preset == "quick":
+        c.prune_methods.methods = ("random", "magnitude", "snip", "taylor1")
+        r.train_examples = 10_000
+        r.test_examples = 500
+        r.occlusion_samples = 4
+        r.dimension_widths = (1, 2, 4)
+        r.random_dims = (2, 8, 32, 128, 512, 2048)
     return c
 
 

@@ -13,7 +13,7 @@ from lottery.models import init as model_init
 from lottery.models import registry as model_registry
 from lottery.train import optim
 
-KINDS = ("imp", "prune_methods")  # config.kind: what lottery.run does (absent: imp)
+KINDS = ("imp", "prune_methods", "robustness")  # config.kind: what lottery.run does (absent: imp)
 
 
 def _int(value) -> bool:
@@ -47,6 +47,10 @@ def _positive(field: str, value, integer: bool = False):
 
 def config(c) -> None:
     """Validates everything that does not need the data."""
+    if c.get("kind", "imp") == "robustness":
+        _robustness(c)
+        _per_architecture(c, config)
+        return
     d = c.data
     _choice("data.name", d.name, data_registry.NAMES)
     if d.name in data_registry.GMM_LAYOUTS:
@@ -147,6 +151,73 @@ def _optimizer(field: str, o, epochs: int, epochs_field: str) -> None:
 def _count(field: str, value, minimum: int) -> None:
     if not _int(value) or value < minimum:
         raise ConfigError(field, f"must be an integer ≥ {minimum}, got {value!r}")
+
+
+def _architectures(c) -> list:
+    """[(label "model:width", its prune-methods config)] of a robustness run."""
+    from lottery import robustness
+
+    out = []
+    for name, width in robustness.architectures(c.robustness):
+        arch = robustness.arch_config(c, name, width)
+        arch.kind = "prune_methods"
+        out.append((f"{name}:{width}", arch))
+    return out
+
+
+def _per_architecture(c, check) -> None:
+    """check(arch config) for every architecture; errors on ``model.*`` are reported on
+    ``robustness.architectures`` with the architecture named."""
+    for label, arch in _architectures(c):
+        try:
+            check(arch)
+        except ConfigError as e:
+            if e.field.startswith("model."):
+                raise ConfigError("robustness.architectures", f"{label}: {e.message}") from None
+            raise
+
+def _robustness(c) -> None:
+    """The ``robustness`` section (lottery.robustness)."""
+    from lottery.data import corruptions
+
+    r = c.robustness
+    if isinstance(r.architectures, str) or not r.architectures:
+        raise ConfigError("robustness.architectures", f"must be a non-empty list of 'model:width', got {r.architectures!r}")
+    for a in r.architectures:
+        name, sep, width = str(a).partition(":")
+        if not sep or not width.isdigit() or int(width) < 1:
+            raise ConfigError("robustness.architectures", f"entries are 'model:width' with a width ≥ 1, got {a!r}")
+        try:
+            model_registry.get(name)
+        except ValueError:
+            raise ConfigError("robustness.architectures", f"unknown model {name!r} in {a!r}; allowed: "
+                                                          f"{', '.join(model_registry.NAMES)}") from None
+    if len(set(r.architectures)) != len(r.architectures):
+        raise ConfigError("robustness.architectures", f"must not repeat an entry, got {tuple(r.architectures)!r}")
+    if isinstance(r.corruptions, str) or not r.corruptions:
+        raise ConfigError("robustness.corruptions", f"must be a non-empty list of corruptions, got {r.corruptions!r}")
+    for name in r.corruptions:
+        _choice("robustness.corruptions", name, corruptions.ALL)
+    if len(set(r.corruptions)) != len(r.corruptions):
+        raise ConfigError("robustness.corruptions", f"must not repeat a corruption, got {tuple(r.corruptions)!r}")
+    _ints("robustness.severities", r.severities, 1, "severities 1…5")
+    if max(r.severities) > 5:
+        raise ConfigError("robustness.severities", f"severities are 1…5, got {tuple(r.severities)!r}")
+    if not _int(r.geometry_severity) or not (r.geometry_severity == 0 or r.geometry_severity in r.severities):
+        raise ConfigError("robustness.geometry_severity", f"must be 0 (clean only) or one of robustness.severities "
+                                                          f"{tuple(r.severities)}, got {r.geometry_severity!r}")
+    for field in ("seed", "train_examples", "test_examples", "occlusion_samples", "umap_seed"):
+        _count(f"robustness.{field}", r[field], 0)
+    _positive("robustness.occlusion_patch", r.occlusion_patch, integer=True)
+    _positive("robustness.occlusion_stride", r.occlusion_stride, integer=True)
+    _ints("robustness.random_dims", r.random_dims, 2, "dimensions ≥ 2")
+    if isinstance(r.dimension_widths, str) or any(not _int(w) or w < 1 for w in r.dimension_widths):
+        raise ConfigError("robustness.dimension_widths", f"must be a list of LeNet-5 widths ≥ 1, got {r.dimension_widths!r}")
+    if not _real(r.report_ratio) or r.report_ratio not in tuple(c.prune_methods.ratios):
+        raise ConfigError("robustness.report_ratio", f"must be one of prune_methods.ratios {tuple(c.prune_methods.ratios)}, "
+                                                     f"got {r.report_ratio!r}")
+    if c.data.name in data_registry.GMM_LAYOUTS:
+        raise ConfigError("data.name", f"the robustness study corrupts images; {c.data.name} gives vectors")
 
 
 def _prune_methods(c, spec) -> None:
@@ -272,6 +343,11 @@ def _model_input(c, spec, input_shape: tuple, num_classes: int) -> None:
 
 def against_data(c, train_size: int, input_shape: tuple = (), num_classes: int = 0) -> None:
     """Validates what needs the loaded data: input_shape is one example's shape."""
+    if c.get("kind", "imp") == "robustness":
+        _per_architecture(c, lambda arch: against_data(arch, train_size, input_shape, num_classes))
+        if len(input_shape) != 3:
+            raise ConfigError("data.name", f"the robustness study corrupts images; {c.data.name} gives {input_shape}")
+        return
     if input_shape:
         _model_input(c, model_registry.get(c.model.name, c.model.hidden, c.model.use_bias, c.model.init),
                      input_shape, num_classes)

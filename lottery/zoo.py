@@ -147,14 +147,24 @@ class Zoo:
         eff, keep = net(params, base, state.scores, ratio)
         return jax.lax.stop_gradient(eff), keep
 
-    def evaluate(self, params, masks, finite, retrained: bool, stats) -> LevelResult:
+    def pruned_population(self, params, masks, finite, retrained: bool, stats) -> Population:
+        """The M·R pruned models as a population, after fine-tuning the survivors when ``retrained``."""
         pop = self._population(params, masks, finite, stats)
-        t0 = time.perf_counter()
         if retrained:
             pop, _, _ = self.trainer.train(pop, 0, self.trainer.total_steps, self.progress("retraining"))
+        return pop
+
+    def evaluate(self, params, masks, finite, retrained: bool, stats) -> LevelResult:
+        t0 = time.perf_counter()
+        pop = self.pruned_population(params, masks, finite, retrained, stats)
+        return self.result(pop, time.perf_counter() - t0)
+
+    def result(self, pop: Population, seconds: float) -> LevelResult:
+        """Errors and losses of ``pop`` on the evaluation splits (``seconds``: the time it took to make it)."""
+        t0 = time.perf_counter()
         metrics = self.trainer.evaluate(pop, self.splits)
         return LevelResult(0, BRANCH, np.asarray(model_masks.count_weights(pop.masks)), metrics, np.asarray(pop.finite),
-                           time.perf_counter() - t0)
+                           seconds + time.perf_counter() - t0)
 
     def _population(self, params, masks, finite, stats) -> Population:
         params = jax.tree.map(lambda p, m: jnp.asarray(p) * jnp.asarray(m), params, masks)

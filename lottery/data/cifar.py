@@ -168,6 +168,7 @@ def from_arrays(name: str, arrays: dict[str, np.ndarray], field: str = FIELD) ->
         y_test=jnp.asarray(arrays["test_labels"], jnp.int32),
         num_classes=NUM_CLASSES,
         black=BLACK,
+        pixels=(MEAN, STD),
     )
 
 

@@ -18,6 +18,8 @@ class Dataset:
         exact Bayes posterior p(y | x) [n, classes]; None for real data.
     black: for images, a black pixel after normalisation (per channel [C]): what crop augmentation
         pads with, as torchvision's RandomCrop before Normalize does; None otherwise.
+    pixels: for images, the normalisation (mean [C], std [C]) of pixels scaled to [0, 1]: x = (p − mean)/std,
+        so the stored images map back to pixels (corruptions act on pixels); None otherwise.
     """
 
     name: str
@@ -28,6 +30,7 @@ class Dataset:
     num_classes: int
     posterior: Optional[Callable[[jax.Array], jax.Array]] = None
     black: Optional[tuple] = None
+    pixels: Optional[tuple] = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -101,4 +101,5 @@ def load(name: str, data_dir: str = "", tfds_data_dir: str = "") -> Dataset:
         y_test=jnp.asarray(arrays["test_labels"], jnp.int32),
         num_classes=10,
         black=(-mean / std,),
+        pixels=((mean,), (std,)),
     )

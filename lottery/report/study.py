@@ -8,13 +8,18 @@ import numpy as np
 import pandas as pd
 
 from lottery.report import calibration_plots, double_descent, posterior_plots, prune_methods, sparse_double_descent
+from lottery.report import robustness as robustness_report
 from lottery.store import files, results
+
+
+def saved_config(workdir: str) -> dict:
+    with open(os.path.join(workdir, "config.json")) as f:
+        return json.load(f)
 
 
 def run_info(workdir: str) -> dict:
     """Experiment, dataset, ν and run id of a workdir, read from its config.json."""
-    with open(os.path.join(workdir, "config.json")) as f:
-        saved = json.load(f)
+    saved = saved_config(workdir)
     c = saved["config"]
     return {"workdir": workdir, "run_id": saved["run_id"], "experiment": c["experiment"], "dataset": c["data"]["name"],
             "nu": c["data"].get("nu"), "noise": c["data"]["noise"]["fraction"], "levels": c.get("imp", {}).get("levels"),
@@ -113,6 +118,9 @@ def build(workdirs: list[str], out: str) -> list[str]:
         info = run_info(wd)
         df = results.load(wd)
         tag = f"{info['experiment']}-{info['run_id']}"
+        if info["kind"] == "robustness":
+            lines += robustness_report.section(wd, info, saved_config(wd)["config"], save)
+            continue
         if info["kind"] == "prune_methods":
             table = prune_methods.summary(df)
             name = save(f"{tag}-prune_methods.png", lambda p: prune_methods.plot(

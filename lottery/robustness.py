@@ -1,0 +1,445 @@
+"""Study B's robustness lottery (``config.kind = "robustness"``, SPEC §8): for every architecture of
+``robustness.architectures``, the pruning-method experiment of :mod:`lottery.zoo` (one dense model per seed,
+every method at every ratio, the survivors fine-tuned), then every model analysed on the clean test examples
+and on every corruption × severity through the geometry of its last feature layer.
+
+Populations analysed per architecture: ``dense`` (the M trained models) and one per method (its M·R models,
+ratio fastest). For each, on every evaluation set (clean, each corruption at each severity), one compiled
+kernel gives every model's features and, per sample, the angle to every class direction, the length, the
+margin, the prediction and its probability (:mod:`lottery.analysis.geometry`). What is kept (``DIR/analysis``):
+
+* ``evaluation``: accuracy per model × evaluation set;
+* ``samples``: per model × sample the geometry on the clean set and on each corruption at
+  ``robustness.geometry_severity`` (the sets the similarity embedding and the dashboard compare);
+* ``scores``: per model × sample the corruption robustness (B eq. 6: correct predictions over every
+  configured corruption × severity), the count correct per corruption (0…#severities), the pruning
+  vulnerability (B eq. 7: correct predictions over the method's prune ratios, the same for every ratio of a
+  seed) and the PIE flag (the modal prediction over seeds at that ratio differs from the dense models');
+* ``correlations``: Pearson r of angle to the own class / length / margin against robustness (each model,
+  its own geometry) and against pruning vulnerability (the dense model's geometry);
+* ``cka`` (linear CKA between the clean features of every pair of models of an architecture),
+  ``embedding_points`` / ``embedding_edges`` (UMAP of the per-(model, evaluation set) geometry vectors and
+  their minimum spanning tree), ``occlusion`` (change maps of the first ``occlusion_samples`` samples, every
+  model), ``dimensionality`` (the curse-of-dimensionality check).
+
+Every population's files are one part (``lottery.store.analysis``): a killed run redoes only the population
+it was in; the dense models and the fine-tuned populations are checkpointed by the zoo.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pandas as pd
+
+from lottery import zoo as zoo_lib
+from lottery.analysis import dimensionality, embedding, geometry, occlusion, robustness as measures, similarity
+from lottery.data import corruptions
+from lottery.models import masks as model_masks, registry as model_registry
+from lottery.store import analysis as store, results, workdir as wd
+from lottery.store.checkpoints import BucketCheckpoints
+from lottery.train.state import Member, Population, init_key
+from lottery.train.trainer import BucketTrainer, member_loop
+
+DENSE = "dense"
+CORRUPTION_STREAM = 0xC0
+KEYS = ["architecture", "method", "ratio", "seed", "noise_seed"]
+METRICS = ("angle_own", "length", "margin")
+
+
+def architectures(r) -> list[tuple[str, int]]:
+    """``robustness.architectures`` ("name:width" strings) → [(model name, width)]."""
+    out = []
+    for a in r.architectures:
+        name, _, width = str(a).partition(":")
+        out.append((name, int(width) if width else 1))
+    return out
+
+
+def arch_tag(name: str, width: int) -> str:
+    return f"{name}-w{width}"
+
+
+def arch_config(config, name: str, width: int) -> ml_collections.ConfigDict:
+    """``config`` with ``model.name`` / ``model.widths`` set to one architecture."""
+    c = ml_collections.ConfigDict(config.to_dict())
+    c.model.name, c.model.widths = name, (width,)
+    return c
+
+
+def subset(dataset, r):
+    """The first ``robustness.train_examples`` / ``test_examples`` examples (0: all)."""
+    ntr, nte = int(r.train_examples) or dataset.train_size, int(r.test_examples) or int(dataset.y_test.shape[0])
+    return dataclasses.replace(dataset, x_train=dataset.x_train[:ntr], y_train=dataset.y_train[:ntr],
+                               x_test=dataset.x_test[:nte], y_test=dataset.y_test[:nte])
+
+
+class EvalSets:
+    """The clean test examples and their corrupted versions (uint8 pixels made once, cached in the workdir),
+    normalised like the training data on demand."""
+
+    def __init__(self, r, dataset, workdir: str):
+        self.r, self.workdir = r, workdir
+        self.mean, self.std = (np.asarray(v, np.float32) for v in dataset.pixels)
+        self.x_clean = dataset.x_test
+        self.labels = dataset.y_test
+        self.pixels = np.clip(np.rint((np.asarray(dataset.x_test) * self.std + self.mean) * 255.0), 0, 255).astype(np.uint8)
+        store.cached_images(store.corrupted_path(workdir, "clean", 0), lambda: self.pixels)
+        self.names = tuple(r.corruptions)
+        self.severities = tuple(int(s) for s in r.severities)
+
+    def images(self, name: str, severity: int) -> np.ndarray:
+        """uint8 [N, H, W, C] corrupted pixels of corruption ``name`` at ``severity`` (deterministic per
+        ``robustness.seed``, type and severity)."""
+        index = corruptions.ALL.index(name) * 8 + severity
+        key = jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(int(self.r.seed)), CORRUPTION_STREAM), index)
+        return store.cached_images(store.corrupted_path(self.workdir, name, severity),
+                                   lambda: np.asarray(corruptions.corrupt(self.pixels, name, severity, key)))
+
+    def x(self, name: str, severity: int) -> jax.Array:
+        return jnp.asarray((self.images(name, severity).astype(np.float32) / 255.0 - self.mean) / self.std)
+
+    def sets(self):
+        """(name, severity) of every corrupted set, corruption-major."""
+        return [(n, s) for n in self.names for s in self.severities]
+
+
+class Analyser:
+    """One compiled kernel: every model's geometry on a batch of examples.
+
+    __call__(params [K, ...], stats [K, ...], x [N, *input], labels [N]) → {"feats" [K, N, d], "angles"
+    [K, N, C], "angle_own", "length", "margin", "prob_own" [K, N] float32, "pred" [K, N] int, "correct" [K, N]
+    bool} as numpy, computed ``batch`` examples at a time (models vmapped, or mapped one after the other
+    where XLA runs vmapped convolutions slowly: see ``lottery.train.trainer.member_loop``).
+    """
+
+    FIELDS = ("feats", "angles", "angle_own", "length", "margin", "prob_own", "pred", "correct")
+
+    def __init__(self, module, head: str, loop: bool, batch: int):
+        self.batch = batch
+
+        def one(p, s, x, y):
+            feats, _ = geometry.features(module, p, s, x)
+            w, b = geometry.head(p, head)
+            m = geometry.measures(feats, w, b, y)
+            return {"feats": feats, **{k: m[k] for k in self.FIELDS[1:]}}
+
+        def many(params, stats, x, y):
+            f = lambda ps: one(ps[0], ps[1], x, y)
+            return jax.lax.map(f, (params, stats)) if loop else jax.vmap(f)((params, stats))
+
+        self._run = jax.jit(many)
+
+    def __call__(self, params, stats, x, labels) -> dict:
+        n = int(x.shape[0])
+        chunks = []
+        for start in range(0, n, self.batch):
+            xb, yb = x[start:start + self.batch], labels[start:start + self.batch]
+            pad = self.batch - xb.shape[0]
+            if pad:
+                xb = jnp.concatenate([xb, jnp.zeros((pad, *xb.shape[1:]), xb.dtype)])
+                yb = jnp.concatenate([yb, jnp.zeros((pad,), yb.dtype)])
+            out = self._run(params, stats, xb, yb)
+            chunks.append({k: np.asarray(v)[:, :self.batch - pad] for k, v in out.items()})
+        return {k: np.concatenate([c[k] for c in chunks], axis=1) for k in chunks[0]}
+
+
+def _model_keys(arch: str, method: str, members: list[Member], ratios, noise_seeds) -> pd.DataFrame:
+    """One row per model of a population (members × ratios, ratio fastest)."""
+    rows = [{"architecture": arch, "method": method, "ratio": float(r), "seed": m.seed,
+             "noise_seed": int(noise_seeds[m.label_set])} for m in members for r in ratios]
+    return pd.DataFrame(rows, columns=KEYS)
+
+
+def _sample_rows(keys: pd.DataFrame, out: dict, labels: np.ndarray, eval_set: str, corruption: str,
+                 severity: int) -> pd.DataFrame:
+    """Per model × sample geometry of one evaluation set (angles to every class as angle_0 … angle_{C−1})."""
+    k, n = out["pred"].shape
+    frame = keys.loc[keys.index.repeat(n)].reset_index(drop=True)
+    frame = frame.assign(eval_set=eval_set, corruption=corruption, severity=severity,
+                         sample=np.tile(np.arange(n), k), label=np.tile(labels, k),
+                         pred=out["pred"].ravel().astype(np.int16), correct=out["correct"].ravel(),
+                         **{m: out[m].ravel().astype(np.float32) for m in (*METRICS, "prob_own")})
+    angles = out["angles"].reshape(k * n, -1).astype(np.float32)
+    return frame.assign(**{f"angle_{c}": angles[:, c] for c in range(angles.shape[1])})
+
+
+def analyse(analyser: Analyser, params, stats, sets: EvalSets, keys: pd.DataFrame, geometry_severity: int) -> dict:
+    """Every model of a population on every evaluation set → {"evaluation", "samples" tables; "clean" (the
+    clean-set outputs), "counts" uint8 [K, T, N] correct predictions per corruption over severities,
+    "robustness" int [K, N] (eq. 6 over every corrupted set)}."""
+    labels = np.asarray(sets.labels)
+    clean = analyser(params, stats, sets.x_clean, sets.labels)
+    evaluation = [keys.assign(eval_set="clean", corruption="clean", severity=0, accuracy=clean["correct"].mean(1))]
+    samples = [_sample_rows(keys, clean, labels, "clean", "clean", 0)]
+    counts = np.zeros((len(keys), len(sets.names), len(labels)), np.uint8)
+    correct = []
+    for name, severity in sets.sets():
+        out = analyser(params, stats, sets.x(name, severity), sets.labels)
+        counts[:, sets.names.index(name)] += out["correct"].astype(np.uint8)
+        correct.append(out["correct"])
+        evaluation.append(keys.assign(eval_set=f"{name}-{severity}", corruption=name, severity=severity,
+                                      accuracy=out["correct"].mean(1)))
+        if severity == geometry_severity:
+            samples.append(_sample_rows(keys, out, labels, f"{name}-{severity}", name, severity))
+    robust = np.asarray(measures.corruption_robustness(np.stack(correct).reshape(len(correct), -1)))
+    return {"evaluation": pd.concat(evaluation, ignore_index=True), "samples": pd.concat(samples, ignore_index=True),
+            "clean": clean, "counts": counts, "robustness": robust.reshape(len(keys), len(labels))}
+
+
+def scores_table(keys: pd.DataFrame, names: tuple, counts: np.ndarray, robust: np.ndarray, pv: np.ndarray,
+                 pie: np.ndarray) -> pd.DataFrame:
+    """Per model × sample: robustness (eq. 6), correct count per corruption, pruning vulnerability (eq. 7), PIE.
+
+    counts uint8 [K, T, N]; robust, pv int [K, N]; pie bool [K, N]."""
+    k, t, n = counts.shape
+    frame = keys.loc[keys.index.repeat(n)].reset_index(drop=True)
+    return frame.assign(sample=np.tile(np.arange(n), k), robustness=robust.ravel().astype(np.int16),
+                        pruning_vulnerability=pv.ravel().astype(np.int16), pie=pie.ravel(),
+                        **{f"correct_{c}": counts[:, i].ravel() for i, c in enumerate(names)})
+
+
+def correlations(keys: pd.DataFrame, clean: dict, robust: np.ndarray, dense: dict, pv: np.ndarray) -> pd.DataFrame:
+    """Pearson r of each metric against robustness (per model, its own clean geometry) and against pruning
+    vulnerability (per dense model: its geometry against the PV of its ratio sweep).
+
+    robust [K, N]; pv [M, N] (one per dense model); dense: {metric: [M, N]}."""
+    frames = []
+    for k, row in keys.iterrows():
+        t = measures.correlation_table({m: clean[m][k] for m in METRICS}, {"robustness": robust[k]})
+        frames.append(t.assign(**row.to_dict()))
+    ratios = keys.ratio.nunique()
+    for i in range(pv.shape[0]):
+        t = measures.correlation_table({m: dense[m][i] for m in METRICS}, {"pruning_vulnerability": pv[i]})
+        frames.append(t.assign(**keys.iloc[i * ratios].to_dict()).assign(ratio=np.nan))
+    return pd.concat(frames, ignore_index=True)
+
+
+@functools.lru_cache(maxsize=None)
+def _occlusion_fn(module, head: str, patch: int, stride: int):
+    return functools.partial(occlusion.occlusion_maps, module, head_name=head, patch=patch, stride=stride)
+
+
+def occlusion_table(module, head: str, params, stats, sets: EvalSets, keys: pd.DataFrame, r, fill) -> pd.DataFrame:
+    """Change maps of the first ``occlusion_samples`` clean samples for every model: rows model × sample ×
+    measure with the map [H·W] (row-major) as a list."""
+    frames = []
+    fn = _occlusion_fn(module, head, int(r.occlusion_patch), int(r.occlusion_stride))
+    for i in range(min(int(r.occlusion_samples), int(sets.labels.shape[0]))):
+        maps = fn(params=params, stats=stats, x=sets.x_clean[i], label=int(sets.labels[i]), fill=fill)
+        for measure, m in maps.items():
+            m = np.asarray(m)
+            frames.append(keys.assign(sample=i, measure=measure, height=m.shape[1], width=m.shape[2],
+                                      map=list(m.reshape(m.shape[0], -1).astype(np.float32))))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+class Architecture:
+    """One architecture of the study: its zoo, its analyser and the populations it analyses."""
+
+    def __init__(self, config, workdir, dataset, train_labels, noise_seeds, name: str, width: int,
+                 splits_for: Callable, progress: Callable):
+        self.tag = arch_tag(name, width)
+        self.config = arch_config(config, name, width)
+        self.spec = model_registry.get(name, config.model.hidden, config.model.use_bias, config.model.init)
+        self.zoo = zoo_lib.Zoo(self.config, self.spec, dataset, train_labels, splits_for,
+                               BucketCheckpoints(wd.checkpoint_dir(workdir, f"robustness-{self.tag}")), progress)
+        self.noise_seeds = noise_seeds
+        module = self.zoo.trainer.module
+        self.module = module
+        self.head = geometry.head_name(module, _one_params(self.zoo), tuple(dataset.input_shape))
+        self.loop = member_loop(self.spec, self.config.train)
+        self.analyser = Analyser(module, self.head, self.loop, int(config.train.eval_batch_size))
+
+    def keys(self, method: str) -> pd.DataFrame:
+        ratios = [0.0] if method == DENSE else self.zoo.ratios
+        return _model_keys(self.tag, method, self.zoo.members, ratios, self.noise_seeds)
+
+    def dense_population(self, dense: dict) -> Population:
+        params = jax.tree.map(lambda p, m: jnp.asarray(p) * jnp.asarray(m), dense["trained"], dense["masks"])
+        k = len(self.zoo.members)
+        return Population(params, jax.tree.map(jnp.asarray, dense["masks"]), self.zoo.dense.fresh_opt_state(params),
+                          jnp.zeros((k,), jnp.int32), jnp.asarray(dense["finite"], bool),
+                          jax.tree.map(jnp.asarray, dense.get("stats_trained", {})))
+
+
+def _one_params(zoo) -> dict:
+    """One model's params (for the head's name: the layer names are the same at every width and seed)."""
+    pop = zoo.dense.init()
+    return jax.tree.map(lambda a: a[0], pop.params)
+
+
+def run(config, workdir: str, dataset, train_labels, noise_seeds: list[int], splits_for: Callable,
+        rows_for: Callable, log: Callable[[str], None], progress: Callable) -> None:
+    """Runs (or resumes) the study: every architecture's populations, then the cross-model tables.
+
+    splits_for(members) → evaluation splits; rows_for(spec, members, LevelResult, extras) → rows of the results
+    table; progress(label) → a (done, total) callback."""
+    r = config.robustness
+    p = config.prune_methods
+    sets = EvalSets(r, dataset, workdir)
+    retrained = bool(int(p.retrain_epochs))
+    fill = jnp.asarray(dataset.black, jnp.float32)
+    parts = []
+    for name, width in architectures(r):
+        arch = Architecture(config, workdir, dataset, train_labels, noise_seeds, name, width, splits_for, progress)
+        log(f"{arch.tag}: dense + {len(p.methods)} methods × {len(arch.zoo.ratios)} ratios × {len(arch.zoo.members)} "
+            f"dense models, {len(sets.sets())} corrupted sets of {len(sets.labels)} test examples")
+        dense = None
+        for method in (DENSE, *p.methods):
+            part = f"{arch.tag}-{method}"
+            parts.append(part)
+            if store.part_done(workdir, part):
+                log(f"  {method}: analysed already")
+                continue
+            t0 = time.perf_counter()
+            if dense is None:
+                dense = arch.zoo.dense_weights()
+            keys = arch.keys(method)
+            if method == DENSE:
+                pop = arch.dense_population(dense)
+                metrics = arch.zoo.dense.evaluate(pop, splits_for(arch.zoo.members))
+                result = zoo_lib.LevelResult(0, zoo_lib.BRANCH, _count(pop), metrics, np.asarray(pop.finite), 0.0)
+                members, extras = arch.zoo.members, [{"method": DENSE, "ratio": 0.0, "retrained": False,
+                                                      "retrain_epochs": 0, "scope": ""} for _ in arch.zoo.members]
+            else:
+                params, masks, stats = arch.zoo.prune(method, dense)
+                pop = arch.zoo.pruned_population(params, masks, dense["finite"], retrained, stats)
+                result = arch.zoo.result(pop, time.perf_counter() - t0)
+                members, extras = arch.zoo.population, arch.zoo.row_extras(method, retrained)
+            results.write(rows_for(arch.spec, members, result, extras), wd.part_path(workdir, f"robustness-{part}"))
+            out = analyse(arch.analyser, pop.params, pop.stats, sets, keys, int(r.geometry_severity))
+            clean = out["clean"]
+            ratios = len(keys) // len(arch.zoo.members)
+            correct = clean["correct"].reshape(len(arch.zoo.members), ratios, -1)
+            pv = measures_pv(correct)  # [M, N]
+            if method == DENSE:
+                dense_preds, dense_geometry = clean["pred"], {m: clean[m] for m in METRICS}
+            else:
+                dense_preds = store.part_array(workdir, f"{arch.tag}-{DENSE}", "pred")
+                dense_geometry = {m: store.part_array(workdir, f"{arch.tag}-{DENSE}", m) for m in METRICS}
+            pie = _pie(clean["pred"].reshape(len(arch.zoo.members), ratios, -1), dense_preds, dataset.num_classes)
+            robust = out["robustness"]
+            tables = {
+                "evaluation": out["evaluation"],
+                "samples": out["samples"],
+                "scores": scores_table(keys, sets.names, out["counts"], robust, np.repeat(pv, ratios, axis=0),
+                                       np.tile(pie, (len(arch.zoo.members), 1))),
+                "correlations": correlations(keys, clean, robust, dense_geometry, pv),
+                "occlusion": occlusion_table(arch.module, arch.head, pop.params, pop.stats, sets, keys, r, fill),
+            }
+            arrays = {"feats": clean["feats"].astype(np.float32), "pred": clean["pred"],
+                      **{m: clean[m] for m in METRICS}}
+            store.write_part(workdir, part, tables, arrays)
+            acc = out["evaluation"].groupby("corruption", sort=False).accuracy.mean()
+            log(f"  {method}: {time.perf_counter() - t0:.1f}s, accuracy clean {100 * acc['clean']:.1f}%, "
+                f"corrupted {100 * acc.drop('clean').mean():.1f}% (mean over sets and models)")
+    finish(config, workdir, parts, dataset, sets, log)
+
+
+def measures_pv(correct: np.ndarray) -> np.ndarray:
+    """correct bool [M, R, N] (dense model × ratio × sample) → pruning vulnerability int [M, N] (eq. 7)."""
+    return np.stack([np.asarray(measures.pruning_vulnerability(c)) for c in correct])
+
+
+def _pie(preds: np.ndarray, dense_preds: np.ndarray, num_classes: int) -> np.ndarray:
+    """preds [M, R, N], dense_preds [M, N] → PIE flags bool [R, N] (modal over the M seeds at each ratio)."""
+    return np.stack([np.asarray(measures.pie_flags(preds[:, i], dense_preds, num_classes))
+                     for i in range(preds.shape[1])])
+
+
+def _count(pop: Population) -> np.ndarray:
+    return np.asarray(model_masks.count_weights(pop.masks))
+
+
+def finish(config, workdir: str, parts: list[str], dataset, sets: EvalSets, log) -> None:
+    """The merged tables, the CKA matrices, the similarity embedding and the dimensionality check."""
+    r = config.robustness
+    for table in ("evaluation", "samples", "scores", "correlations", "occlusion"):
+        store.write_table(workdir, table, store.gather(workdir, parts, table))
+    store.write_table(workdir, "cka", cka_table(workdir, parts))
+    samples = store.load(workdir, "samples")
+    points, edges = embed(samples, int(r.umap_seed))
+    store.write_table(workdir, "embedding_points", points)
+    store.write_table(workdir, "embedding_edges", edges)
+    if not store.part_done(workdir, "dimensionality"):
+        store.write_part(workdir, "dimensionality", {"dimensionality": dimension_table(config, dataset, sets, log)}, {})
+    store.write_table(workdir, "dimensionality", store.part_table(workdir, "dimensionality", "dimensionality"))
+    log(f"analysis tables: {store.root(workdir)}")
+
+
+def cka_table(workdir: str, parts: list[str]) -> pd.DataFrame:
+    """Linear CKA between the clean features of every pair of models of each architecture."""
+    frames = []
+    by_arch: dict[str, list[str]] = {}
+    for part in parts:
+        arch = part.rsplit("-", 1)[0]
+        by_arch.setdefault(arch, []).append(part)
+    for arch, names in by_arch.items():
+        keys = pd.concat([store.part_table(workdir, n, "evaluation").query("eval_set == 'clean'")[KEYS]
+                          for n in names], ignore_index=True)
+        feats = np.concatenate([store.part_array(workdir, n, "feats") for n in names])
+        matrix = np.asarray(similarity.cka_matrix(jnp.asarray(feats)))
+        label = [f"{k.method}@{k.ratio:g}/s{k.seed}n{k.noise_seed}" for k in keys.itertuples()]
+        i, j = np.indices(matrix.shape).reshape(2, -1)
+        frames.append(pd.DataFrame({"architecture": arch, "model_a": np.asarray(label)[i],
+                                    "model_b": np.asarray(label)[j], "cka": matrix.ravel()}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def embed(samples: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The geometric-similarity embedding: one point per (model, evaluation set) → (points with x, y;
+    edges of the minimum spanning tree with their length)."""
+    group = KEYS + ["eval_set"]
+    samples = samples.sort_values(group + ["sample"], kind="stable")
+    points = samples.groupby(group, sort=False).size().reset_index()[group]
+    n = samples["sample"].nunique()
+    blocks = {m: samples[m].to_numpy(np.float32).reshape(len(points), n) for m in METRICS}
+    vectors = np.asarray(embedding.geometric_vectors(blocks["angle_own"], blocks["length"], blocks["margin"]))
+    xy = np.asarray(embedding.umap_2d(vectors, seed))
+    edges, weights = embedding.minimum_spanning_tree(vectors)
+    edges = np.asarray(edges)
+    points = points.assign(point=np.arange(len(points)), x=xy[:, 0], y=xy[:, 1])
+    return points, pd.DataFrame({"source": edges[:, 0], "target": edges[:, 1], "distance": np.asarray(weights)})
+
+
+def dimension_table(config, dataset, sets: EvalSets, log) -> pd.DataFrame:
+    """The curse-of-dimensionality check: angles between random vectors against their dimension, and of a
+    LeNet-5's clean features to its class directions against the feature width (84·W), untrained and trained
+    (``train.epochs`` on the run's training set, the first seed)."""
+    r = config.robustness
+    rnd = dimensionality.random_angles([int(d) for d in r.random_dims], 1000, jax.random.PRNGKey(int(r.seed)))
+    rows = [{"kind": "random vectors", "dim": int(d), "mean": float(m), "std": float(s)}
+            for d, m, s in zip(rnd["dim"], rnd["mean"], rnd["std"])]
+    spec = model_registry.get("lenet5", (), True, "kaiming_normal")
+    c = ml_collections.ConfigDict(config.train.to_dict())
+    c.seeds = (int(config.train.seeds[0]),)
+    c.shard = False
+    for w in r.dimension_widths:
+        trainer = BucketTrainer(spec, dataset.x_train, dataset.y_train[None], [Member(int(w), c.seeds[0], 0)], c,
+                                config.optimizer, dataset.num_classes, pad_fill=dataset.black)
+        pop = trainer.init()
+        head = geometry.head_name(trainer.module, jax.tree.map(lambda a: a[0], pop.params), tuple(dataset.input_shape))
+        for kind in ("untrained", "trained"):
+            if kind == "trained":
+                pop, _, _ = trainer.train(pop, 0, trainer.total_steps, lambda *a: None)
+            p = jax.tree.map(lambda a: a[0], pop.params)
+            s = jax.tree.map(lambda a: a[0], pop.stats)
+            feats, _ = geometry.features(trainer.module, p, s, sets.x_clean)
+            w_head, _ = geometry.head(p, head)
+            mean, std = dimensionality.feature_angles(feats, w_head)
+            rows.append({"kind": f"lenet5 {kind}", "dim": int(feats.shape[1]), "mean": float(mean), "std": float(std)})
+        log(f"  dimensionality: LeNet-5 W={w} (feature width {rows[-1]['dim']}): untrained {rows[-2]['mean']:.1f}° ± "
+            f"{rows[-2]['std']:.1f}°, trained {rows[-1]['mean']:.1f}° ± {rows[-1]['std']:.1f}°")
+    return pd.DataFrame(rows, columns=["kind", "dim", "mean", "std"])
+
+
+def merge(workdir: str, run_id: str):
+    """The merged results table of a robustness run (see ``results.merge``)."""
+    return results.merge(workdir, run_id, 0, keys=["model", *zoo_lib.KEYS])

@@ -1,0 +1,99 @@
+"""The analysis files of a robustness run, under ``DIR/analysis/``:
+
+* ``parts/<name>/`` — what one analysed population produced (Parquet tables and ``.npy`` arrays); a part
+  is complete once its ``DONE`` marker exists (written last), so a killed run redoes only unfinished parts;
+* ``<table>.parquet`` — the merged tables the report and the dashboard read;
+* ``corrupted/<type>-<severity>.npy`` — the corrupted evaluation images (uint8 pixels [N, H, W, C]),
+  made once and read back by every population, the report's grid and the dashboard.
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from lottery.store import files
+
+ANALYSIS = "analysis"
+DONE = "DONE"
+
+
+def root(workdir: str) -> str:
+    return os.path.join(workdir, ANALYSIS)
+
+
+def part_dir(workdir: str, name: str) -> str:
+    return os.path.join(root(workdir), "parts", name)
+
+
+def part_done(workdir: str, name: str) -> bool:
+    return os.path.exists(os.path.join(part_dir(workdir, name), DONE))
+
+
+def write_part(workdir: str, name: str, tables: dict[str, pd.DataFrame], arrays: dict[str, np.ndarray]) -> None:
+    """Writes one part's tables (``<table>.parquet``) and arrays (``<array>.npy``), each atomically, then its
+    ``DONE`` marker."""
+    d = part_dir(workdir, name)
+    os.makedirs(d, exist_ok=True)
+    for table, df in tables.items():
+        with files.atomic_path(os.path.join(d, f"{table}.parquet")) as tmp:
+            df.to_parquet(tmp, index=False)
+    for array, a in arrays.items():
+        with files.atomic_path(os.path.join(d, f"{array}.npy")) as tmp:
+            with open(tmp, "wb") as f:
+                np.save(f, a)
+    files.write_text(os.path.join(d, DONE), "")
+
+
+def part_table(workdir: str, name: str, table: str) -> pd.DataFrame:
+    return pd.read_parquet(os.path.join(part_dir(workdir, name), f"{table}.parquet"))
+
+
+def part_array(workdir: str, name: str, array: str) -> np.ndarray:
+    return np.load(os.path.join(part_dir(workdir, name), f"{array}.npy"))
+
+
+def gather(workdir: str, names: list[str], table: str) -> pd.DataFrame:
+    """Table ``table`` of the parts ``names`` (in that order), concatenated."""
+    frames = [part_table(workdir, n, table) for n in names]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def write_table(workdir: str, table: str, df: pd.DataFrame) -> str:
+    path = os.path.join(root(workdir), f"{table}.parquet")
+    os.makedirs(root(workdir), exist_ok=True)
+    with files.atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
+    return path
+
+
+def table_path(workdir: str, table: str) -> str:
+    return os.path.join(root(workdir), f"{table}.parquet")
+
+
+def load(workdir: str, table: str) -> pd.DataFrame:
+    """A merged analysis table; FileNotFoundError naming what to run when it is absent."""
+    path = table_path(workdir, table)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} does not exist: run the robustness study into {workdir} first "
+                                f"(python -m lottery.main --config=experiments/robustness_lottery_mnist.py:quick "
+                                f"--workdir={workdir})")
+    return pd.read_parquet(path)
+
+
+def corrupted_path(workdir: str, corruption: str, severity: int) -> str:
+    return os.path.join(root(workdir), "corrupted", f"{corruption}-{severity}.npy")
+
+
+def cached_images(path: str, make: Callable[[], np.ndarray]) -> np.ndarray:
+    """The uint8 image array at ``path``, made by ``make()`` and saved atomically the first time."""
+    if os.path.exists(path):
+        return np.load(path)
+    images = np.asarray(make())
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with files.atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, images)
+    return images

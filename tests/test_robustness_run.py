@@ -1,0 +1,169 @@
+"""The robustness study end to end (lottery.robustness through lottery.run, the report and the command line)
+on synthetic CIFAR-format images: every table written, eq. 6 and the geometry recomputed independently from
+the checkpointed dense models and the cached corrupted images, resume, report, one-line errors."""
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lottery import configs
+from lottery.api import run
+from lottery.errors import ConfigError
+from lottery.models import layers
+from lottery.models import registry as model_registry
+from lottery.store import analysis as store
+from lottery.store import workdir as wd
+from lottery.store.checkpoints import BucketCheckpoints
+from helpers import override
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+QUIET = dict(log=lambda s: None)
+CORRUPTIONS = ("gaussian_noise", "rotate", "contrast")
+
+
+def robustness_config(**overrides):
+    """LeNet-5 and a 3072 → 16 → 10 FCN on 256 synthetic CIFAR-format images, two methods × two ratios, three
+    corruptions at two severities, 24 test examples: well under a minute of training."""
+    c = configs.study_b_robustness("robustness_test", "cifar10_synthetic", ("mnist_fcn2:16", "lenet5:1"), "cifar10_c",
+                                   "default")
+    c.data.train_size, c.data.test_size = 256, 64
+    c.train.seeds, c.train.epochs, c.train.batch_size = (0, 1), 1, 32
+    p = c.prune_methods
+    p.methods, p.ratios, p.retrain_epochs, p.taylor_batches = ("magnitude", "random"), (0.0, 0.5), 1, 1
+    r = c.robustness
+    r.corruptions, r.severities, r.geometry_severity = CORRUPTIONS, (1, 3), 3
+    r.test_examples, r.occlusion_samples, r.occlusion_patch, r.occlusion_stride = 24, 1, 8, 8
+    r.dimension_widths, r.random_dims, r.report_ratio = (1,), (2, 64), 0.5
+    c.report.figures = False
+    return override(c, overrides)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    workdir = str(tmp_path_factory.mktemp("robust"))
+    return workdir, run(robustness_config(), workdir, **QUIET)
+
+
+def _models_per_arch():
+    return 2 + 2 * 2 * 2  # dense (2 seeds) + methods × ratios × seeds
+
+
+def test_every_table_has_every_model_and_set(finished):
+    workdir, df = finished
+    assert set(df.model) == {"mnist_fcn2", "lenet5"} and set(df.method) == {"dense", "magnitude", "random"}
+    ev = store.load(workdir, "evaluation")
+    assert len(ev) == 2 * _models_per_arch() * (1 + 3 * 2)
+    samples = store.load(workdir, "samples")
+    assert len(samples) == 2 * _models_per_arch() * (1 + 3) * 24  # clean + each corruption at severity 3
+    scores = store.load(workdir, "scores")
+    assert len(scores) == 2 * _models_per_arch() * 24
+    assert scores.robustness.between(0, 6).all()
+    assert (scores.robustness == scores[[f"correct_{c}" for c in CORRUPTIONS]].sum(axis=1)).all()
+    # eq. 7 over the method's two ratios, the same value at both ratios of a seed
+    pv = scores[scores.method != "dense"].groupby(["architecture", "method", "seed", "sample"]).pruning_vulnerability
+    assert (pv.nunique() == 1).all() and scores.pruning_vulnerability.between(0, 2).all()
+    points = store.load(workdir, "embedding_points")
+    edges = store.load(workdir, "embedding_edges")
+    assert len(points) == 2 * _models_per_arch() * 4 and len(edges) == len(points) - 1
+    cka = store.load(workdir, "cka")
+    assert len(cka) == 2 * _models_per_arch() ** 2
+    np.testing.assert_allclose(cka[cka.model_a == cka.model_b].cka, 1.0, atol=1e-4)
+    occ = store.load(workdir, "occlusion")
+    assert set(occ.measure) == {"angle_own", "length", "margin", "prob_own"}
+    assert len(occ) == 2 * _models_per_arch() * 4 and all(len(m) == 32 * 32 for m in occ["map"])
+    dims = store.load(workdir, "dimensionality")
+    assert set(dims.kind) == {"random vectors", "lenet5 untrained", "lenet5 trained"}
+    assert dims[dims.kind == "lenet5 untrained"].dim.tolist() == [84]
+
+
+def _dense_models(workdir):
+    """The checkpointed dense FCNs (trained params × masks) of the run: [{layer: {kernel, bias}}] per seed."""
+    saved = BucketCheckpoints(wd.checkpoint_dir(workdir, "robustness-mnist_fcn2-w16")).load("dense")
+    params = {k: {n: np.asarray(v) * np.asarray(saved["masks"][k].get(n, 1.0)) for n, v in leaf.items()}
+              for k, leaf in saved["trained"].items()}
+    return [{k: {n: v[i] for n, v in leaf.items()} for k, leaf in params.items()} for i in range(2)]
+
+
+def _normalised(images):
+    from lottery.data import cifar
+
+    return (images.astype(np.float32) / 255.0 - np.asarray(cifar.MEAN, np.float32)) / np.asarray(cifar.STD, np.float32)
+
+
+def _fcn(p, x):
+    """numpy forward of 3072 → 16 → 10: (features [N, 16], logits [N, 10])."""
+    h = np.maximum(x.reshape(len(x), -1) @ p["dense_0"]["kernel"] + p["dense_0"]["bias"], 0.0)
+    return h, h @ p["dense_1"]["kernel"] + p["dense_1"]["bias"]
+
+
+def test_robustness_and_geometry_recomputed_from_the_dense_checkpoints(finished):
+    workdir, _ = finished
+    samples, scores = store.load(workdir, "samples"), store.load(workdir, "scores")
+    labels = samples[(samples.eval_set == "clean")].drop_duplicates("sample").sort_values("sample").label.to_numpy()
+    for seed, p in enumerate(_dense_models(workdir)):
+        sel = lambda d: d[(d.architecture == "mnist_fcn2-w16") & (d.method == "dense") & (d.seed == seed)]  # noqa: E731
+        count = np.zeros(24, int)
+        for c in CORRUPTIONS:
+            for s in (1, 3):
+                _, logits = _fcn(p, _normalised(np.load(store.corrupted_path(workdir, c, s))))
+                count += logits.argmax(1) == labels
+        np.testing.assert_array_equal(sel(scores).sort_values("sample").robustness.to_numpy(), count)
+        feats, logits = _fcn(p, _normalised(np.load(store.corrupted_path(workdir, "clean", 0))))
+        w, b = p["dense_1"]["kernel"].T, p["dense_1"]["bias"]
+        rows = sel(samples[samples.eval_set == "clean"]).sort_values("sample")
+        for i in range(24):
+            x, y = feats[i].astype(np.float64), labels[i]
+            pred = int(np.argmax(logits[i]))
+            cos = w[y] @ x / (np.linalg.norm(w[y]) * np.linalg.norm(x))
+            margin = min(abs((w[pred] - w[j]) @ x + b[pred] - b[j]) / np.linalg.norm(w[pred] - w[j])
+                         for j in range(10) if j != pred) * (1 if pred == y else -1)
+            row = rows.iloc[i]
+            assert row.pred == pred
+            np.testing.assert_allclose(row.angle_own, math.degrees(math.acos(np.clip(cos, -1, 1))), atol=2e-3)
+            np.testing.assert_allclose(row.length, np.linalg.norm(x), rtol=1e-4)
+            np.testing.assert_allclose(row.margin, margin, rtol=1e-3, atol=1e-4)
+
+
+def test_resume_redoes_nothing_and_gives_the_same_tables(finished):
+    workdir, df = finished
+    lines = []
+    again = run(robustness_config(), workdir, log=lines.append)
+    pd.testing.assert_frame_equal(df, again)
+    assert sum("analysed already" in line for line in lines) == 2 * 3
+
+
+def test_report_writes_the_grid_tables_and_dimensionality_plot(finished, tmp_path):
+    workdir, _ = finished
+    out = str(tmp_path / "report")
+    proc = subprocess.run([sys.executable, "-m", "lottery.report", f"--workdir={workdir}", f"--out={out}"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    text = open(os.path.join(out, "report.md")).read()
+    for needle in ("Corruptions", "Evaluation table", "rc-angle", "rc-l2", "rc-margin", "Curse of dimensionality"):
+        assert needle in text
+    pngs = [f for f in os.listdir(out) if f.endswith(".png")]
+    assert {p.rsplit("-", 1)[-1] for p in pngs} == {"corruptions.png", "evaluation.png", "dimensionality.png"}
+
+
+@pytest.mark.parametrize("field,value,needle", [
+    ("robustness.corruptions", ("gaussian_noise", "fgsm"), "unknown value 'fgsm'"),
+    ("robustness.severities", (1, 6), "severities are 1…5"),
+    ("robustness.architectures", ("lenet5:1", "resnet_21:4"), "robustness.architectures"),
+    ("robustness.geometry_severity", 4, "one of robustness.severities"),
+])
+def test_bad_robustness_fields_are_one_line_errors(tmp_path, field, value, needle):
+    with pytest.raises(ConfigError, match=needle) as e:
+        run(robustness_config(**{field: value}), str(tmp_path), **QUIET)
+    assert "\n" not in str(e.value)
+    assert not os.listdir(tmp_path)
+
+
+def test_the_gmm_study_is_refused_and_the_cli_exits_2(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "lottery.main", "--config=experiments/robustness_lottery_mnist.py:quick",
+                           "--config.data.name=gmm_linear", f"--workdir={tmp_path / 'w'}"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "data.name" in proc.stderr, proc.stderr
