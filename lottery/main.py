@@ -1,6 +1,8 @@
 """Command line: ``python -m lottery.main --config=experiments/NAME.py[:preset] --workdir=DIR``.
 
 Overrides: ``--config.train.epochs=10``. Bad input prints one line and exits with status 2.
+With JAX_COORDINATOR_ADDRESS / JAX_NUM_PROCESSES / JAX_PROCESS_ID set (``launch/local.sh --distributed``), on
+SLURM with several tasks, or on a multi-host TPU slice, the processes form one run (:mod:`lottery.distributed`).
 """
 from __future__ import annotations
 
@@ -48,9 +50,11 @@ def main(argv) -> None:
     if not _WORKDIR.value:
         _fail("workdir: is required (--workdir=DIR)")
     logging.set_verbosity(logging.WARNING)
-    from lottery.api import run  # imports jax only once the flags are good
+    from lottery import distributed  # imports jax only once the flags are good
+    from lottery.api import run
 
     try:
+        distributed.initialize()  # a multi-process run when the environment describes one (before any JAX use)
         run(config, _WORKDIR.value)
     except ConfigError as e:
         _fail(str(e))
