@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import time
 
 import jax
 import numpy as np
@@ -60,6 +62,8 @@ def initialize() -> None:
         return
     kind, kwargs = how
     timeout = int(os.environ.get("LOTTERY_INIT_TIMEOUT", "300") or 300)
+    if kind == "explicit":  # JAX's client aborts the process when it cannot connect: check first, in one line
+        _check_coordinator(kwargs["coordinator_address"], kwargs["process_id"], timeout)
     try:
         jax.distributed.initialize(**kwargs, initialization_timeout=timeout)
     except Exception as e:  # unreachable coordinator, mismatched counts, a process id taken twice, no cluster
@@ -67,6 +71,31 @@ def initialize() -> None:
         where = kwargs.get("coordinator_address", "auto-detected cluster")
         raise ConfigError("distributed", f"cannot join the run at {where} ({kind}): "
                                          f"{lines[-1] if lines else type(e).__name__}") from None
+
+
+def _check_coordinator(address: str, process_id: int, timeout: float) -> None:
+    """Process 0 must be able to listen on the port; the others must reach it within ``timeout`` seconds."""
+    host, port = address.rsplit(":", 1)
+    host, port = host.strip("[]"), int(port)
+    if process_id == 0:
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the coordinator's server does
+            try:
+                s.bind(("", port))
+            except OSError as e:
+                raise ConfigError("distributed", f"process 0 cannot serve the coordinator on port {port} "
+                                                 f"({e.strerror}); choose another JAX_COORDINATOR_ADDRESS port") from None
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=5):
+                return
+        except OSError as e:
+            if time.monotonic() >= deadline:
+                raise ConfigError("distributed", f"no coordinator at {address} after {timeout:g}s ({e.strerror or e}); "
+                                                 f"start process 0 there, or check JAX_COORDINATOR_ADDRESS") from None
+            time.sleep(0.5)
 
 
 def _joined() -> bool:

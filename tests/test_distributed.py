@@ -85,7 +85,7 @@ def test_two_processes_give_the_single_process_table(tmp_path):
     assert len(resumed) == len(one) and not resumed.duplicated(KEYS).any()
     same(one, resumed)
     # written on 8 devices (3 models padded to 8): refused on this process's one device, in one line
-    with pytest.raises(ConfigError, match="another number of devices") as e:
+    with pytest.raises(ConfigError, match="holds 8 models, this run 6: it was written on another number of devices") as e:
         api.run(config(**{"imp.levels": 3}), str(work), log=lambda s: None)
     assert e.value.field == "workdir" and "\n" not in str(e.value)
 
@@ -109,5 +109,13 @@ def test_an_absent_coordinator_is_a_one_line_error(tmp_path):
                  "LOTTERY_INIT_TIMEOUT": "3"}
     r = subprocess.run([sys.executable, "-m", "lottery.main", f"--config={CONFIG}", f"--workdir={tmp_path}"], cwd=ROOT,
                        env=env(**variables), capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2 and r.stderr.startswith("error: distributed: cannot join the run at 127.0.0.1:"), r.stderr
+    assert r.returncode == 2 and r.stderr.startswith("error: distributed: no coordinator at 127.0.0.1:"), r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    with socket.socket() as taken:  # process 0 cannot serve on a port something else listens on
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        variables.update(JAX_COORDINATOR_ADDRESS=f"127.0.0.1:{taken.getsockname()[1]}", JAX_PROCESS_ID="0")
+        r = subprocess.run([sys.executable, "-m", "lottery.main", f"--config={CONFIG}", f"--workdir={tmp_path}"], cwd=ROOT,
+                           env=env(**variables), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "process 0 cannot serve the coordinator on port" in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
