@@ -44,6 +44,8 @@ def _how() -> tuple[str, dict] | None:
         if int(n) == 1:
             return None
         return "explicit", {"coordinator_address": address, "num_processes": int(n), "process_id": int(i)}
+    if os.environ.get("LOTTERY_DISTRIBUTED", "") == "0":
+        return None
     if os.environ.get("SLURM_JOB_ID") and int(os.environ.get("SLURM_NTASKS", "1") or 1) > 1:
         return "auto", {}
     if len([h for h in os.environ.get("TPU_WORKER_HOSTNAMES", "").split(",") if h]) > 1:
@@ -54,7 +56,8 @@ def _how() -> tuple[str, dict] | None:
 def initialize() -> None:
     """Joins this process to a multi-process run when its environment describes one (call before any other
     use of JAX; the command line does): explicit JAX_COORDINATOR_ADDRESS / JAX_NUM_PROCESSES / JAX_PROCESS_ID,
-    or JAX's own detection on SLURM (SLURM_NTASKS > 1) and multi-host TPU slices; otherwise does nothing.
+    or JAX's own detection on SLURM (SLURM_NTASKS > 1) and multi-host TPU slices (``LOTTERY_DISTRIBUTED=0``:
+    not these two); otherwise does nothing.
     ``LOTTERY_INIT_TIMEOUT`` (seconds, default 300) bounds the wait for the other processes.
     Raises ConfigError('distributed', one line) if the variables are wrong or the processes cannot join."""
     how = _how()

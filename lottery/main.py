@@ -6,7 +6,9 @@ SLURM with several tasks, or on a multi-host TPU slice, the processes form one r
 """
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 
 from absl import app, flags, logging
 from ml_collections import config_flags
@@ -58,6 +60,12 @@ def main(argv) -> None:
         run(config, _WORKDIR.value)
     except ConfigError as e:
         _fail(str(e))
+    except BaseException:
+        if distributed.processes() > 1:  # e.g. a collective failed because another process died: exit at
+            traceback.print_exc()  # once instead of waiting for it at JAX's shutdown barrier (minutes)
+            sys.stderr.flush()
+            os._exit(1)
+        raise
 
 
 if __name__ == "__main__":
