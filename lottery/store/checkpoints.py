@@ -59,7 +59,7 @@ class BucketCheckpoints:
         path, sums = self._paths(name)
         if distributed.primary() and os.path.exists(sums):
             os.remove(sums)
-        distributed.barrier(f"checkpoint-start-{os.path.basename(self.root)}/{name}")  # no process still reads the item being replaced
+        distributed.barrier(f"checkpoint-start-{os.path.basename(self.root)}/{name}")  # none still reads the old item
         checkpointer = self._ocp.StandardCheckpointer()
         checkpointer.save(path, tree, force=True)
         checkpointer.wait_until_finished()
