@@ -1,6 +1,7 @@
 """``lottery.run(config, workdir)``: validate, load data, train every bucket, write results, report."""
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Callable
 
@@ -10,7 +11,7 @@ import ml_collections
 import numpy as np
 import pandas as pd
 
-from lottery import imp, robustness, validate, zoo
+from lottery import distributed, imp, robustness, validate, zoo
 from lottery.analysis import calibration, posterior_maps
 from lottery.data import noise
 from lottery.data import registry as data_registry
@@ -156,6 +157,8 @@ def run(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], No
     for more ``imp.levels`` extends a finished run.
     """
     log = log or (lambda s: print(s, flush=True))
+    if not distributed.primary():  # a multi-process run: process 0 logs and writes (lottery.distributed)
+        log = lambda s: None  # noqa: E731
     config = ml_collections.ConfigDict(config.to_dict())
     validate.config(config)
     wd.check_writable(workdir)
@@ -167,10 +170,10 @@ def run(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], No
     cdict = config.to_dict()
     rid = runid.run_id(cdict)
     wd.check_run(workdir, rid)
-    wd.create(workdir)
-    with WorkdirLock(workdir):
-        wd.prepare(workdir, cdict, rid)
-        if config.get("kind", "imp") == "robustness":
+    with contextlib.ExitStack() as held:  # process 0 creates, locks and records the workdir
+        distributed.on_primary(lambda: (wd.create(workdir), held.enter_context(WorkdirLock(workdir)),
+                                        wd.prepare(workdir, cdict, rid)))
+        if config.get("kind", "imp") == "robustness":  # one process (robustness runs are not sharded)
             _run_robustness(config, workdir, dataset, rid, log)
             df = robustness.merge(workdir, rid)
             log(f"results: {os.path.join(workdir, results.TABLE)} ({len(df)} rows); report: python -m lottery.report "
@@ -178,12 +181,16 @@ def run(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], No
             return df
         if config.get("kind", "imp") == "prune_methods":
             _run_prune_methods(config, workdir, dataset, rid, log)
+            distributed.barrier("parts written")
             df = zoo.merge(workdir, rid)
-            zoo_report.log_and_plot(config, workdir, df, log)
+            if distributed.primary():
+                zoo_report.log_and_plot(config, workdir, df, log)
             return df
         _run_buckets(config, workdir, dataset, rid, log)
+        distributed.barrier("parts written")
         df = results.merge(workdir, rid, int(config.imp.levels))
-        report(config, workdir, df, log)
+        if distributed.primary():
+            report(config, workdir, df, log)
     return df
 
 

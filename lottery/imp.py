@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lottery import distributed
 from lottery.errors import ConfigError
 from lottery.models import init as model_init
 from lottery.models import masks as model_masks
@@ -67,7 +68,7 @@ class LevelResult:
 
 
 def _host(tree):
-    return jax.tree.map(np.asarray, tree)
+    return jax.tree.map(distributed.host, tree)  # gathered to every process in a multi-process run
 
 
 def level_name(level: int, branch: str = "main") -> str:
@@ -115,14 +116,14 @@ class BucketIMP:
             sizes = (self.t.padded_width,)
         metrics = self.t.evaluate(pop, self.splits)
         reported = self.t.reported  # the layout's inert padding members are not results
-        remaining = np.asarray(model_masks.count_weights(pop.masks))[:reported]
-        result = LevelResult(level, branch, remaining, metrics, np.asarray(pop.finite)[:reported],
+        remaining = distributed.host(model_masks.count_weights(pop.masks))[:reported]
+        result = LevelResult(level, branch, remaining, metrics, distributed.host(pop.finite)[:reported],
                              time.perf_counter() - t0, max(sizes))
         return pop, result
 
     def _save(self, name, pop, result):
         stats = {"stats": _host(pop.stats)} if pop.stats else {}
-        self.ckpt.save(name, {"params": _host(pop.params), "masks": _host(pop.masks), "finite": np.asarray(pop.finite),
+        self.ckpt.save(name, {"params": _host(pop.params), "masks": _host(pop.masks), "finite": distributed.host(pop.finite),
                               "remaining": result.remaining, "metrics": result.metrics, **stats})
 
     def _restored(self, level, branch, saved) -> LevelResult:
@@ -148,7 +149,8 @@ class BucketIMP:
         if saved is not None and saved["finite"].shape[0] != len(self.t.members):
             raise ConfigError("workdir", f"checkpoint {name} holds {saved['finite'].shape[0]} models, this run "
                                          f"{len(self.t.members)}: it was written on another number of devices "
-                                         f"(train.shard pads to a multiple of them); resume on the same devices")
+                                         f"(train.shard pads to a multiple of them, over all processes of a "
+                                         f"multi-process run); resume on the same devices")
         return saved
 
     def _load_rewind(self):
@@ -183,7 +185,7 @@ class BucketIMP:
                     pop, start = self._state(rewind_params, masks, self.k, prev[2], rewind_stats), self.k
                 pop, result = self._finish(level, "main", pop, f"level {level}", start, t0)
                 self._save(level_name(level), pop, result)
-                saved = {"params": _host(pop.params), "masks": _host(pop.masks), "finite": np.asarray(pop.finite),
+                saved = {"params": _host(pop.params), "masks": _host(pop.masks), "finite": distributed.host(pop.finite),
                          "stats": _host(pop.stats)}
             on_result(result)
             if level >= 1:

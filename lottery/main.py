@@ -1,10 +1,14 @@
 """Command line: ``python -m lottery.main --config=experiments/NAME.py[:preset] --workdir=DIR``.
 
 Overrides: ``--config.train.epochs=10``. Bad input prints one line and exits with status 2.
+With JAX_COORDINATOR_ADDRESS / JAX_NUM_PROCESSES / JAX_PROCESS_ID set (``launch/local.sh --distributed``), on
+SLURM with several tasks, or on a multi-host TPU slice, the processes form one run (:mod:`lottery.distributed`).
 """
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 
 from absl import app, flags, logging
 from ml_collections import config_flags
@@ -48,12 +52,20 @@ def main(argv) -> None:
     if not _WORKDIR.value:
         _fail("workdir: is required (--workdir=DIR)")
     logging.set_verbosity(logging.WARNING)
-    from lottery.api import run  # imports jax only once the flags are good
+    from lottery import distributed  # imports jax only once the flags are good
+    from lottery.api import run
 
     try:
+        distributed.initialize()  # a multi-process run when the environment describes one (before any JAX use)
         run(config, _WORKDIR.value)
     except ConfigError as e:
         _fail(str(e))
+    except BaseException:
+        if distributed.processes() > 1:  # e.g. a collective failed because another process died: exit at
+            traceback.print_exc()  # once instead of waiting for it at JAX's shutdown barrier (minutes)
+            sys.stderr.flush()
+            os._exit(1)
+        raise
 
 
 if __name__ == "__main__":

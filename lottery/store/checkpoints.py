@@ -6,6 +6,11 @@ Orbax writes each checkpoint to a temporary directory and renames it when comple
 digest is written (atomically) after that, so an item counts as saved only when both exist
 and the arrays read back match the digest — a truncated or corrupted checkpoint is never
 loaded, it is reported as missing and its level is recomputed.
+
+In a multi-process run every process calls ``save`` with the same (gathered) tree: Orbax, multi-host aware,
+synchronises them and process 0 writes the arrays; process 0 then writes the digest, and all wait for it
+at a barrier before going on, so every process then loads the same items (the workdir must be on storage
+they all see). A process that dies mid-save leaves an item without its digest: missing on restart.
 """
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ import shutil
 import jax
 import numpy as np
 
+from lottery import distributed
 from lottery.store import files
 
 logging.getLogger("absl").setLevel(logging.WARNING)
@@ -48,16 +54,18 @@ class BucketCheckpoints:
         return os.path.join(self.root, name), os.path.join(self.root, name + ".sha256")
 
     def save(self, name: str, tree) -> None:
-        """Saves a pytree of arrays (host numpy copies are taken first)."""
-        tree = jax.tree.map(np.asarray, tree)
+        """Saves a pytree of arrays (host numpy copies are taken first; with several processes, collectively)."""
+        tree = jax.tree.map(distributed.host, tree)
         path, sums = self._paths(name)
-        if os.path.exists(sums):
+        if distributed.primary() and os.path.exists(sums):
             os.remove(sums)
+        distributed.barrier(f"checkpoint-start-{os.path.basename(self.root)}/{name}")  # none still reads the old item
         checkpointer = self._ocp.StandardCheckpointer()
         checkpointer.save(path, tree, force=True)
         checkpointer.wait_until_finished()
         checkpointer.close()
-        files.write_text(sums, json.dumps({"sha256": digest(tree)}))
+        files.write_text(sums, json.dumps({"sha256": digest(tree)}))  # process 0 only
+        distributed.barrier(f"checkpoint-done-{os.path.basename(self.root)}/{name}")
 
     def load(self, name: str):
         """The saved pytree as numpy arrays, or None if absent, incomplete or corrupted."""
@@ -78,6 +86,8 @@ class BucketCheckpoints:
         return tree
 
     def discard(self, name: str) -> None:
+        if not distributed.primary():
+            return
         path, sums = self._paths(name)
         if os.path.exists(sums):
             os.remove(sums)

@@ -1,14 +1,24 @@
-"""Atomic file writes: write a temporary file in the same directory, then rename."""
+"""Atomic file writes: write a temporary file in the same directory, then rename.
+
+In a multi-process run only process 0 writes: elsewhere the temporary path is a scratch file that is
+dropped (every process computes the same values; see :mod:`lottery.distributed`)."""
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
 
+from lottery import distributed
+
 
 @contextlib.contextmanager
 def atomic_path(path: str):
-    """Yields a temporary path; on success it replaces ``path`` atomically, on error it is removed."""
+    """Yields a temporary path; on success it replaces ``path`` atomically, on error it is removed
+    (on a process other than 0 of a multi-process run it is always removed)."""
+    if not distributed.primary():
+        with tempfile.TemporaryDirectory(prefix="lottery-scratch-") as scratch:
+            yield os.path.join(scratch, os.path.basename(path))
+        return
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     os.close(fd)

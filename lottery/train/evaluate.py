@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from lottery import distributed
 from lottery.analysis import calibration
 from lottery.models import forward
 from lottery.train.step import apply_masks
@@ -137,4 +138,4 @@ class EvalProgram:
         if key not in self._programs:
             self._programs[key] = jax.jit(lambda *a, _k=key: self._impl(
                 *a, with_labels=_k[0], with_target=_k[1], axis_bins=_k[2], map_cells=_k[3]))
-        return jax.tree.map(np.asarray, self._programs[key](params, masks, stats or {}, xp, yp, vp, tp, fl, ab, cb))
+        return jax.tree.map(distributed.host, self._programs[key](params, masks, stats or {}, xp, yp, vp, tp, fl, ab, cb))

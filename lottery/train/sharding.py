@@ -6,6 +6,12 @@ state, the per-member inputs (label set, augmentation key, batch indices of an i
 the per-member evaluation labels are placed with ``NamedSharding(mesh, P("models"))`` on their model axis;
 the data are replicated. ``jit`` then partitions each ``vmap``ped step by member: no collective is needed
 (members never interact), and every member computes exactly what it computes on one device.
+
+In a multi-process run (:mod:`lottery.distributed`) the mesh holds every process's devices: members are
+padded to a multiple of the *global* device count, each process holds its devices' members, and arrays are
+assembled from the host values every process computes alike (``make_array_from_callback``: a host array
+cannot be ``device_put`` onto devices of other processes). Values read back go through
+:func:`lottery.distributed.host`, which gathers them to every process.
 """
 from __future__ import annotations
 
@@ -17,8 +23,21 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 AXIS = "models"
 
 
+def place(a, sharding: NamedSharding):
+    """``a`` (a host array, or a jax array) placed with ``sharding``."""
+    if sharding.is_fully_addressable:  # one process: as it always was
+        return jax.device_put(a, sharding)
+    if isinstance(a, jax.Array) and not a.is_fully_addressable:  # already spread over the processes
+        if a.sharding.is_equivalent_to(sharding, a.ndim):
+            return a
+        return jax.jit(lambda x: x, out_shardings=sharding)(a)
+    value = np.asarray(a)  # the same on every process (SPMD); each takes its devices' slices
+    return jax.make_array_from_callback(value.shape, sharding, lambda index: value[index])
+
+
 class Layout:
-    """Where a bucket's arrays live: ``devices`` local devices (1: no sharding)."""
+    """Where a bucket's arrays live: ``devices`` (the local ones, or every process's in a multi-process run;
+    1: no sharding)."""
 
     def __init__(self, devices: list):
         self.devices = list(devices)
@@ -37,13 +56,13 @@ class Layout:
         if not self.sharded:
             return tree
         spec = P(*([None] * axis), AXIS)
-        return jax.tree.map(lambda a: jax.device_put(a, NamedSharding(self.mesh, spec)), tree)
+        return jax.tree.map(lambda a: place(a, NamedSharding(self.mesh, spec)), tree)
 
     def replicated(self, tree):
         """``tree`` copied to every device; unchanged unsharded."""
         if not self.sharded:
             return tree
-        return jax.tree.map(lambda a: jax.device_put(a, NamedSharding(self.mesh, P())), tree)
+        return jax.tree.map(lambda a: place(a, NamedSharding(self.mesh, P())), tree)
 
 
 def pad_models(a, k: int):

@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lottery import distributed
 from lottery.models.registry import ModelSpec
 from lottery.train import optim, order, packed, sharding
 from lottery.train.evaluate import EvalProgram
@@ -62,9 +63,15 @@ def member_loop(spec, train_cfg) -> bool:
 
 
 def shards(train_cfg, loop: bool) -> bool:
-    """Whether a bucket's model axis is sharded over the local devices: ``train.shard`` and more than one
-    device (not for member loops, which run members one by one)."""
-    return bool(train_cfg.get("shard", True)) and jax.local_device_count() > 1 and not loop
+    """Whether a bucket's model axis is sharded over the devices (local ones, or every process's in a
+    multi-process run): ``train.shard`` and more than one device (not for member loops, which run members
+    one by one). Unsharded, every process of a multi-process run computes the whole bucket alike."""
+    return bool(train_cfg.get("shard", True)) and jax.device_count() > 1 and not loop
+
+
+def shard_devices() -> list:
+    """The devices a sharded bucket spans: the local ones, or all of them in a multi-process run."""
+    return jax.devices() if distributed.processes() > 1 else jax.local_devices()
 
 
 def augment_key(seed: int) -> jax.Array:
@@ -85,7 +92,7 @@ class BucketTrainer:
         self._args = (x_train, labels, members, train_cfg, opt_cfg, num_classes, boundaries, bins, pad_fill)
         self.opt_cfg = opt_cfg
         self.member_loop = member_loop(spec, train_cfg)
-        self.layout = sharding.Layout(jax.local_devices() if shards(train_cfg, self.member_loop) else jax.local_devices()[:1])
+        self.layout = sharding.Layout(shard_devices() if shards(train_cfg, self.member_loop) else jax.local_devices()[:1])
         self.reported = len(members)  # members beyond these are the layout's inert padding
         members = self.layout.padded(members)
         x_train, labels = self.layout.replicated((x_train, labels))
@@ -187,7 +194,7 @@ class BucketTrainer:
             state, loss = run(state, idx=idx)  # asynchronous
             if s + self.chunk < stop:
                 idx = self._indices(s + self.chunk)  # drawn on the host while the chunk runs
-            losses.append(member_losses(np.asarray(loss)))  # waits for the chunk
+            losses.append(member_losses(distributed.host(loss)))  # waits for the chunk
             if progress:
                 progress(s + self.chunk - start, stop - start)
         pop = self.packed.unpack(state, pop) if self.packed is not None else state
