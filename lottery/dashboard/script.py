@@ -50,7 +50,10 @@ APP_JS = r"""
   function chooseModel(id, row, second) {
     if (id === null || id === undefined) return;
     if (second) S.b = id; else S.a = id;
-    S.rows = row ? [row] : [];
+    const m = S.meta.models[id];
+    // A dense model is the ratio-0 bar of every method row of its architecture.
+    S.rows = row ? [row] : (m.method === 'dense' ? S.meta.methods.map((x) => m.architecture + ' · ' + x)
+                                                  : [m.architecture + ' · ' + m.method]);
     $('model-a').value = S.a === null ? '' : String(S.a);
     $('model-b').value = S.b === null ? '' : String(S.b);
     refreshModels(true);
@@ -82,7 +85,7 @@ APP_JS = r"""
     view.addEventListener('click', (ev, item) => {
       const d = item && item.datum;
       if (!d || d.model_id === undefined) return;
-      chooseModel(d.model_id, d.row, ev.shiftKey);
+      chooseModel(d.model_id, null, ev.shiftKey);
     });
   }
 
