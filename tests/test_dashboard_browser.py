@@ -42,14 +42,14 @@ const view = window.dash.views[arguments[0]].view; const counts = {};
 return counts;
 """
 
-# The pixel box (relative to the canvas) of the local view's first class panel.
+# The pixel box (relative to the canvas) of the panel of view arguments[0] that holds brush arguments[1].
 PANEL_BOX = """
-const view = window.dash.views.local.view; const origin = view.origin(); let box = null;
+const view = window.dash.views[arguments[0]].view, brush = arguments[1] + '_brush', origin = view.origin(); let box = null;
 (function walk(mark, ox, oy) {
   if (box || !mark || mark.marktype !== 'group') return;
   for (const it of mark.items) {
     const x = ox + (it.x || 0), y = oy + (it.y || 0);
-    if ((it.items || []).some((c) => c.name === 'brush_0_brush')) { box = [x, y, it.width, it.height]; return; }
+    if ((it.items || []).some((c) => c.name === brush)) { box = [x, y, it.width, it.height]; return; }
     for (const child of (it.items || [])) walk(child, x, y);
   }
 })(view.scenegraph().root, origin[0], origin[1]);
@@ -123,6 +123,17 @@ def test_loads_offline_without_errors_and_every_view_draws(page):
     assert seconds < 20
 
 
+def _drag(driver, view, brush, start, end):
+    """A real mouse drag over the panel holding `brush`, from and to fractions (x, y) of the panel."""
+    canvas = driver.find_element("css selector", f"#{view} canvas")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", canvas)
+    x, y, w, h = driver.execute_script(PANEL_BOX, view, brush)
+    cw, ch = canvas.size["width"], canvas.size["height"]
+    at = lambda f: (x + f[0] * w - cw / 2, y + f[1] * h - ch / 2)  # noqa: E731 - Selenium offsets: from the centre
+    ActionChains(driver).move_to_element_with_offset(canvas, *at(start)).click_and_hold().move_to_element_with_offset(
+        canvas, *at(end)).release().perform()
+
+
 def _table_fills(driver):
     """How many table bars are drawn green (gain) and red (loss)."""
     return driver.execute_script("""
@@ -136,13 +147,7 @@ def test_brush_in_local_view_changes_the_evaluation_table(page):
     assert _table_fills(driver) == [0, 0]
     before = driver.execute_script("return window.dash.tableCells.map((c) => c.accuracy)")
     version = driver.execute_script("return Number(document.getElementById('table').dataset.version)")
-    canvas = driver.find_element("css selector", "#local canvas")
-    x, y, w, h = driver.execute_script(PANEL_BOX)
-    cw, ch = canvas.size["width"], canvas.size["height"]
-    start = (x + 0.15 * w - cw / 2, y + 0.15 * h - ch / 2)  # Selenium offsets are from the element's centre
-    end = (x + 0.95 * w - cw / 2, y + 0.7 * h - ch / 2)
-    ActionChains(driver).move_to_element_with_offset(canvas, *start).click_and_hold().move_to_element_with_offset(
-        canvas, *end).release().perform()
+    _drag(driver, "local", "brush_0", (0.15, 0.15), (0.95, 0.7))
     _wait(driver, f"return Number(document.getElementById('table').dataset.version) > {version}")
     state = driver.execute_script("return [window.dash.samples.length, window.dash.selSource]")
     assert state[0] > 0 and "local" in state[1]
@@ -151,6 +156,17 @@ def test_brush_in_local_view_changes_the_evaluation_table(page):
     gains, losses = _table_fills(driver)
     assert gains + losses > 0
     assert "selected" in driver.find_element("id", "selection").text
+    assert _severe(driver) == []
+
+
+def test_brush_over_axes_in_global_view_selects_samples(page):
+    driver, _, _ = page
+    version = driver.execute_script("return Number(document.getElementById('table').dataset.version)")
+    _drag(driver, "global", "pbrush", (0.2, 0.05), (0.45, 0.5))  # axes 2-4, the upper angles
+    _wait(driver, f"return Number(document.getElementById('table').dataset.version) > {version}")
+    source = driver.execute_script("return window.dash.selSource")
+    assert source.startswith("global geometry brush on axes ") and driver.execute_script("return window.dash.samples.length") > 0
+    assert sum(_table_fills(driver)) > 0
     assert _severe(driver) == []
 
 
@@ -209,12 +225,30 @@ def test_choosing_a_sample_fills_the_attribution_view(page):
     assert _severe(driver) == []
 
 
+def test_out_snapshot_renders_from_a_file(tmp_path):
+    """--out's file, opened as file://, draws the five views with no request at all."""
+    from lottery.dashboard import snapshot
+
+    out = tmp_path / "dash.html"
+    snapshot.write(write_workdir(tmp_path / "run", n_samples=60), out)
+    driver = _driver()
+    try:
+        driver.get(out.as_uri())
+        _wait(driver, "return window.dash && window.dash.loaded")
+        assert driver.execute_script("return window.dash.errors") == [] and _severe(driver) == []
+        assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
+        for view in ("table", "embedding", "local", "global", "attribution"):
+            assert sum(driver.execute_script(COUNT_MARKS, view).values()) > 0, view
+    finally:
+        driver.quit()
+
+
 def test_screenshot(page):
     driver, _, _ = page
     driver.execute_script("window.scrollTo(0, 0)")
     height = driver.execute_script("return document.body.scrollHeight")
-    driver.set_window_size(1500, min(max(height + 40, 900), 2400))
-    time.sleep(0.3)
+    driver.set_window_size(1500, min(max(height + 160, 900), 2600))
+    time.sleep(0.5)
     out = ROOT / "tests" / "artifacts" / "dashboard.png"
     out.parent.mkdir(exist_ok=True)
     driver.save_screenshot(str(out))

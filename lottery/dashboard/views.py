@@ -98,12 +98,12 @@ def local_chart(points: pd.DataFrame, accuracy: pd.DataFrame, n_classes: int, de
         else:
             title = f"class {k}: no samples"
         charts.append(alt.Chart().mark_circle(size=14).encode(
-            x=alt.X("x:Q", scale=alt.Scale(domain=list(x_domain)), title="Δ angle_own (°)" if delta else "angle_own (°)"),
-            y=alt.Y("y:Q", scale=alt.Scale(domain=list(y_domain)), title="Δ length" if delta else "length"),
+            x=alt.X("x:Q", scale=alt.Scale(domain=list(x_domain)), title="Δ angle_own (°)" if delta else "angle_own (°)", axis=alt.Axis(tickCount=4)),
+            y=alt.Y("y:Q", scale=alt.Scale(domain=list(y_domain)), title="Δ length" if delta else "length", axis=alt.Axis(tickCount=4)),
             color=colour,
             opacity=alt.condition(brush, alt.value(0.8), alt.value(0.12)),
             tooltip=["sample:Q", "label:Q", "category:N"],
-        ).transform_filter(f"datum.label == {k}").add_params(brush).properties(width=100, height=80, title=title))
+        ).transform_filter(f"datum.label == {k}").add_params(brush).properties(width=84, height=72, title=title))
     return _spec(alt.concat(*charts, columns=5, data=points).configure_title(fontSize=11).configure_axis(titleFontSize=9, labelFontSize=8))
 
 
