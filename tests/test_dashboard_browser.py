@@ -156,6 +156,8 @@ def test_brush_in_local_view_changes_the_evaluation_table(page):
     gains, losses = _table_fills(driver)
     assert gains + losses > 0
     assert "selected" in driver.find_element("id", "selection").text
+    # The selection flows into the global view: its drawn lines among the selected samples are bold.
+    _wait(driver, "return document.getElementById('global-note').textContent.includes('selected in the local view')")
     assert _severe(driver) == []
 
 
@@ -167,6 +169,7 @@ def test_brush_over_axes_in_global_view_selects_samples(page):
     source = driver.execute_script("return window.dash.selSource")
     assert source.startswith("global geometry brush on axes ") and driver.execute_script("return window.dash.samples.length") > 0
     assert sum(_table_fills(driver)) > 0
+    _wait(driver, "return document.getElementById('local-note').textContent.includes('selected in the global view')")
     assert _severe(driver) == []
 
 
@@ -245,6 +248,15 @@ def test_out_snapshot_renders_from_a_file(tmp_path):
 
 def test_screenshot(page):
     driver, _, _ = page
+    versions = driver.execute_script("return ['local', 'attribution'].map((v) => Number(document.getElementById(v).dataset.version))")
+    driver.execute_script("""
+      const b = document.getElementById('model-b'); b.value = String(window.dash.a === 1 ? 2 : 1); b.dispatchEvent(new Event('change'));""")
+    _wait(driver, f"return Number(document.getElementById('local').dataset.version) > {versions[0]} && "
+                  f"Number(document.getElementById('attribution').dataset.version) > {versions[1]}")
+    version = driver.execute_script("return Number(document.getElementById('attribution').dataset.version)")
+    driver.execute_script("const s = document.getElementById('sample'); s.value = '1'; s.dispatchEvent(new Event('change'));")
+    _wait(driver, f"return Number(document.getElementById('attribution').dataset.version) > {version}")
+    assert "→" in driver.execute_script("return JSON.stringify(window.dash.views.local.spec)")  # the Δ-scatter's categories
     driver.execute_script("window.scrollTo(0, 0)")
     height = driver.execute_script("return document.body.scrollHeight")
     driver.set_window_size(1500, min(max(height + 160, 900), 2600))

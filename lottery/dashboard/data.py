@@ -197,6 +197,13 @@ def subsample(frame: pd.DataFrame, per_group: int, by: str | None = "label", see
     return frame.iloc[np.sort(np.concatenate(keep))] if keep else frame
 
 
+def is_selected(samples, selection) -> np.ndarray:
+    """Whether each sample id is in the selection (all False when there is no selection)."""
+    if selection is None:
+        return np.zeros(len(samples), bool)
+    return np.isin(np.asarray(samples), np.asarray(list(selection), dtype=np.int64))
+
+
 def brush_select(frame: pd.DataFrame, brushes: dict) -> np.ndarray:
     """Sample ids inside the brushes of the local view, over all samples (not only the drawn ones).
     `brushes` maps a class label to {'x': [lo, hi], 'y': [lo, hi]} (either may be absent); the result is

@@ -95,11 +95,14 @@ class Endpoints:
         fa, fb = self._local(q)
         frame = data.local_frame(fa, fb)
         shown = data.subsample(frame, LOCAL_PER_CLASS, "label")
+        shown = shown.assign(selected=data.is_selected(shown["sample"], q.get("samples")))
         acc = data.class_accuracy(fa, fb)
-        spec = views.local_chart(shown[["sample", "label", "x", "y", "category"]], acc, self.study.n_classes,
+        spec = views.local_chart(shown[["sample", "label", "x", "y", "category", "selected"]], acc, self.study.n_classes,
                                  fb is not None, views._domain(frame["x"]), views._domain(frame["y"]))
         note = (f"Drawn: {len(shown)} of {len(frame)} samples (at most {LOCAL_PER_CLASS} per class, uniform at random); "
                 "class accuracies and brushes use all samples.")
+        if q.get("samples") is not None:
+            note += f" Ringed: the drawn ones among the {len(q['samples'])} samples selected in the global view."
         return {"spec": spec, "note": note, "n_shown": int(len(shown)), "n_total": int(len(frame))}
 
     def select_local(self, q: dict) -> dict:
@@ -130,11 +133,14 @@ class Endpoints:
         cols = ["sample"] + data.angle_columns(self.study.samples)
         lines = pd.concat([data.subsample(f[cols], GLOBAL_LINES, None).assign(series=k) for k, (f, _) in series.items()],
                           ignore_index=True)
+        lines["selected"] = data.is_selected(lines["sample"], q.get("samples"))
         dens = data.densities({k: f for k, (f, _) in series.items()})
         spec = views.global_chart(lines, dens, self.study.n_classes, {k: name for k, (_, name) in series.items()})
         totals = {k: int(len(f)) for k, (f, _) in series.items()}
         note = (f"Lines: at most {GLOBAL_LINES} samples per series, uniform at random; densities (40-bin histograms) "
                 f"and brushes use all samples ({', '.join(f'{k}: {n}' for k, n in totals.items())}).")
+        if q.get("samples") is not None:
+            note += f" Bold: the drawn ones among the {len(q['samples'])} samples selected in the local view."
         return {"spec": spec, "note": note, "series": {k: name for k, (_, name) in series.items()}}
 
     def select_global(self, q: dict) -> dict:

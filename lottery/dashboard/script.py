@@ -92,7 +92,7 @@ APP_JS = r"""
   let brushTimer = null;
   async function renderLocal() {
     const q = {a: S.a, b: S.b, eval_set: S.evalSet};
-    const r = await api('local', q);
+    const r = await api('local', Object.assign({samples: S.selSourceView === 'local' ? null : S.samples}, q));
     note('local', r.note + ' Brush a class panel to select samples; click a point to show it in the attribution view.');
     const view = await embed('local', r.spec, 'canvas');
     const k = S.meta.n_classes;
@@ -109,7 +109,8 @@ APP_JS = r"""
           const sel = await api('select_local', Object.assign({brushes: brushes}, q));
           S.samples = sel.samples; S.selSource = 'local geometry brush';
         }
-        await renderTable();
+        S.selSourceView = 'local';
+        await Promise.all([renderTable(), renderGlobal()]);
       }), 200);
     };
     for (let c = 0; c < k; c++) view.addSignalListener('brush_' + c, onBrush);
@@ -121,7 +122,7 @@ APP_JS = r"""
 
   async function renderGlobal() {
     const q = {a: S.a, b: S.b, eval_set: S.evalSet, eval_set_b: S.evalSetB};
-    const r = await api('global', q);
+    const r = await api('global', Object.assign({samples: S.selSourceView === 'global' ? null : S.samples}, q));
     note('global', r.note + ' Drag a box over one or more axes to select samples; click a line for the attribution view.');
     const view = await embed('global', r.spec, 'canvas');
     view.addSignalListener('pbrush', () => {
@@ -137,7 +138,8 @@ APP_JS = r"""
                                                                  hi: Math.max(...v.angle)}, q));
           S.samples = sel.samples; S.selSource = 'global geometry brush on axes ' + axes.join(', ');
         }
-        await renderTable();
+        S.selSourceView = 'global';
+        await Promise.all([renderTable(), renderLocal()]);
       }), 200);
     });
     view.addEventListener('click', (ev, item) => {
@@ -200,7 +202,7 @@ APP_JS = r"""
     $('emb-set').onchange = (e) => { S.embSet = e.target.value; guard('embedding', renderEmbedding); };
     $('colour').onchange = (e) => { S.colour = e.target.value; guard('embedding', renderEmbedding); };
     $('sample').onchange = (e) => chooseSample(Number(e.target.value));
-    $('clear').onclick = () => { S.samples = null; S.selSource = ''; S.rows = [];
+    $('clear').onclick = () => { S.samples = null; S.selSource = ''; S.selSourceView = ''; S.rows = [];
                                  refreshModels(true); };
     await refreshModels(true);
     S.loadMs = performance.now() - t0;

@@ -102,8 +102,10 @@ def local_chart(points: pd.DataFrame, accuracy: pd.DataFrame, n_classes: int, de
             y=alt.Y("y:Q", scale=alt.Scale(domain=list(y_domain)), title="Δ length" if delta else "length", axis=alt.Axis(tickCount=4)),
             color=colour,
             opacity=alt.condition(brush, alt.value(0.8), alt.value(0.12)),
+            stroke=alt.condition("datum.selected", alt.value("black"), alt.value(None)),
+            strokeWidth=alt.condition("datum.selected", alt.value(1.2), alt.value(0)),
             tooltip=["sample:Q", "label:Q", "category:N"],
-        ).transform_filter(f"datum.label == {k}").add_params(brush).properties(width=84, height=72, title=title))
+        ).transform_filter(f"datum.label == {k}").add_params(brush).properties(width=72, height=66, title=title))
     return _spec(alt.concat(*charts, columns=5, data=points).configure_title(fontSize=11).configure_axis(titleFontSize=9, labelFontSize=8))
 
 
@@ -122,9 +124,10 @@ def global_chart(lines: pd.DataFrame, dens: pd.DataFrame, n_classes: int, names:
     x = alt.X("axis:Q", scale=alt.Scale(domain=[-0.3, n_classes - 0.7]), title="angle to class k (°)",
               axis=alt.Axis(values=list(range(n_classes)), format="d", grid=True))
     par = alt.Chart(lines).transform_fold(angle_cols, as_=["axis_name", "angle"]).transform_calculate(
-        axis="toNumber(substring(datum.axis_name, 6))").mark_line(strokeWidth=0.8).encode(
+        axis="toNumber(substring(datum.axis_name, 6))").mark_line().encode(
         x=x, y=alt.Y("angle:Q", scale=alt.Scale(zero=False), title="angle (°)"), color=colour, detail="key:N",
         order="axis:Q", opacity=alt.condition(brush, alt.value(0.35), alt.value(0.04)),
+        strokeWidth=alt.condition("datum.selected", alt.value(2.0), alt.value(0.8)),
     ).add_params(brush).properties(width=540, height=210)
     plots = []
     for measure in ("length", "margin", "prob_own"):
