@@ -94,7 +94,7 @@ def local_chart(points: pd.DataFrame, accuracy: pd.DataFrame, n_classes: int, de
         brush = alt.selection_interval(name=f"brush_{k}", encodings=["x", "y"])
         if k in acc.index:
             a = acc.loc[k, "accuracy"]
-            title = f"class {k}: {a:.1%}" + (f" → {acc.loc[k, 'accuracy_b']:.1%}" if delta else "")
+            title = f"class {k}: {a:.0%} → {acc.loc[k, 'accuracy_b']:.0%}" if delta else f"class {k}: {a:.1%}"
         else:
             title = f"class {k}: no samples"
         charts.append(alt.Chart().mark_circle(size=14).encode(
@@ -106,7 +106,7 @@ def local_chart(points: pd.DataFrame, accuracy: pd.DataFrame, n_classes: int, de
             strokeWidth=alt.condition("datum.selected", alt.value(1.2), alt.value(0)),
             tooltip=["sample:Q", "label:Q", "category:N"],
         ).transform_filter(f"datum.label == {k}").add_params(brush).properties(width=72, height=66, title=title))
-    return _spec(alt.concat(*charts, columns=5, data=points).configure_title(fontSize=11).configure_axis(titleFontSize=9, labelFontSize=8))
+    return _spec(alt.concat(*charts, columns=5, data=points).configure_title(fontSize=10).configure_axis(titleFontSize=9, labelFontSize=8))
 
 
 def global_chart(lines: pd.DataFrame, dens: pd.DataFrame, n_classes: int, names: dict) -> dict:
