@@ -37,7 +37,8 @@ def main(argv=None) -> int:
         parser.exit(2, f"{parser.prog}: error: cannot listen on 127.0.0.1:{args.port}: {e}\n")
     if server.missing is not None:
         print(f"{server.missing}; serving the page that says what to run", file=sys.stderr)
-    print(f"dashboard on http://127.0.0.1:{server.server_port}/ (Ctrl-C stops)", flush=True)
+    print(f"dashboard on http://127.0.0.1:{server.server_port}/ (reading the tables in the background; Ctrl-C stops)",
+          flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -23,7 +23,7 @@ section h2 { font-size: 14px; margin: 0 0 4px 0; } .note { color: #555; margin: 
 
 BODY = """
 <header>
-  <h1>Robustness study</h1><span id="run">loading…</span>
+  <h1>Robustness study</h1><span id="run">loading the analysis tables…</span>
   <label>Model A <select id="model-a"></select></label>
   <label>Model B <select id="model-b"></select></label>
   <label>Eval set <select id="eval-set"></select></label>

@@ -123,7 +123,7 @@ APP_JS = r"""
   async function renderGlobal() {
     const q = {a: S.a, b: S.b, eval_set: S.evalSet, eval_set_b: S.evalSetB};
     const r = await api('global', Object.assign({samples: S.selSourceView === 'global' ? null : S.samples}, q));
-    note('global', r.note + ' Drag a box over one or more axes to select samples; click a line for the attribution view.');
+    note('global', r.note + ' Drag a box over one or more axes to select the samples whose angles on every boxed axis lie in its range; click a line for the attribution view.');
     const view = await embed('global', r.spec, 'canvas');
     view.addSignalListener('pbrush', () => {
       clearTimeout(brushTimer);

@@ -24,9 +24,39 @@ def _json_default(value):
     return str(value)
 
 
-def make_handler(endpoints: Endpoints | None, missing: data.MissingData | None):
-    """A request handler class bound to the loaded endpoints (or to the missing-data error)."""
-    index = (page.dashboard_page() if endpoints else
+class Loader:
+    """Loads the workdir's tables in a background thread, so the server answers the page at once and the
+    page's first data request waits for the tables (`get`)."""
+
+    def __init__(self, workdir):
+        self.workdir, self._done = workdir, threading.Event()
+        self.endpoints, self.error = None, None
+
+    def start(self) -> "Loader":
+        """Start reading the tables in a daemon thread."""
+        threading.Thread(target=self._load, args=(self.workdir,), daemon=True).start()
+        return self
+
+    def _load(self, workdir):
+        try:
+            self.endpoints = Endpoints(data.load(workdir))
+        except Exception as e:  # noqa: BLE001 - reported to every request
+            self.error = e
+        finally:
+            self._done.set()
+
+    def get(self, timeout: float = 600.0) -> Endpoints:
+        """The endpoints once loaded; raises the load's error (or TimeoutError)."""
+        if not self._done.wait(timeout):
+            raise TimeoutError("the analysis tables are still loading")
+        if self.error is not None:
+            raise RuntimeError(f"could not read the analysis tables: {type(self.error).__name__}: {self.error}")
+        return self.endpoints
+
+
+def make_handler(loader: Loader | None, missing: data.MissingData | None):
+    """A request handler class bound to the loader of the endpoints (or to the missing-data error)."""
+    index = (page.dashboard_page() if loader else
              page.missing_page(missing.workdir, missing.missing, missing.command)).encode()
     lock = threading.Lock()  # pandas objects are shared: one computation at a time
 
@@ -43,13 +73,16 @@ def make_handler(endpoints: Endpoints | None, missing: data.MissingData | None):
             self.wfile.write(body)
 
         def _answer(self, name: str, q: dict):
-            if endpoints is None:
+            if loader is None:
                 return self._send(503, json.dumps({"error": str(missing), "command": missing.command}).encode(),
                                   "application/json")
             try:
+                endpoints = loader.get()
                 with lock:
                     answer = endpoints.answer(name, q)
                 self._send(200, json.dumps(answer, default=_json_default, allow_nan=False).encode(), "application/json")
+            except (RuntimeError, TimeoutError) as e:  # the tables could not be read (or not yet)
+                self._send(503, json.dumps({"error": str(e)}).encode(), "application/json")
             except KeyError as e:
                 self._send(404, json.dumps({"error": f"unknown endpoint or field {e}"}).encode(), "application/json")
             except (ValueError, TypeError) as e:
@@ -61,7 +94,7 @@ def make_handler(endpoints: Endpoints | None, missing: data.MissingData | None):
         def do_GET(self):
             url = urlsplit(self.path)
             if url.path in ("/", "/index.html"):
-                return self._send(200 if endpoints else 503, index, "text/html; charset=utf-8")
+                return self._send(200 if loader else 503, index, "text/html; charset=utf-8")
             if url.path == "/favicon.ico":
                 return self._send(204, b"", "image/x-icon")
             if url.path.startswith("/api/"):
@@ -83,13 +116,13 @@ def make_handler(endpoints: Endpoints | None, missing: data.MissingData | None):
 
 
 def make_server(workdir, port: int = 0) -> ThreadingHTTPServer:
-    """Load the workdir and bind the server to 127.0.0.1:port (0 = a free port; see server.server_port).
-    A workdir without tables gives a server of the missing-data page."""
-    try:
-        endpoints, missing = Endpoints(data.load(workdir)), None
-    except data.MissingData as e:
-        endpoints, missing = None, e
-    server = ThreadingHTTPServer((HOST, port), make_handler(endpoints, missing))
+    """Bind the server to 127.0.0.1:port (0 = a free port; see server.server_port) and start loading the
+    workdir's tables in the background. A workdir without tables gives a server of the missing-data page."""
+    missing_paths = data.missing_files(workdir)
+    missing = data.MissingData(workdir, missing_paths) if missing_paths else None
+    loader = None if missing else Loader(workdir)
+    server = ThreadingHTTPServer((HOST, port), make_handler(loader, missing))
     server.daemon_threads = True
     server.missing = missing
+    server.loader = loader.start() if loader else None
     return server
