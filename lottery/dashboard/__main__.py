@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lottery.dashboard import snapshot
+from lottery.dashboard import data, snapshot
 from lottery.dashboard.server import make_server
 
 
@@ -29,6 +29,9 @@ def main(argv=None) -> int:
             size = snapshot.write(args.workdir, args.out)
         except (snapshot.TooLarge, OSError) as e:
             parser.exit(2, f"{parser.prog}: error: {e}\n")
+        missing = data.missing_files(args.workdir)
+        if missing:
+            print(f"{args.workdir}: missing {', '.join(missing)}; {args.out} says what to run", file=sys.stderr)
         print(f"wrote {args.out} ({size / 1e6:.1f} MB)")
         return 0
     try:

@@ -95,7 +95,8 @@ class Endpoints:
         fa, fb = self._local(q)
         frame = data.local_frame(fa, fb)
         shown = data.subsample(frame, LOCAL_PER_CLASS, "label")
-        shown = shown.assign(selected=data.is_selected(shown["sample"], q.get("samples")))
+        shown = shown.assign(selected=data.is_selected(shown["sample"], q.get("samples")),
+                             x=shown["x"].round(3), y=shown["y"].round(3))  # smaller JSON, sub-pixel anyway
         acc = data.class_accuracy(fa, fb)
         spec = views.local_chart(shown[["sample", "label", "x", "y", "category", "selected"]], acc, self.study.n_classes,
                                  fb is not None, views._domain(frame["x"]), views._domain(frame["y"]))
@@ -133,6 +134,7 @@ class Endpoints:
         cols = ["sample"] + data.angle_columns(self.study.samples)
         lines = pd.concat([data.subsample(f[cols], GLOBAL_LINES, None).assign(series=k) for k, (f, _) in series.items()],
                           ignore_index=True)
+        lines[cols[1:]] = lines[cols[1:]].round(2)  # degrees: sub-pixel anyway, smaller JSON
         lines["selected"] = data.is_selected(lines["sample"], q.get("samples"))
         dens = data.densities({k: f for k, (f, _) in series.items()})
         spec = views.global_chart(lines, dens, self.study.n_classes, {k: name for k, (_, name) in series.items()})
