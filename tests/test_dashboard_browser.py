@@ -1,0 +1,308 @@
+"""The dashboard in headless Chromium (Debian's /usr/bin/chromium + chromedriver, driven by Selenium) against
+the synthetic fixture workdir: loads with no console error and no request leaving 127.0.0.1, every view
+draws marks, a brush in the local view changes the evaluation table, a click in the similarity view
+highlights its table row, choosing a sample fills the attribution view. Screenshot in tests/artifacts/
+(and docs/dashboard.png with LOTTERY_SCREENSHOT=1). The 50 models × 10,000 samples check is marked slow."""
+
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from dashboard_fixture import write_large_workdir, write_workdir
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+    pytest.skip("needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver)",
+                allow_module_level=True)
+webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (pip install selenium)")
+pytest.importorskip("altair", reason="needs altair (pip install altair vl-convert-python)")
+pytest.importorskip("vl_convert", reason="needs vl-convert-python (pip install vl-convert-python)")
+
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+
+from lottery.dashboard.server import make_server  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Counts the data marks (not axes, legends) of a vega view's scenegraph by mark type (works for SVG and canvas renderers alike).
+COUNT_MARKS = """
+const view = window.dash.views[arguments[0]].view; const counts = {};
+(function walk(node) {
+  if (!node) return;
+  if (node.marktype && node.items) {
+    if (node.marktype !== 'group' && node.role === 'mark') counts[node.marktype] = (counts[node.marktype] || 0) + node.items.length;
+    node.items.forEach((it) => walk(it));
+  } else if (node.items) node.items.forEach((it) => walk(it));
+})(view.scenegraph().root);
+return counts;
+"""
+
+# The pixel box (relative to the canvas) of the panel of view arguments[0] that holds brush arguments[1].
+PANEL_BOX = """
+const view = window.dash.views[arguments[0]].view, brush = arguments[1] + '_brush', origin = view.origin(); let box = null;
+(function walk(mark, ox, oy) {
+  if (box || !mark || mark.marktype !== 'group') return;
+  for (const it of mark.items) {
+    const x = ox + (it.x || 0), y = oy + (it.y || 0);
+    if ((it.items || []).some((c) => c.name === brush)) { box = [x, y, it.width, it.height]; return; }
+    for (const child of (it.items || [])) walk(child, x, y);
+  }
+})(view.scenegraph().root, origin[0], origin[1]);
+return box;
+"""
+
+
+def _wait(driver, script, timeout=30.0):
+    """Poll a JS expression until truthy; returns its value."""
+    end = time.time() + timeout
+    while time.time() < end:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for: {script}")
+
+
+def _driver():
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1500,1800",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+def _serve(workdir):
+    server = make_server(workdir, 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    """The dashboard of the fixture workdir, loaded in headless Chromium: (driver, base url, load seconds)."""
+    server = _serve(write_workdir(tmp_path_factory.mktemp("dash") / "run"))
+    driver = _driver()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        start = time.time()
+        driver.get(base + "/")
+        _wait(driver, "return window.dash && window.dash.loaded")
+        yield driver, base, time.time() - start
+    finally:
+        driver.quit()
+        server.shutdown()
+        server.server_close()
+
+
+def _severe(driver):
+    return [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+
+
+def test_loads_offline_without_errors_and_every_view_draws(page):
+    driver, base, seconds = page
+    assert driver.execute_script("return window.dash.errors") == []
+    assert _severe(driver) == []
+    urls = driver.execute_script("return performance.getEntriesByType('resource').map((e) => e.name)")
+    assert urls and all(u.startswith(base + "/") for u in urls), urls
+    assert driver.execute_script("return [...document.scripts].filter((s) => s.src).length") == 0
+    marks = {v: driver.execute_script(COUNT_MARKS, v) for v in ("table", "embedding", "local", "global", "attribution")}
+    assert marks["table"].get("rect", 0) >= 6 * 4 * 4, marks["table"]  # 6 rows × 4 columns × (dense + 3 ratios)
+    assert marks["embedding"].get("symbol", 0) == 20 and marks["embedding"].get("rule", 0) > 0, marks["embedding"]
+    assert marks["local"].get("symbol", 0) == 200, marks["local"]  # all 200 samples drawn (≤ 300 per class)
+    assert marks["global"].get("line", 0) > 0 and marks["global"].get("area", 0) > 0, marks["global"]
+    assert marks["attribution"].get("rect", 0) >= 28 * 28 + 4 * 14 * 14, marks["attribution"]
+    for view, tag in (("table", "svg"), ("embedding", "svg"), ("local", "canvas"), ("global", "canvas"), ("attribution", "svg")):
+        assert driver.execute_script(f"return document.querySelectorAll('#{view} {tag}').length") == 1, view
+    assert seconds < 20
+
+
+def _drag(driver, view, brush, start, end):
+    """A real mouse drag over the panel holding `brush`, from and to fractions (x, y) of the panel."""
+    canvas = driver.find_element("css selector", f"#{view} canvas")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", canvas)
+    x, y, w, h = driver.execute_script(PANEL_BOX, view, brush)
+    cw, ch = canvas.size["width"], canvas.size["height"]
+    at = lambda f: (x + f[0] * w - cw / 2, y + f[1] * h - ch / 2)  # noqa: E731 - Selenium offsets: from the centre
+    ActionChains(driver).move_to_element_with_offset(canvas, *at(start)).click_and_hold().move_to_element_with_offset(
+        canvas, *at(end)).release().perform()
+
+
+def _table_fills(driver):
+    """How many table bars are drawn green (gain) and red (loss)."""
+    return driver.execute_script("""
+      const paths = [...document.querySelectorAll('#table svg .mark-rect path')];
+      const fill = (p) => (p.getAttribute('fill') || '').toLowerCase();
+      return [paths.filter((p) => fill(p) === '#2ca02c').length, paths.filter((p) => fill(p) === '#d62728').length];""")
+
+
+def test_brush_in_local_view_changes_the_evaluation_table(page):
+    driver, _, _ = page
+    assert _table_fills(driver) == [0, 0]
+    before = driver.execute_script("return window.dash.tableCells.map((c) => c.accuracy)")
+    version = driver.execute_script("return Number(document.getElementById('table').dataset.version)")
+    _drag(driver, "local", "brush_0", (0.15, 0.15), (0.95, 0.7))
+    _wait(driver, f"return Number(document.getElementById('table').dataset.version) > {version}")
+    state = driver.execute_script("return [window.dash.samples.length, window.dash.selSource]")
+    assert state[0] > 0 and "local" in state[1]
+    after = driver.execute_script("return window.dash.tableCells.map((c) => c.accuracy)")
+    assert after != before
+    gains, losses = _table_fills(driver)
+    assert gains + losses > 0
+    assert "selected" in driver.find_element("id", "selection").text
+    # The selection flows into the global view: its drawn lines among the selected samples are bold.
+    _wait(driver, "return document.getElementById('global-note').textContent.includes('selected in the local view')")
+    assert _severe(driver) == []
+
+
+def test_brush_over_axes_in_global_view_selects_samples(page):
+    driver, _, _ = page
+    version = driver.execute_script("return Number(document.getElementById('table').dataset.version)")
+    _drag(driver, "global", "pbrush", (0.2, 0.05), (0.45, 0.5))  # axes 2-4, the upper angles
+    _wait(driver, f"return Number(document.getElementById('table').dataset.version) > {version}")
+    source = driver.execute_script("return window.dash.selSource")
+    assert source.startswith("global geometry brush on axes ") and driver.execute_script("return window.dash.samples.length") > 0
+    assert sum(_table_fills(driver)) > 0
+    _wait(driver, "return document.getElementById('local-note').textContent.includes('selected in the global view')")
+    assert _severe(driver) == []
+
+
+def test_click_in_similarity_view_highlights_its_table_row(page):
+    driver, _, _ = page
+    version = driver.execute_script("return Number(document.getElementById('table').dataset.version)")
+    symbol = driver.execute_script("""
+      let el = null;
+      (function walk(n) { if (el || !n) return; if (n.marktype === 'symbol' && n.role === 'mark') {
+          const it = n.items.find((i) => i.datum.method !== 'dense'); if (it) el = it._svg; return; }
+        (n.items || []).forEach(walk); })(window.dash.views.embedding.view.scenegraph().root);
+      return el;""")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", symbol)
+    ActionChains(driver).move_to_element(symbol).click().perform()
+    _wait(driver, f"return window.dash.rows.length && Number(document.getElementById('table').dataset.version) > {version}")
+    row = driver.execute_script("return window.dash.rows")
+    model_a = driver.execute_script("return window.dash.meta.models[window.dash.a]")
+    assert row == [f"{model_a['architecture']} · {model_a['method']}"]
+    opacities = driver.execute_script(
+        "return [...document.querySelectorAll('#table svg .mark-rect path')].map((p) => p.getAttribute('opacity') || '1')")
+    faded = sum(o == "0.25" for o in opacities)
+    assert 0 < faded < len(opacities)  # the clicked row stays opaque, the others fade
+    assert len(opacities) - faded >= 4  # one row's bars × 4 columns at least
+    assert _severe(driver) == []
+
+
+def test_choosing_a_sample_fills_the_attribution_view(page):
+    driver, _, _ = page
+    note = driver.find_element("id", "attribution-note")
+    version = driver.execute_script("return Number(document.getElementById('attribution').dataset.version)")
+    driver.execute_script("const s = document.getElementById('sample'); s.value = '2'; s.dispatchEvent(new Event('change'));")
+    _wait(driver, f"return Number(document.getElementById('attribution').dataset.version) > {version}")
+    marks = driver.execute_script(COUNT_MARKS, "attribution")
+    assert marks.get("rect", 0) >= 28 * 28 + 4 * 14 * 14
+    assert "precomputed for 3 samples only" in note.text and "has none" not in note.text
+    assert "sample 2" in driver.find_element("id", "attribution").text
+    # A click on a local-view point picks that sample (no maps: the view says so and shows the image alone).
+    version += 1
+    driver.execute_script("window.dash.sample = null")
+    picked, x, y = driver.execute_script("""
+      const v = window.dash.views.local.view; let d = null;
+      (function walk(n) { if (d || !n) return; if (n.marktype === 'symbol' && n.role === 'mark' && n.items.length) {
+          d = n.items.find((i) => i.datum.sample > 2); return; }
+        (n.items || []).forEach(walk); })(v.scenegraph().root);
+      let x = d.x, y = d.y, g = d.mark.group;
+      while (g) { x += g.x || 0; y += g.y || 0; g = g.mark && g.mark.group; }
+      const o = v.origin(); const pad = v.padding();
+      return [d.datum.sample, o[0] + (pad.left || 0) + x, o[1] + (pad.top || 0) + y];""")
+    canvas = driver.find_element("css selector", "#local canvas")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", canvas)
+    cw, ch = canvas.size["width"], canvas.size["height"]
+    ActionChains(driver).move_to_element_with_offset(canvas, x - cw / 2, y - ch / 2).click().perform()
+    _wait(driver, f"return window.dash.sample === {picked} && Number(document.getElementById('attribution').dataset.version) > {version}")
+    assert f"Sample {picked} has none" in note.text
+    assert driver.execute_script(COUNT_MARKS, "attribution").get("rect", 0) == 28 * 28
+    assert _severe(driver) == []
+
+
+def test_out_snapshot_renders_from_a_file(tmp_path):
+    """--out's file, opened as file://, draws the five views with no request at all."""
+    from lottery.dashboard import snapshot
+
+    out = tmp_path / "dash.html"
+    snapshot.write(write_workdir(tmp_path / "run", n_samples=60), out)
+    driver = _driver()
+    try:
+        driver.get(out.as_uri())
+        _wait(driver, "return window.dash && window.dash.loaded")
+        assert driver.execute_script("return window.dash.errors") == [] and _severe(driver) == []
+        assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
+        for view in ("table", "embedding", "local", "global", "attribution"):
+            assert sum(driver.execute_script(COUNT_MARKS, view).values()) > 0, view
+    finally:
+        driver.quit()
+
+
+def test_screenshot(page):
+    driver, _, _ = page
+    versions = driver.execute_script("return ['local', 'attribution'].map((v) => Number(document.getElementById(v).dataset.version))")
+    driver.execute_script("""
+      const b = document.getElementById('model-b'); b.value = String(window.dash.a === 1 ? 2 : 1); b.dispatchEvent(new Event('change'));""")
+    _wait(driver, f"return Number(document.getElementById('local').dataset.version) > {versions[0]} && "
+                  f"Number(document.getElementById('attribution').dataset.version) > {versions[1]}")
+    version = driver.execute_script("return Number(document.getElementById('attribution').dataset.version)")
+    driver.execute_script("const s = document.getElementById('sample'); s.value = '1'; s.dispatchEvent(new Event('change'));")
+    _wait(driver, f"return Number(document.getElementById('attribution').dataset.version) > {version}")
+    assert "→" in driver.execute_script("return JSON.stringify(window.dash.views.local.spec)")  # the Δ-scatter's categories
+    driver.execute_script("window.scrollTo(0, 0)")
+    height = driver.execute_script("return document.body.scrollHeight")
+    driver.set_window_size(1500, min(max(height + 160, 900), 2600))
+    time.sleep(0.5)
+    out = ROOT / "tests" / "artifacts" / "dashboard.png"
+    out.parent.mkdir(exist_ok=True)
+    driver.save_screenshot(str(out))
+    assert out.stat().st_size > 10_000
+    if os.environ.get("LOTTERY_SCREENSHOT") == "1":
+        shutil.copyfile(out, ROOT / "docs" / "dashboard.png")
+
+
+@pytest.mark.slow
+def test_responsive_at_50_models_and_10000_samples(tmp_path):
+    """Server start and page load on 50 models × 10,000 samples; prints the times."""
+    t0 = time.time()
+    workdir = write_large_workdir(tmp_path / "big")
+    t1 = time.time()
+    server = _serve(workdir)
+    t2 = time.time()
+    driver = _driver()
+    try:
+        driver.get(f"http://127.0.0.1:{server.server_port}/")
+        _wait(driver, "return window.dash && window.dash.loaded", timeout=120)
+        t3 = time.time()
+        assert driver.execute_script("return window.dash.errors") == [] and _severe(driver) == []
+        assert driver.execute_script(COUNT_MARKS, "local").get("symbol", 0) == 3000
+        # One brush round trip over all 10,000 samples of both models.
+        driver.execute_script("window.dash.b = 7")
+        start = time.time()
+        sel = driver.execute_async_script("""
+          const done = arguments[arguments.length - 1];
+          fetch('/api/select_local', {method: 'POST', body: JSON.stringify({a: window.dash.a, b: 7, eval_set: 'clean',
+                brushes: {0: {x: [-90, 90], y: [-50, 50]}, 3: {x: [-10, 10]}}})}).then((r) => r.json()).then(done);""")
+        brush = time.time() - start
+        print(f"\nfixture {t1 - t0:.1f} s, server up {t2 - t1:.2f} s, page load incl. reading the tables {t3 - t2:.1f} s "
+              f"(in page {driver.execute_script('return window.dash.loadMs') / 1000:.1f} s), brush query {brush:.2f} s, "
+              f"{len(sel['samples'])} samples")
+        assert t3 - t2 < 30
+        # A second page load (tables in memory): every view drawn again.
+        start = time.time()
+        driver.get(f"http://127.0.0.1:{server.server_port}/")
+        _wait(driver, "return window.dash && window.dash.loaded", timeout=60)
+        print(f"reload {time.time() - start:.1f} s (in page {driver.execute_script('return window.dash.loadMs') / 1000:.1f} s)")
+        assert time.time() - start < 10
+    finally:
+        driver.quit()
+        server.shutdown()
+        server.server_close()
