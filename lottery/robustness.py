@@ -215,6 +215,8 @@ def correlations(keys: pd.DataFrame, clean: dict, robust: np.ndarray, dense: dic
         t = measures.correlation_table({m: clean[m][k] for m in METRICS}, {"robustness": robust[k]})
         frames.append(t.assign(**row.to_dict()))
     ratios = keys.ratio.nunique()
+    if ratios < 2:  # the dense population: no ratio sweep, no pruning vulnerability
+        return pd.concat(frames, ignore_index=True)
     for i in range(pv.shape[0]):
         t = measures.correlation_table({m: dense[m][i] for m in METRICS}, {"pruning_vulnerability": pv[i]})
         frames.append(t.assign(**keys.iloc[i * ratios].to_dict()).assign(ratio=np.nan))
@@ -245,6 +247,7 @@ class Architecture:
 
     def __init__(self, config, workdir, dataset, train_labels, noise_seeds, name: str, width: int,
                  splits_for: Callable, progress: Callable):
+        test_examples = int(dataset.y_test.shape[0])
         self.tag = arch_tag(name, width)
         self.config = arch_config(config, name, width)
         self.spec = model_registry.get(name, config.model.hidden, config.model.use_bias, config.model.init)
@@ -255,7 +258,8 @@ class Architecture:
         self.module = module
         self.head = geometry.head_name(module, _one_params(self.zoo), tuple(dataset.input_shape))
         self.loop = member_loop(self.spec, self.config.train)
-        self.analyser = Analyser(module, self.head, self.loop, int(config.train.eval_batch_size))
+        # batches no larger than the analysed test set: a 500-example set padded to 2,048 costs 4× the work
+        self.analyser = Analyser(module, self.head, self.loop, min(int(config.train.eval_batch_size), test_examples))
 
     def keys(self, method: str) -> pd.DataFrame:
         ratios = [0.0] if method == DENSE else self.zoo.ratios
