@@ -35,6 +35,16 @@ def _choice(field: str, value, allowed):
         raise ConfigError(field, f"unknown value {value!r}; allowed: {', '.join(allowed)}")
 
 
+def _choices(field: str, values, allowed, what: str):
+    """A non-empty list of distinct names, each one of ``allowed``."""
+    if isinstance(values, str) or not values:
+        raise ConfigError(field, f"must be a non-empty list of {what}, got {values!r}")
+    for v in values:
+        _choice(field, v, allowed)
+    if len(set(values)) != len(values):
+        raise ConfigError(field, f"must not repeat a value, got {tuple(values)!r}")
+
+
 def _real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -194,12 +204,7 @@ def _robustness(c) -> None:
                                                           f"{', '.join(model_registry.NAMES)}") from None
     if len(set(r.architectures)) != len(r.architectures):
         raise ConfigError("robustness.architectures", f"must not repeat an entry, got {tuple(r.architectures)!r}")
-    if isinstance(r.corruptions, str) or not r.corruptions:
-        raise ConfigError("robustness.corruptions", f"must be a non-empty list of corruptions, got {r.corruptions!r}")
-    for name in r.corruptions:
-        _choice("robustness.corruptions", name, corruptions.ALL)
-    if len(set(r.corruptions)) != len(r.corruptions):
-        raise ConfigError("robustness.corruptions", f"must not repeat a corruption, got {tuple(r.corruptions)!r}")
+    _choices("robustness.corruptions", r.corruptions, corruptions.ALL, "corruptions")
     _ints("robustness.severities", r.severities, 1, "severities 1…5")
     if max(r.severities) > 5:
         raise ConfigError("robustness.severities", f"severities are 1…5, got {tuple(r.severities)!r}")
@@ -228,12 +233,7 @@ def _prune_methods(c, spec) -> None:
     if len(c.model.widths) != 1:
         raise ConfigError("model.widths", f"a prune-methods run prunes one trained model per seed; give one width, "
                                           f"got {tuple(c.model.widths)}")
-    if isinstance(p.methods, str) or not p.methods:
-        raise ConfigError("prune_methods.methods", f"must be a non-empty list of methods, got {p.methods!r}")
-    for name in p.methods:
-        _choice("prune_methods.methods", name, methods.NAMES)
-    if len(set(p.methods)) != len(p.methods):
-        raise ConfigError("prune_methods.methods", f"must not repeat a method, got {tuple(p.methods)!r}")
+    _choices("prune_methods.methods", p.methods, methods.NAMES, "methods")
     learned = [m for m in p.methods if methods.get(m).learned]
     if learned and getattr(spec, "batch_norm", False):
         raise ConfigError("prune_methods.methods", f"{learned[0]} learns scores with the weights frozen and does not "
