@@ -178,17 +178,17 @@ def analyse(analyser: Analyser, params, stats, sets: EvalSets, keys: pd.DataFram
     clean = analyser(params, stats, sets.x_clean, sets.labels)
     evaluation = [keys.assign(eval_set="clean", corruption="clean", severity=0, accuracy=clean["correct"].mean(1))]
     samples = [_sample_rows(keys, clean, labels, "clean", "clean", 0)]
-    counts = np.zeros((len(keys), len(sets.names), len(labels)), np.uint8)
     correct = []
     for name, severity in sets.sets():
         out = analyser(params, stats, sets.x(name, severity), sets.labels)
-        counts[:, sets.names.index(name)] += out["correct"].astype(np.uint8)
         correct.append(out["correct"])
         evaluation.append(keys.assign(eval_set=f"{name}-{severity}", corruption=name, severity=severity,
                                       accuracy=out["correct"].mean(1)))
         if severity == geometry_severity:
             samples.append(_sample_rows(keys, out, labels, f"{name}-{severity}", name, severity))
-    robust = np.asarray(measures.corruption_robustness(np.stack(correct).reshape(len(correct), -1)))
+    correct = np.stack(correct)  # [S, K, N], corruption-major
+    counts = correct.reshape(len(sets.names), -1, *correct.shape[1:]).sum(1, dtype=np.uint8).transpose(1, 0, 2)
+    robust = np.asarray(measures.corruption_robustness(correct.reshape(len(correct), -1)))
     return {"evaluation": pd.concat(evaluation, ignore_index=True), "samples": pd.concat(samples, ignore_index=True),
             "clean": clean, "counts": counts, "robustness": robust.reshape(len(keys), len(labels))}
 
