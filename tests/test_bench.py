@@ -28,6 +28,9 @@ def test_quick_bench_writes_every_measurement(tmp_path):
     r = json.loads(out.read_text())
     assert r["sgemm_gflops"]["numpy"] > 0 and r["sgemm_gflops"]["xla"] > 0
     assert [w["workload"][:3] for w in r["workloads"]] == ["(a)", "(a'", "(b)", "(c)"]
+    # packed GMM buckets also time their first layer's products alone (what bounds them); (c) is unpacked
+    assert [("first_layer_model_epochs_per_s" in w) for w in r["workloads"]] == [True, True, True, False]
+    assert all(w.get("first_layer_model_epochs_per_s", 1) > 0 for w in r["workloads"])
     for w in r["workloads"]:
         assert w["lottery_model_epochs_per_s"] > 0 and all(b["compile_s"] >= 0 for b in w["buckets"])
         assert ("speedup" in w) == ("torch_missing" not in r)

@@ -26,6 +26,7 @@ class BucketTiming:
     compile_s: float  # first chunk minus one steady epoch
     seconds: float  # the steady epochs
     epochs: int
+    floor_seconds: float | None = None  # the same epochs of the first layer's products alone (packed buckets)
 
     @property
     def model_epochs_per_s(self) -> float:
@@ -63,9 +64,44 @@ def time_buckets(spec: ModelSpec, x, y, widths, seeds, epochs: int, batch: int, 
         pop, _, _ = trainer.train(pop, 0, s)
         first = time.perf_counter() - t0
         pop, _, seconds = trainer.train(pop, s, (epochs + 1) * s)
+        floor = None
+        if trainer.packed is not None:
+            plan = trainer.packed.plan
+            floor = epochs * first_layer_seconds(x, plan.groups, int(plan.col_member.shape[1]), batch, epochs)
         out.append(BucketTiming(list(widths_b), len(trainer.members), max(first - seconds / epochs, 0.0),
-                                seconds, epochs))
+                                seconds, epochs, floor))
     return out
+
+
+def first_layer_seconds(x, groups: int, hidden: int, batch: int, epochs: int) -> float:
+    """Seconds per epoch of only the first layer's two products in a packed bucket of ``groups``
+    data orders and ``hidden`` packed units each: per step and group, its own batch gathered, the
+    forward [B, D] × [D, H] and the weight gradient [D, B] × [B, H] (the input needs no gradient).
+
+    Every packed step does at least this work, so it bounds what the rest of a step (output
+    layer, activations, loss, update) may still win. x [N, D] device array.
+    """
+    n, d = int(x.shape[0]), int(np.prod(x.shape[1:]))
+    steps = -(-n // batch)
+    rng = np.random.default_rng(0)
+    idx = jnp.asarray(np.stack([np.resize(rng.permutation(n), steps * batch).reshape(steps, batch)
+                                for _ in range(groups)], axis=1))  # [S, U, B]
+    w = jnp.asarray(rng.normal(0, 0.1, (groups, d, hidden)).astype(np.float32))
+
+    @jax.jit
+    def epoch(w, x, idx):
+        def body(w, i):
+            xb = x.reshape(n, d)[i]  # [U, B, D]
+            z = jnp.einsum("ubd,udh->ubh", xb, w)
+            return w - 1e-4 * jnp.einsum("ubd,ubh->udh", xb, jnp.maximum(z, 0.0)), None
+        return jax.lax.scan(body, w, idx)[0]
+
+    w = jax.block_until_ready(epoch(w, x, idx))
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        w = epoch(w, x, idx)
+    jax.block_until_ready(w)
+    return (time.perf_counter() - t0) / epochs
 
 
 class MemoryCheckpoints:

@@ -123,7 +123,7 @@ def group_gradients(params, x, y, valid, seg, use_bias: bool):
     The output layer is one [B, H] × [H, G·C] product with the block-diagonal kernel; its backward
     pass is two more products. Written out instead of differentiated: the step is then exactly
     three small products and the two first-layer ones, with no transposes or masks that automatic
-    differentiation of the masked loss adds (measured ~15 % of a small-width step on XLA:CPU).
+    differentiation of the masked loss adds (a small-width step took ~18 % longer with them on XLA:CPU).
 
     A diverged member must not reach the others through the zeros of the block kernel (0 · inf =
     NaN): non-finite activations and output weights enter the products as 0, the slot of a unit
