@@ -103,7 +103,8 @@ def _limit(r) -> str:
     out = f"; the first layer's two products alone run {floor:.0f} model-epochs/s"
     if "torch_model_epochs_per_s" in r:
         out += f" ({floor / r['torch_model_epochs_per_s']:.1f}× PyTorch)"
-    return out + f" and the rest of the step (output layer, activations, loss, update) takes {100 * (floor / r['lottery_model_epochs_per_s'] - 1):.0f}% more time"
+    more = 100 * (floor / r["lottery_model_epochs_per_s"] - 1)
+    return out + f" and the rest of the step (output layer, activations, loss, update) takes {more:.0f}% more time"
 
 
 def _targets(rows, imp_rows, compiles) -> list[dict]:

@@ -5,8 +5,8 @@ every model, but groups stay one per seed) also share their first layer's input.
 concatenated into one layer of H = Σ widths units — no padding — so a step of the whole group is
 one [B, D] × [D, H] product, and the output layer is block-diagonal: unit j of member g feeds only
 member g's logits. The loss of a group is the sum of its members' losses, so every member receives
-exactly its own gradient (written out by hand in :func:`group_gradients`); the update is elementwise. A group is therefore the same computation as
-its members trained alone, up to float summation order.
+exactly its own gradient (written out by hand in :func:`group_gradients`); the update is elementwise.
+A group is therefore the same computation as its members trained alone, up to float summation order.
 
 The population (members padded to the bucket's width) stays the record: :meth:`PackedProgram.pack`
 gathers it into the packed layout before a training range and :meth:`PackedProgram.unpack` writes it
@@ -127,7 +127,8 @@ def group_gradients(params, x, y, valid, seg, use_bias: bool):
 
     A diverged member must not reach the others through the zeros of the block kernel (0 · inf =
     NaN): non-finite activations and output weights enter the products as 0, the slot of a unit
-    with a non-finite activation gets a NaN loss, and non-finite logit gradients are dropped.
+    with a non-finite activation or output weight gets a NaN loss, and non-finite logit gradients
+    are dropped.
     Finite inputs give the plain gradient.
     """
     b, g = x.shape[0], seg.shape[1]
@@ -136,7 +137,7 @@ def group_gradients(params, x, y, valid, seg, use_bias: bool):
     if use_bias:
         z = z + params["b1"]
     active = z > 0
-    bad_unit = ~jnp.all(jnp.isfinite(jnp.maximum(z, 0.0)), axis=0)  # [H]
+    bad_unit = ~(jnp.all(jnp.isfinite(jnp.maximum(z, 0.0)), axis=0) & jnp.all(jnp.isfinite(params["w2"]), axis=1))
     h = jnp.where(active & (z < jnp.inf), z, 0.0)  # relu with NaN / inf entered as 0
     kernel = _block(_finite(params["w2"]), seg)  # [H, G·C]
     logits = jnp.moveaxis((h @ kernel).reshape(b, g, c), 0, -1)  # [G, C, B]
