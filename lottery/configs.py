@@ -23,6 +23,8 @@ NON_RESULT_KEYS = ("report", "data.data_dir", "data.tfds_data_dir",
 def base() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.experiment = "experiment"
+    # What lottery.run does (lottery/studies): imp (study A's IMP grid), prune_methods or robustness (study B).
+    c.kind = "imp"
 
     c.data = ml_collections.ConfigDict()
     # gmm_linear | gmm_xor | mnist | fashion_mnist | cifar10 | cifar10_synthetic (SYNTHETIC colour blobs
@@ -200,7 +202,7 @@ def optimizer_section(**overrides) -> ml_collections.ConfigDict:
 def study_b_prune_methods(name: str, dataset: str, model: str, width: int, preset: str) -> ml_collections.ConfigDict:
     """Study B's pruning-method comparison (SPEC §7): one trained model per seed, every method at
     prune ratios 0–90% in steps of 10%, evaluated as pruned and after retraining the survivors.
-    ``kind = "prune_methods"`` routes ``lottery.run`` to :mod:`lottery.zoo`; there is no ``imp``
+    ``kind = "prune_methods"`` routes ``lottery.run`` to :mod:`lottery.studies.prune_methods`; there is no ``imp``
     section. Biprop / edge-popup scores are trained with ``prune_methods.score_optimizer`` (the
     multi-prize-ticket recipe: SGD, momentum 0.9, cosine, lr 0.1).
 
@@ -253,7 +255,7 @@ def study_b_robustness(name: str, dataset: str, architectures: tuple, corruption
     experiment of :func:`study_b_prune_methods` (dense models, every method at prune ratios 0–90%, the
     survivors fine-tuned), then every model analysed on the clean test set and every corruption × severity
     through the geometry of its last feature layer. ``kind = "robustness"`` routes ``lottery.run`` to
-    :mod:`lottery.robustness`. ``corruption_set``: "cifar10_c" (the 19 types of CIFAR-10-C) or "mnist_c"
+    :mod:`lottery.studies.robustness`. ``corruption_set``: "cifar10_c" (the 19 types of CIFAR-10-C) or "mnist_c"
     (those 19 at the documented 28×28 table plus MNIST-C's own 9).
 
     ``quick``: Fashion-MNIST (installed here), LeNet-5 and a 784 → 100 → 10 FCN, one seed, the first

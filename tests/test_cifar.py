@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from lottery import configs, validate
-from lottery.data import augment, cifar, registry
+from lottery.data import augment, cifar, catalog as registry
 from lottery.data.dataset import first_classes
 from lottery.errors import ConfigError
 

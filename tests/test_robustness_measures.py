@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from lottery.analysis import robustness
+from lottery.analysis import robustness_measures as robustness
 
 
 def test_corruption_robustness_and_pruning_vulnerability_by_hand():

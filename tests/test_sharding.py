@@ -26,10 +26,10 @@ SCRIPT = textwrap.dedent("""
     from lottery.models import registry
     from lottery.train.state import Member
     from lottery.train.trainer import BucketTrainer
-    from lottery.data import registry as data_registry
+    from lottery.data import catalog as data_catalog
     c = tiny_config(**{overrides!r})
     api.run(c, sys.argv[1], log=lambda s: None)
-    ds = data_registry.load(c.data)
+    ds = data_catalog.load(c.data)
     t = BucketTrainer(registry.get("gmm_fcn"), ds.x_train, ds.y_train[None], [Member(2, s) for s in (0, 1, 2)],
                       c.train, c.optimizer, 2)
     pop, _, _ = t.train(t.init(), 0, t.total_steps)

@@ -147,8 +147,8 @@ def main(argv) -> None:
     import numpy as np
 
     from lottery import configs
-    from lottery.bench import conv, peak, population, torch_loop
-    from lottery.data import registry as data_registry
+    from lottery.bench import conv_population, peak, population, torch_loop
+    from lottery.data import catalog as data_catalog
     from lottery.models import registry as model_registry
 
     def log(s):
@@ -178,7 +178,7 @@ def main(argv) -> None:
     gmm_cfg = configs.base().data
     p = plan["small"]
     gmm_cfg.train_size = p["n"]
-    ds = data_registry.load(gmm_cfg)
+    ds = data_catalog.load(gmm_cfg)
     spec = model_registry.get("gmm_fcn")
     if "gmm" in chosen:
         seeds = tuple(range(p["seeds"]))
@@ -224,7 +224,7 @@ def main(argv) -> None:
         p = plan["conv"]
         # On a CPU the vmapped program is measured only at quick sizes: it runs convolutions ~25× slower there.
         modes = ("loop", "vmap") if (quick or jax.default_backend() != "cpu") else ("loop",)
-        conv_row = report["conv"] = conv.images_per_second(p["name"], p["width"], p["models"], p["batch"], p["steps"],
+        conv_row = report["conv"] = conv_population.images_per_second(p["name"], p["width"], p["models"], p["batch"], p["steps"],
                                                            modes)
         log(f"\n(e) {p['models']} × {p['name']} W={p['width']}, batch {p['batch']}, CIFAR recipe: training images/s "
             f"(model-images), compile s")

@@ -16,7 +16,8 @@ from lottery import configs
 from lottery.models.registry import ModelSpec
 from lottery.train import buckets as bucketing
 from lottery.train.state import Member
-from lottery.train.trainer import BucketTrainer, packs
+from lottery.train.strategies.packed import Packed, packs
+from lottery.train.trainer import BucketTrainer
 
 
 @dataclasses.dataclass
@@ -65,8 +66,8 @@ def time_buckets(spec: ModelSpec, x, y, widths, seeds, epochs: int, batch: int, 
         first = time.perf_counter() - t0
         pop, _, seconds = trainer.train(pop, s, (epochs + 1) * s)
         floor = None
-        if trainer.packed is not None:
-            plan = trainer.packed.plan
+        if isinstance(trainer.strategy, Packed):
+            plan = trainer.strategy.plan
             floor = epochs * first_layer_seconds(x, plan.groups, int(plan.col_member.shape[1]), batch, epochs)
         out.append(BucketTiming(list(widths_b), len(trainer.members), max(first - seconds / epochs, 0.0),
                                 seconds, epochs, floor))
@@ -120,9 +121,9 @@ class MemoryCheckpoints:
 def compile_counts(runner) -> dict[str, int]:
     """How many times each compiled program of a BucketIMP was compiled (1 each when reused)."""
     def size(t):
-        return (t.packed.run if t.packed is not None else t.program.run)._cache_size()
+        return t.strategy.cache_size()
 
-    counts = {"train": size(runner.t), "prune": runner.prune._cache_size()}
+    counts = {"train": size(runner.trainer), "prune": runner.prune._cache_size()}
     if runner.compacted is not None:
         counts.update({f"train_compacted_{'x'.join(map(str, k))}": size(t) for k, t in runner.compacted.trainers.items()})
     return counts
@@ -137,7 +138,7 @@ def imp_level_times(spec: ModelSpec, x, y, width: int, seeds, epochs: int, batch
     trained_width is the widest hidden layer actually trained, smaller than ``width`` once dead
     units are compacted away.
     """
-    from lottery import imp
+    from lottery.studies import imp_levels as imp
 
     cfg = train_config(epochs, batch)
     cfg.imp.levels, cfg.imp.compact = levels, compact

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 
 from lottery.models.masks import kernel_leaves
 from lottery.prune import magnitude
-from lottery.train.step import batch_loss
+from lottery.models.loss import batch_loss
 
 
 def scores(ctx, params, masks, key, x=None, y=None, valid=None):

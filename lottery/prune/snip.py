@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from lottery.models.masks import kernel_leaves
-from lottery.train.step import batch_loss
+from lottery.models.loss import batch_loss
 
 
 def kernel_loss(module, params, masks, kernels, x, y, valid):
@@ -30,7 +30,7 @@ def batch_gradients(ctx, params, masks, x, y, valid):
     kernels = kernel_leaves(params)
     grad = jax.grad(lambda k, xb, yb, vb: kernel_loss(ctx.module, params, masks, k, xb, yb, vb))
     # A Python loop over the (few) minibatches, not lax.map: XLA:CPU runs backward convolutions inside a
-    # while loop ~25× slower (see train.step.TrainProgram).
+    # while loop ~25× slower (see lottery.train.strategies.member_loop).
     per_batch = [grad(kernels, x[b], y[b], valid[b]) for b in range(x.shape[0])]
     return jax.tree.map(lambda *g: jnp.stack(g), *per_batch)
 

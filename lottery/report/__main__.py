@@ -24,9 +24,10 @@ def main(argv) -> None:
             print(f"error: workdir: {wd} holds no finished run (no config.json and parts/)", file=sys.stderr)
             sys.exit(2)
     from lottery.report import study
+    from lottery.studies import STUDIES
 
     out = _OUT.value or os.path.join(workdirs[0], "report")
-    for path in study.build(workdirs, out):
+    for path in study.build(workdirs, out, {kind: s.report_section for kind, s in STUDIES.items()}):
         print(f"wrote {path}")
 
 

@@ -7,8 +7,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from lottery.report import calibration_plots, double_descent, posterior_plots, prune_methods, sparse_double_descent
-from lottery.report import robustness as robustness_report
+from lottery.report import calibration_plots, double_descent, posterior_plots, sparse_double_descent
 from lottery.store import files, results
 
 
@@ -23,7 +22,7 @@ def run_info(workdir: str) -> dict:
     c = saved["config"]
     return {"workdir": workdir, "run_id": saved["run_id"], "experiment": c["experiment"], "dataset": c["data"]["name"],
             "nu": c["data"].get("nu"), "noise": c["data"]["noise"]["fraction"], "levels": c.get("imp", {}).get("levels"),
-            "kind": c.get("kind", "imp")}
+            "kind": c["kind"] if "kind" in c else "imp"}  # config.json of runs from before config.kind: IMP runs
 
 
 def full_vs_best(main: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
@@ -102,8 +101,56 @@ def overparameterized(main: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
     return best[dense.loc[key].to_numpy() == 0.0]
 
 
-def build(workdirs: list[str], out: str) -> list[str]:
-    """Writes the figures and ``report.md`` into ``out``; returns the paths written."""
+def imp_section(wd: str, info: dict, df: pd.DataFrame, save) -> list[str]:
+    """The report's markdown lines of an IMP run; sets ``info["overparameterized"]`` (its best pruned models of
+    over-parameterized starting models) for the figure across runs."""
+    tag = f"{info['experiment']}-{info['run_id']}"
+    main = df[df.branch == "main"]
+    lines = [f"## {info['experiment']} (run {info['run_id']})", "",
+             f"Dataset `{info['dataset']}`" + (f", ν = {info['nu']}" if info["dataset"].startswith("gmm") else "")
+             + f", label noise {info['noise']:g}, {int(main.level.max())} pruning levels; workdir `{wd}`.", ""]
+    table = double_descent.summary(main)
+    name = save(f"{tag}-double_descent.png", lambda p: double_descent.plot(table, p, f"{info['experiment']}: double descent"))
+    lines += ["### Double descent", "", "```", double_descent.format_table(table), "```", "", f"![]({name})", ""]
+    if main.level.max() == 0:
+        return lines
+    best = sparse_double_descent.best_pruned(main)
+    info["overparameterized"] = overparameterized(main, best)
+    name = save(f"{tag}-sparse_double_descent.png",
+                lambda p: sparse_double_descent.plot(main, best, p, f"{info['experiment']}: sparse double descent"))
+    lines += ["### Sparse double descent and effective parameters", "", "```",
+              sparse_double_descent.format_best(best), "```", "", f"![]({name})", ""]
+    lines += ["### Full vs best pruned models (means over seeds)", "", _markdown_table(full_vs_best(main, best)), ""]
+    name = save(f"{tag}-along_imp.png", lambda p: calibration_plots.plot_along_imp(main, p, f"{info['experiment']}: along IMP"))
+    lines += [f"![]({name})", ""]
+    curves_path = os.path.join(wd, results.CURVES)
+    if not os.path.exists(curves_path):
+        return lines
+    curves = results.load_curves(wd)
+    name = save(f"{tag}-calibration.png", lambda p: calibration_plots.plot_reliability(
+        curves, best, p, f"{info['experiment']}: calibration, full vs best pruned"))
+    name2 = save(f"{tag}-confidence.png", lambda p: calibration_plots.plot_confidence_histogram(
+        curves, best, p, f"{info['experiment']}: confidence of the predicted class"))
+    lines += ["### Calibration", "", f"![]({name})", "", f"![]({name2})", ""]
+    geometry_path = os.path.join(wd, "posterior_geometry.json")
+    if os.path.exists(geometry_path):
+        with open(geometry_path) as f:
+            geometry = json.load(f)
+        figs = []
+        if "axis" in geometry and (curves.curve == "axis").any():
+            figs.append(save(f"{tag}-posterior_axis.png", lambda p: posterior_plots.plot_axis(
+                curves, best, geometry, p, f"{info['experiment']}: posterior along the class-mean axis")))
+        if "pca" in geometry and (curves.curve == "pca_gap").any():
+            figs.append(save(f"{tag}-posterior_gap_map.png", lambda p: posterior_plots.plot_gap_map(
+                curves, best, geometry, p, f"{info['experiment']}: gap to the Bayes posterior")))
+        lines += ["### Bayes posterior", "", *[f"![]({n})\n" for n in figs]]
+    return lines
+
+
+def build(workdirs: list[str], out: str, sections: dict) -> list[str]:
+    """Writes the figures and ``report.md`` into ``out``; returns the paths written.
+
+    sections: {study kind: section(workdir, info, config, df, save) → markdown lines} (``lottery.studies``)."""
     os.makedirs(out, exist_ok=True)
     written, lines, per_run = [], ["# Report", ""], []
 
@@ -116,58 +163,9 @@ def build(workdirs: list[str], out: str) -> list[str]:
 
     for wd in workdirs:
         info = run_info(wd)
-        df = results.load(wd)
-        tag = f"{info['experiment']}-{info['run_id']}"
-        if info["kind"] == "robustness":
-            lines += robustness_report.section(wd, info, saved_config(wd)["config"], save)
-            continue
-        if info["kind"] == "prune_methods":
-            table = prune_methods.summary(df)
-            name = save(f"{tag}-prune_methods.png", lambda p: prune_methods.plot(
-                table, p, f"{info['experiment']}: accuracy against prune ratio"))
-            lines += [f"## {info['experiment']} (run {info['run_id']})", "",
-                      f"Pruning methods on `{info['dataset']}`, label noise {info['noise']:g}; workdir `{wd}`.", "",
-                      "### Test accuracy (%) against prune ratio (mean over seeds)", "", "```",
-                      prune_methods.format_table(table), "```", "", f"![]({name})", ""]
-            continue
-        main = df[df.branch == "main"]
-        lines += [f"## {info['experiment']} (run {info['run_id']})", "",
-                  f"Dataset `{info['dataset']}`" + (f", ν = {info['nu']}" if info["dataset"].startswith("gmm") else "")
-                  + f", label noise {info['noise']:g}, {int(main.level.max())} pruning levels; workdir `{wd}`.", ""]
-        table = double_descent.summary(main)
-        name = save(f"{tag}-double_descent.png", lambda p: double_descent.plot(table, p, f"{info['experiment']}: double descent"))
-        lines += ["### Double descent", "", "```", double_descent.format_table(table), "```", "", f"![]({name})", ""]
-        if main.level.max() == 0:
-            continue
-        best = sparse_double_descent.best_pruned(main)
-        per_run.append((info, overparameterized(main, best)))
-        name = save(f"{tag}-sparse_double_descent.png",
-                    lambda p: sparse_double_descent.plot(main, best, p, f"{info['experiment']}: sparse double descent"))
-        lines += ["### Sparse double descent and effective parameters", "", "```",
-                  sparse_double_descent.format_best(best), "```", "", f"![]({name})", ""]
-        lines += ["### Full vs best pruned models (means over seeds)", "", _markdown_table(full_vs_best(main, best)), ""]
-        name = save(f"{tag}-along_imp.png", lambda p: calibration_plots.plot_along_imp(main, p, f"{info['experiment']}: along IMP"))
-        lines += [f"![]({name})", ""]
-        curves_path = os.path.join(wd, results.CURVES)
-        if os.path.exists(curves_path):
-            curves = results.load_curves(wd)
-            name = save(f"{tag}-calibration.png", lambda p: calibration_plots.plot_reliability(
-                curves, best, p, f"{info['experiment']}: calibration, full vs best pruned"))
-            name2 = save(f"{tag}-confidence.png", lambda p: calibration_plots.plot_confidence_histogram(
-                curves, best, p, f"{info['experiment']}: confidence of the predicted class"))
-            lines += ["### Calibration", "", f"![]({name})", "", f"![]({name2})", ""]
-            geometry_path = os.path.join(wd, "posterior_geometry.json")
-            if os.path.exists(geometry_path):
-                with open(geometry_path) as f:
-                    geometry = json.load(f)
-                figs = []
-                if "axis" in geometry and (curves.curve == "axis").any():
-                    figs.append(save(f"{tag}-posterior_axis.png", lambda p: posterior_plots.plot_axis(
-                        curves, best, geometry, p, f"{info['experiment']}: posterior along the class-mean axis")))
-                if "pca" in geometry and (curves.curve == "pca_gap").any():
-                    figs.append(save(f"{tag}-posterior_gap_map.png", lambda p: posterior_plots.plot_gap_map(
-                        curves, best, geometry, p, f"{info['experiment']}: gap to the Bayes posterior")))
-                lines += ["### Bayes posterior", "", *[f"![]({n})\n" for n in figs]]
+        lines += sections[info["kind"]](wd, info, saved_config(wd)["config"], results.load(wd), save)
+        if "overparameterized" in info:
+            per_run.append((info, info.pop("overparameterized")))
     if any(info["dataset"].startswith("gmm") for info, _ in per_run):
         name = save("effective_params_vs_nu.png", lambda p: plot_effective_vs_nu(per_run, p))
         lines += ["## Effective parameters against ν", "",

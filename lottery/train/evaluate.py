@@ -15,27 +15,28 @@ import optax
 
 from lottery import distributed
 from lottery.analysis import calibration
+from lottery.analysis.posterior_maps import PosteriorBinning
 from lottery.models import forward
-from lottery.train.step import apply_masks
+from lottery.models.loss import apply_masks
+from lottery.train.eval_set import EvalSet
 
 
 class EvalProgram:
-    """Batched evaluation of a population, compiled once per (split size, what is measured).
+    """Batched evaluation of a population, compiled once per (set size, what is measured).
 
-    ``run(params, masks, x, labels=None, target=None, flip=None, axis=None, cells=None, stats=None)`` with
-    params/masks [K, ...],
-    x [N, *input], labels [K, M, N] int32 (M label variants per model), target [N, C] (a posterior
-    to compare with), flip [K] (each model's label flip rate, for the noise-adjusted target) and stats
-    (batch-norm running statistics [K, ...]; normalisation uses them, as PyTorch's ``model.eval()``).
+    ``run(params, masks, eval_set, stats=None)`` with params/masks [K, ...] and an :class:`EvalSet` (x [N, *input],
+    labels [K, M, N], optional target [N, C], flip [K], binning); stats: batch-norm running statistics [K, ...]
+    (normalisation uses them, as PyTorch's ``model.eval()``).
     Returns numpy arrays: ``loss``, ``error`` [K, M]; with ``bins`` > 0 also ``top`` [K, M, bins, 3]
     and ``classwise`` [K, M, C, bins, 3] calibration statistics (see analysis.calibration); with a
-    target ``gap_mean``, ``gap_max``, ``gap_adj_mean``, ``gap_adj_max`` [K].
+    target ``gap_mean``, ``gap_max``, ``gap_adj_mean``, ``gap_adj_max`` [K]; with a binning its sums
+    (``axis``, ``map``: see :class:`PosteriorBinning`).
     """
 
     def __init__(self, module, batch_size: int, num_classes: int, bins: int = calibration.DEFAULT_BINS,
                  member_loop: bool = False):
         self.module, self.batch_size, self.num_classes, self.bins = module, batch_size, num_classes, bins
-        self.member_loop = member_loop  # models one after the other (lax.map), not vmapped: see TrainProgram
+        self.member_loop = member_loop  # models one after the other (lax.map), not vmapped: see the member loop
         self._programs = {}
 
     def cache_size(self) -> int:
@@ -43,14 +44,10 @@ class EvalProgram:
         return sum(f._cache_size() for f in self._programs.values())
 
     def _impl(self, params, masks, stats, xb, yb, vb, tb, flip, ab, cb, *, with_labels: bool, with_target: bool,
-              axis_bins: int, map_cells: int):
+              binning: PosteriorBinning | None):
         # xb [nb, eb, *input], yb [nb, K, M, eb], vb [nb, eb], tb [nb, eb, C], flip [K],
         # ab / cb [nb, eb] int32: each point's axis bin / map cell (−1: outside)
         pm = apply_masks(params, masks)
-
-        def binned(index, size, values, v):  # [eb] bins, [K, eb] values → [K, size]
-            onehot = jax.nn.one_hot(jnp.where(v, index, -1), size, dtype=jnp.float32)  # −1 → all zeros
-            return values @ onehot
 
         def body(acc, batch):
             x, y, v, t, a, cell = batch
@@ -76,14 +73,8 @@ class EvalProgram:
                 out["gap_max"] = jnp.maximum(acc["gap_max"], jnp.max(jnp.where(v, gap, 0.0), -1))
                 out["gap_adj_sum"] = acc["gap_adj_sum"] + jnp.sum(adj * w, -1)
                 out["gap_adj_max"] = jnp.maximum(acc["gap_adj_max"], jnp.max(jnp.where(v, adj, 0.0), -1))
-                counts = jnp.broadcast_to(w, gap.shape)  # [K, eb]
-                target0 = jnp.broadcast_to(t[:, 0], gap.shape)
-                if axis_bins:
-                    out["axis"] = acc["axis"] + jnp.stack([binned(a, axis_bins, counts, v), binned(a, axis_bins, probs[..., 0], v),
-                                                           binned(a, axis_bins, target0, v)], -1)
-                if map_cells:
-                    out["map"] = acc["map"] + jnp.stack([binned(cell, map_cells, counts, v), binned(cell, map_cells, gap, v),
-                                                         binned(cell, map_cells, adj, v)], -1)
+                if binning is not None:
+                    out.update(binning.update(acc, probs, t, gap, adj, v, a, cell))
             return out, None
 
         k, m = yb.shape[1], yb.shape[2]
@@ -95,10 +86,8 @@ class EvalProgram:
                 zeros.update(top=jnp.zeros((k, m, self.bins, 3)), classwise=jnp.zeros((k, m, c, self.bins, 3)))
         if with_target:
             zeros.update({name: jnp.zeros((k,)) for name in ("gap_sum", "gap_max", "gap_adj_sum", "gap_adj_max")})
-            if axis_bins:
-                zeros["axis"] = jnp.zeros((k, axis_bins, 3))
-            if map_cells:
-                zeros["map"] = jnp.zeros((k, map_cells, 3))
+            if binning is not None:
+                zeros.update(binning.zeros(k))
         acc, _ = jax.lax.scan(body, zeros, (xb, yb, vb, tb, ab, cb))
         n = jnp.sum(vb)
         for name in ("loss", "error"):
@@ -109,13 +98,13 @@ class EvalProgram:
             acc["gap_adj_mean"] = acc.pop("gap_adj_sum") / n
         return acc
 
-    def run(self, params, masks, x, labels=None, target=None, flip=None, axis=None, cells=None, stats=None) -> dict:
-        """axis / cells: optional (index [N] int, size) binning of the points, for the posterior along the
-        axis between class means (``axis`` [K, size, 3]: count, Σ p_model(y=0), Σ p_target(y=0)) and the
-        gap on a 2-D map (``map`` [K, size, 3]: count, Σ gap, Σ noise-adjusted gap); need a target."""
+    def run(self, params, masks, eval_set: EvalSet, stats=None) -> dict:
+        """Every model of the population on ``eval_set``, in batches of at most ``batch_size`` examples."""
+        x, labels, target, flip = eval_set.x, eval_set.labels, eval_set.target, eval_set.flip
         n = x.shape[0]
         k = jax.tree.leaves(masks)[0].shape[0]
         with_labels, with_target = labels is not None, target is not None
+        binning = eval_set.binning if with_target else None
         eb = min(self.batch_size, n)
         nb = math.ceil(n / eb)
         pad = nb * eb - n
@@ -127,15 +116,10 @@ class EvalProgram:
         tgt = jnp.zeros((n, 1)) if target is None else jnp.asarray(target, jnp.float32)
         tp = jnp.pad(tgt, [(0, pad), (0, 0)]).reshape(nb, eb, tgt.shape[-1])
         fl = jnp.zeros((k,)) if flip is None else jnp.asarray(flip, jnp.float32)
-
-        def bins(spec):
-            idx = np.full(n, -1, np.int32) if spec is None else np.asarray(spec[0], np.int32)
-            return jnp.asarray(np.pad(idx, (0, pad), constant_values=-1).reshape(nb, eb)), (0 if spec is None else int(spec[1]))
-
-        ab, axis_bins = bins(axis)
-        cb, map_cells = bins(cells)
-        key = (with_labels, with_target, axis_bins, map_cells)
+        ab, cb = (binning or PosteriorBinning()).batched(n, nb, eb)
+        key = (with_labels, with_target, None if binning is None else binning.key)
         if key not in self._programs:
-            self._programs[key] = jax.jit(lambda *a, _k=key: self._impl(
-                *a, with_labels=_k[0], with_target=_k[1], axis_bins=_k[2], map_cells=_k[3]))
-        return jax.tree.map(distributed.host, self._programs[key](params, masks, stats or {}, xp, yp, vp, tp, fl, ab, cb))
+            self._programs[key] = jax.jit(lambda *a, _k=key, _b=binning: self._impl(
+                *a, with_labels=_k[0], with_target=_k[1], binning=_b))
+        return jax.tree.map(distributed.host, self._programs[key](params, masks, stats or {}, xp, yp, vp, tp, fl,
+                                                                  jnp.asarray(ab), jnp.asarray(cb)))

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lottery.models import init as model_init
-from lottery.models import layers
+from lottery.models.forward import member_stats, param_shapes  # noqa: F401 (param_shapes: for train/ and its callers)
 
 INIT_STREAM = 0x1A  # fold-in constant of initialisation keys
 
@@ -48,25 +48,6 @@ class Member:
 def init_key(seed: int) -> jax.Array:
     """The initialisation key of a model seed."""
     return jax.random.fold_in(jax.random.PRNGKey(seed), INIT_STREAM)
-
-
-def variable_shapes(module, input_shape) -> dict:
-    """{collection: flat pytree of ShapeDtypeStruct} of ``module`` on inputs [1, *input_shape]."""
-    x = jax.ShapeDtypeStruct((1, *input_shape), jnp.float32)
-    return {name: layers.flat(tree) for name, tree in jax.eval_shape(module.init, jax.random.PRNGKey(0), x).items()}
-
-
-def param_shapes(module, input_shape):
-    """The flat params pytree of ShapeDtypeStruct of ``module`` on inputs [1, *input_shape]."""
-    return variable_shapes(module, input_shape)["params"]
-
-
-def member_stats(module, input_shape) -> dict:
-    """One model's batch-norm running statistics before training: means 0, variances 1 ([C]; empty without
-    batch-norm)."""
-    shapes = variable_shapes(module, input_shape).get("batch_stats", {})
-    return {name: {"mean": jnp.zeros(layer["mean"].shape, jnp.float32), "var": jnp.ones(layer["var"].shape, jnp.float32)}
-            for name, layer in shapes.items()}
 
 
 def initial_stats(module, input_shape, k: int) -> dict:

@@ -8,6 +8,10 @@ the full-shape parameters, which stay the record (pruning, checkpoints and resul
 the compact shapes). Requires a fresh optimizer state and no weight decay: then results equal
 the uncompacted run's up to float summation order. A level trains compacted only when that computes
 fewer hidden units than the bucket as it is.
+
+Unlike the strategies :func:`lottery.train.strategies.choose` picks per bucket, compaction wraps a whole
+``BucketTrainer`` for the ranges that start from a fresh optimizer (IMP levels ≥ 1 and branches): its ``train``
+has the trainer's shape (population, step range, progress → population, plus the hidden sizes trained).
 """
 from __future__ import annotations
 
@@ -16,9 +20,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from lottery.models.registry import ModelSpec
 from lottery.prune import compact
 from lottery.train.state import Population
 
@@ -33,9 +35,11 @@ def ladder(n: int) -> int:
         size *= 2
 
 
-def applies(opt_cfg) -> bool:
-    """Compaction is exact only when a zero-gradient weight never moves: no weight decay."""
-    return float(opt_cfg.weight_decay) == 0.0
+def applies(trainer, compact: bool) -> bool:
+    """Whether ``trainer``'s levels train compacted: ``imp.compact``, a fully connected net, an unsharded layout,
+    and no weight decay (compaction is exact only when a zero-gradient weight never moves)."""
+    return (bool(compact) and trainer.spec.fully_connected and float(trainer.opt_cfg.weight_decay) == 0.0
+            and not trainer.layout.sharded)
 
 
 @functools.partial(jax.jit, static_argnums=2)
@@ -54,14 +58,14 @@ def _live_counts(params, masks):
     return [jnp.max(jnp.sum(l, axis=1)) for l in jax.vmap(compact.live_units)(params, masks)]
 
 
-class CompactedTraining:
+class Compacted:
     """``train(pop, start, stop, progress)`` for a BucketTrainer, on live sub-networks when smaller.
 
     Compact trainers are cached by hidden sizes: one compile per rung of the ladder reached.
     """
 
     def __init__(self, trainer):
-        self.t = trainer
+        self.trainer = trainer
         self.trainers = {}
 
     def hidden_sizes(self, pop: Population) -> tuple[int, ...]:
@@ -77,13 +81,13 @@ class CompactedTraining:
         sizes = self.hidden_sizes(pop)
         # Every member is compacted to the same sizes: worth it only when that computes fewer hidden
         # units than the bucket does now (a packed bucket of mixed widths has no padding to remove).
-        if len(self.t.members) * sum(sizes) >= self.t.hidden_units:
-            pop, _, _ = self.t.train(pop, start, stop, progress)
+        if len(self.trainer.members) * sum(sizes) >= self.trainer.hidden_units:
+            pop, _, _ = self.trainer.train(pop, start, stop, progress)
             return pop, full
         trainer = self.trainers.get(sizes)
         if trainer is None:
-            spec = dataclasses.replace(self.t.spec, name=self.t.spec.name + "_compact", hidden=sizes)
-            trainer = self.trainers[sizes] = self.t.resized(spec)
+            spec = dataclasses.replace(self.trainer.spec, name=self.trainer.spec.name + "_compact", hidden=sizes)
+            trainer = self.trainers[sizes] = self.trainer.resized(spec)
         cp, cm, idx = _gather(pop.params, pop.masks, sizes)
         small = Population(cp, cm, trainer.fresh_opt_state(cp), pop.step, pop.finite)
         small, _, _ = trainer.train(small, start, stop, progress)

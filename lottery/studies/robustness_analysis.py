@@ -1,5 +1,5 @@
-"""Study B's robustness lottery (``config.kind = "robustness"``, SPEC §8): for every architecture of
-``robustness.architectures``, the pruning-method experiment of :mod:`lottery.zoo` (one dense model per seed,
+"""The analysis of study B's robustness lottery (docs/science.md §8): for every architecture of
+``robustness.architectures``, the populations of a pruning-method run (one dense model per seed,
 every method at every ratio, the survivors fine-tuned), then every model analysed on the clean test examples
 and on every corruption × severity through the geometry of its last feature layer.
 
@@ -27,10 +27,7 @@ it was in; the dense models and the fine-tuned populations are checkpointed by t
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
-import time
-from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -38,14 +35,16 @@ import ml_collections
 import numpy as np
 import pandas as pd
 
-from lottery import zoo as zoo_lib
-from lottery.analysis import dimensionality, embedding, geometry, occlusion, robustness as measures, similarity
+from lottery.analysis import dimensionality, embedding, geometry, occlusion, similarity
+from lottery.analysis import robustness_measures as measures
 from lottery.data import corruptions
 from lottery.models import masks as model_masks, registry as model_registry
-from lottery.store import analysis as store, results, workdir as wd
+from lottery.store import analysis as store, workdir as wd
 from lottery.store.checkpoints import BucketCheckpoints
-from lottery.train.state import Member, Population, init_key
-from lottery.train.trainer import BucketTrainer, member_loop
+from lottery.studies.levels import starting_population
+from lottery.studies.method_populations import MethodPopulations
+from lottery.train.state import Member, Population
+from lottery.train.trainer import BucketTrainer
 
 DENSE = "dense"
 CORRUPTION_STREAM = 0xC0
@@ -71,13 +70,6 @@ def arch_config(config, name: str, width: int) -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict(config.to_dict())
     c.model.name, c.model.widths = name, (width,)
     return c
-
-
-def subset(dataset, r):
-    """The first ``robustness.train_examples`` / ``test_examples`` examples (0: all)."""
-    ntr, nte = int(r.train_examples) or dataset.train_size, int(r.test_examples) or int(dataset.y_test.shape[0])
-    return dataclasses.replace(dataset, x_train=dataset.x_train[:ntr], y_train=dataset.y_train[:ntr],
-                               x_test=dataset.x_test[:nte], y_test=dataset.y_test[:nte])
 
 
 class EvalSets:
@@ -116,7 +108,7 @@ class Analyser:
     __call__(params [K, ...], stats [K, ...], x [N, *input], labels [N]) → {"feats" [K, N, d], "angles"
     [K, N, C], "angle_own", "length", "margin", "prob_own" [K, N] float32, "pred" [K, N] int, "correct" [K, N]
     bool} as numpy, computed ``batch`` examples at a time (models vmapped, or mapped one after the other
-    where XLA runs vmapped convolutions slowly: see ``lottery.train.trainer.member_loop``).
+    where XLA runs vmapped convolutions slowly: see ``lottery.train.strategies.member_loop``).
     """
 
     FIELDS = ("feats", "angles", "angle_own", "length", "margin", "prob_own", "pred", "correct")
@@ -243,21 +235,22 @@ def occlusion_table(module, head: str, params, stats, sets: EvalSets, keys: pd.D
 
 
 class Architecture:
-    """One architecture of the study: its zoo, its analyser and the populations it analyses."""
+    """One architecture of the study: its pruning-method populations (``zoo``), its analyser and the populations
+    it analyses."""
 
-    def __init__(self, config, workdir, dataset, train_labels, noise_seeds, name: str, width: int,
-                 splits_for: Callable, progress: Callable):
+    def __init__(self, config, run, name: str, width: int):
+        dataset = run.dataset
         test_examples = int(dataset.y_test.shape[0])
         self.tag = arch_tag(name, width)
         self.config = arch_config(config, name, width)
         self.spec = model_registry.get(name, config.model.hidden, config.model.use_bias, config.model.init)
-        self.zoo = zoo_lib.Zoo(self.config, self.spec, dataset, train_labels, splits_for,
-                               BucketCheckpoints(wd.checkpoint_dir(workdir, f"robustness-{self.tag}")), progress)
-        self.noise_seeds = noise_seeds
+        self.zoo = MethodPopulations(self.config, self.spec, run,
+                                     BucketCheckpoints(wd.checkpoint_dir(run.workdir, f"robustness-{self.tag}")))
+        self.noise_seeds = run.noise_seeds
         module = self.zoo.trainer.module
         self.module = module
         self.head = geometry.head_name(module, _one_params(self.zoo), tuple(dataset.input_shape))
-        self.loop = member_loop(self.spec, self.config.train)
+        self.loop = self.zoo.dense.member_loop
         # batches no larger than the analysed test set: a 500-example set padded to 2,048 costs 4× the work
         self.analyser = Analyser(module, self.head, self.loop, min(int(config.train.eval_batch_size), test_examples))
 
@@ -266,85 +259,14 @@ class Architecture:
         return _model_keys(self.tag, method, self.zoo.members, ratios, self.noise_seeds)
 
     def dense_population(self, dense: dict) -> Population:
-        params = jax.tree.map(lambda p, m: jnp.asarray(p) * jnp.asarray(m), dense["trained"], dense["masks"])
-        k = len(self.zoo.members)
-        return Population(params, jax.tree.map(jnp.asarray, dense["masks"]), self.zoo.dense.fresh_opt_state(params),
-                          jnp.zeros((k,), jnp.int32), jnp.asarray(dense["finite"], bool),
-                          jax.tree.map(jnp.asarray, dense.get("stats_trained", {})))
+        return starting_population(self.zoo.dense, dense["trained"], dense["masks"], 0, dense["finite"],
+                                   dense.get("stats_trained", {}))
 
 
 def _one_params(zoo) -> dict:
     """One model's params (for the head's name: the layer names are the same at every width and seed)."""
     pop = zoo.dense.init()
     return jax.tree.map(lambda a: a[0], pop.params)
-
-
-def run(config, workdir: str, dataset, train_labels, noise_seeds: list[int], splits_for: Callable,
-        rows_for: Callable, log: Callable[[str], None], progress: Callable) -> None:
-    """Runs (or resumes) the study: every architecture's populations, then the cross-model tables.
-
-    splits_for(members) → evaluation splits; rows_for(spec, members, LevelResult, extras) → rows of the results
-    table; progress(label) → a (done, total) callback."""
-    r = config.robustness
-    p = config.prune_methods
-    sets = EvalSets(r, dataset, workdir)
-    retrained = bool(int(p.retrain_epochs))
-    fill = jnp.asarray(dataset.black, jnp.float32)
-    parts = []
-    for name, width in architectures(r):
-        arch = Architecture(config, workdir, dataset, train_labels, noise_seeds, name, width, splits_for, progress)
-        log(f"{arch.tag}: dense + {len(p.methods)} methods × {len(arch.zoo.ratios)} ratios × {len(arch.zoo.members)} "
-            f"dense models, {len(sets.sets())} corrupted sets of {len(sets.labels)} test examples")
-        dense = None
-        for method in (DENSE, *p.methods):
-            part = f"{arch.tag}-{method}"
-            parts.append(part)
-            if store.part_done(workdir, part):
-                log(f"  {method}: analysed already")
-                continue
-            t0 = time.perf_counter()
-            if dense is None:
-                dense = arch.zoo.dense_weights()
-            keys = arch.keys(method)
-            if method == DENSE:
-                pop = arch.dense_population(dense)
-                metrics = arch.zoo.dense.evaluate(pop, splits_for(arch.zoo.members))
-                result = zoo_lib.LevelResult(0, zoo_lib.BRANCH, _count(pop), metrics, np.asarray(pop.finite), 0.0)
-                members, extras = arch.zoo.members, [{"method": DENSE, "ratio": 0.0, "retrained": False,
-                                                      "retrain_epochs": 0, "scope": ""} for _ in arch.zoo.members]
-            else:
-                params, masks, stats = arch.zoo.prune(method, dense)
-                pop = arch.zoo.pruned_population(params, masks, dense["finite"], retrained, stats)
-                result = arch.zoo.result(pop, time.perf_counter() - t0)
-                members, extras = arch.zoo.population, arch.zoo.row_extras(method, retrained)
-            results.write(rows_for(arch.spec, members, result, extras), wd.part_path(workdir, f"robustness-{part}"))
-            out = analyse(arch.analyser, pop.params, pop.stats, sets, keys, int(r.geometry_severity))
-            clean = out["clean"]
-            ratios = len(keys) // len(arch.zoo.members)
-            correct = clean["correct"].reshape(len(arch.zoo.members), ratios, -1)
-            pv = measures_pv(correct)  # [M, N]
-            if method == DENSE:
-                dense_preds, dense_geometry = clean["pred"], {m: clean[m] for m in METRICS}
-            else:
-                dense_preds = store.part_array(workdir, f"{arch.tag}-{DENSE}", "pred")
-                dense_geometry = {m: store.part_array(workdir, f"{arch.tag}-{DENSE}", m) for m in METRICS}
-            pie = _pie(clean["pred"].reshape(len(arch.zoo.members), ratios, -1), dense_preds, dataset.num_classes)
-            robust = out["robustness"]
-            tables = {
-                "evaluation": out["evaluation"],
-                "samples": out["samples"],
-                "scores": scores_table(keys, sets.names, out["counts"], robust, np.repeat(pv, ratios, axis=0),
-                                       np.tile(pie, (len(arch.zoo.members), 1))),
-                "correlations": correlations(keys, clean, robust, dense_geometry, pv),
-                "occlusion": occlusion_table(arch.module, arch.head, pop.params, pop.stats, sets, keys, r, fill),
-            }
-            arrays = {"feats": clean["feats"].astype(np.float32), "pred": clean["pred"],
-                      **{m: clean[m] for m in METRICS}}
-            store.write_part(workdir, part, tables, arrays)
-            acc = out["evaluation"].groupby("corruption", sort=False).accuracy.mean()
-            log(f"  {method}: {time.perf_counter() - t0:.1f}s, accuracy clean {100 * acc['clean']:.1f}%, "
-                f"corrupted {100 * acc.drop('clean').mean():.1f}% (mean over sets and models)")
-    finish(config, workdir, parts, dataset, sets, log)
 
 
 def measures_pv(correct: np.ndarray) -> np.ndarray:
@@ -442,8 +364,3 @@ def dimension_table(config, dataset, sets: EvalSets, log) -> pd.DataFrame:
         log(f"  dimensionality: LeNet-5 W={w} (feature width {rows[-1]['dim']}): untrained {rows[-2]['mean']:.1f}° ± "
             f"{rows[-2]['std']:.1f}°, trained {rows[-1]['mean']:.1f}° ± {rows[-1]['std']:.1f}°")
     return pd.DataFrame(rows, columns=["kind", "dim", "mean", "std"])
-
-
-def merge(workdir: str, run_id: str):
-    """The merged results table of a robustness run (see ``results.merge``)."""
-    return results.merge(workdir, run_id, 0, keys=["model", *zoo_lib.KEYS])

@@ -22,12 +22,11 @@ import dataclasses
 import functools
 import re
 import time
-from typing import Callable, Optional
+from typing import Callable
 
 import flax.serialization
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from lottery import distributed
 from lottery.errors import ConfigError
@@ -35,8 +34,9 @@ from lottery.models import init as model_init
 from lottery.models import masks as model_masks
 from lottery.prune import magnitude
 from lottery.prune import random as random_prune
-from lottery.train import compacted
+from lottery.studies.levels import LevelResult, starting_population
 from lottery.train.state import Population, init_key, param_shapes
+from lottery.train.strategies import compacted
 from lottery.train.trainer import BucketTrainer
 
 BRANCHES = ("reinit", "random_global", "random_layerwise", "finetune")
@@ -53,20 +53,6 @@ def rewind_step(spec: str, steps_per_epoch: int) -> int:
     return int(m.group(1)) * (steps_per_epoch if m.group(2) == "ep" else 1)
 
 
-@dataclasses.dataclass
-class LevelResult:
-    """What a level (or branch) produced: level, branch ('main' or a branch name), weights
-    remaining [K], metrics (see BucketTrainer.evaluate), finite [K], seconds (None if restored)."""
-
-    level: int
-    branch: str
-    remaining: np.ndarray
-    metrics: dict
-    finite: np.ndarray
-    seconds: Optional[float]
-    trained_width: Optional[int] = None  # widest hidden layer trained (< padded width when compacted)
-
-
 def _host(tree):
     return jax.tree.map(distributed.host, tree)  # gathered to every process in a multi-process run
 
@@ -78,11 +64,11 @@ def level_name(level: int, branch: str = "main") -> str:
 class BucketIMP:
     """IMP for one bucket: the compiled train, eval and prune functions are built once and reused."""
 
-    def __init__(self, trainer: BucketTrainer, imp_cfg, splits: dict, checkpoints, progress: Callable = None):
-        self.t, self.cfg, self.splits, self.ckpt = trainer, imp_cfg, splits, checkpoints
+    def __init__(self, trainer: BucketTrainer, imp_cfg, eval_sets: list, checkpoints, progress: Callable = None):
+        self.trainer, self.cfg, self.eval_sets, self.ckpt = trainer, imp_cfg, eval_sets, checkpoints
         self.progress = progress or (lambda label: None)
-        self.k = rewind_step(imp_cfg.rewind, trainer.steps_per_epoch)
-        self.T = trainer.total_steps
+        self.rewind_at = rewind_step(imp_cfg.rewind, trainer.steps_per_epoch)  # the rewind step k
+        self.total = trainer.total_steps  # the last step T
         rates = dict(r.split("=") for r in imp_cfg.layer_rates) if imp_cfg.layer_rates else {}
         rule = functools.partial(magnitude.prune, rule=imp_cfg.rule, scope=imp_cfg.scope,
                                  ignore=tuple(imp_cfg.ignore), rates={n: float(v) for n, v in rates.items()})
@@ -90,32 +76,25 @@ class BucketIMP:
         self.random_masks = jax.jit(jax.vmap(random_prune.like, in_axes=(0, 0, 0, None)), static_argnums=3)
         shapes = param_shapes(trainer.module, tuple(trainer.x_train.shape[1:]))
         self.reinit = jax.jit(jax.vmap(lambda key, m: model_init.init_params(key, shapes, m, trainer.spec.init)))
-        use = (imp_cfg.get("compact", False) and trainer.spec.fully_connected and compacted.applies(trainer.opt_cfg)
-               and not trainer.layout.sharded)
-        self.compacted = compacted.CompactedTraining(trainer) if use else None
+        self.compacted = compacted.Compacted(trainer) if compacted.applies(trainer, imp_cfg.compact) else None
 
     # -- pieces -------------------------------------------------------------------------
     def _keys(self, stream: int, level: int) -> jax.Array:
-        return jnp.stack([jax.random.fold_in(jax.random.fold_in(init_key(m.seed), stream), level) for m in self.t.members])
+        return jnp.stack([jax.random.fold_in(jax.random.fold_in(init_key(m.seed), stream), level) for m in self.trainer.members])
 
     def _state(self, params, masks, step: int, finite, stats) -> Population:
-        """A level's starting state; ``finite`` [K] is inherited: a model whose ancestor diverged stays flagged.
-        stats: the batch-norm running statistics that go with ``params`` (empty without batch-norm)."""
-        params = jax.tree.map(lambda p, m: jnp.asarray(p) * jnp.asarray(m), params, masks)
-        k = len(self.t.members)
-        return Population(params, jax.tree.map(jnp.asarray, masks), self.t.fresh_opt_state(params),
-                          jnp.full((k,), step, jnp.int32), jnp.asarray(finite, bool), jax.tree.map(jnp.asarray, stats))
+        return starting_population(self.trainer, params, masks, step, finite, stats)
 
     def _finish(self, level, branch, pop, label, start, t0):
         """Trains a level's starting state to the end (compacted when it pays, for any state with a
         fresh optimizer, i.e. every level but 0), evaluates it, and times it."""
         if self.compacted is not None and (level > 0 or branch != "main"):
-            pop, sizes = self.compacted.train(pop, start, self.T, self.progress(label))
+            pop, sizes = self.compacted.train(pop, start, self.total, self.progress(label))
         else:
-            pop, _, _ = self.t.train(pop, start, self.T, self.progress(label))
-            sizes = (self.t.padded_width,)
-        metrics = self.t.evaluate(pop, self.splits)
-        reported = self.t.reported  # the layout's inert padding members are not results
+            pop, _, _ = self.trainer.train(pop, start, self.total, self.progress(label))
+            sizes = (self.trainer.padded_width,)
+        metrics = self.trainer.evaluate(pop, self.eval_sets)
+        reported = self.trainer.reported  # the layout's inert padding members are not results
         remaining = distributed.host(model_masks.count_weights(pop.masks))[:reported]
         result = LevelResult(level, branch, remaining, metrics, distributed.host(pop.finite)[:reported],
                              time.perf_counter() - t0, max(sizes))
@@ -127,7 +106,7 @@ class BucketIMP:
                               "remaining": result.remaining, "metrics": result.metrics, **stats})
 
     def _restored(self, level, branch, saved) -> LevelResult:
-        return LevelResult(level, branch, saved["remaining"], saved["metrics"], saved["finite"][:self.t.reported], None)
+        return LevelResult(level, branch, saved["remaining"], saved["metrics"], saved["finite"][:self.trainer.reported], None)
 
     # -- the levels ---------------------------------------------------------------------
     def rewind_point(self):
@@ -136,9 +115,9 @@ class BucketIMP:
         saved = self._load_rewind()
         if saved is not None:
             return saved["params"], saved.get("stats", {}), self._population(saved)
-        pop = self.t.init()
-        if self.k:
-            pop, _, _ = self.t.train(pop, 0, self.k, self.progress("rewind point"))
+        pop = self.trainer.init()
+        if self.rewind_at:
+            pop, _, _ = self.trainer.train(pop, 0, self.rewind_at, self.progress("rewind point"))
         state = _host({f.name: getattr(pop, f.name) for f in dataclasses.fields(pop) if f.name != "stats" or pop.stats})
         # Optimizer states are optax named tuples: stored as plain dicts, rebuilt on load.
         self.ckpt.save("rewind", {**state, "opt_state": flax.serialization.to_state_dict(state["opt_state"])})
@@ -146,9 +125,9 @@ class BucketIMP:
 
     def _check_models(self, saved, name: str):
         """ConfigError unless a checkpoint holds this trainer's number of models (a sharded run pads them)."""
-        if saved is not None and saved["finite"].shape[0] != len(self.t.members):
+        if saved is not None and saved["finite"].shape[0] != len(self.trainer.members):
             raise ConfigError("workdir", f"checkpoint {name} holds {saved['finite'].shape[0]} models, this run "
-                                         f"{len(self.t.members)}: it was written on another number of devices "
+                                         f"{len(self.trainer.members)}: it was written on another number of devices "
                                          f"(train.shard pads to a multiple of them, over all processes of a "
                                          f"multi-process run); resume on the same devices")
         return saved
@@ -156,7 +135,7 @@ class BucketIMP:
     def _load_rewind(self):
         saved = self._check_models(self.ckpt.load("rewind"), "rewind")
         if saved is not None:
-            template = self.t.fresh_opt_state(jax.tree.map(jnp.asarray, saved["params"]))
+            template = self.trainer.fresh_opt_state(jax.tree.map(jnp.asarray, saved["params"]))
             saved["opt_state"] = flax.serialization.from_state_dict(template, saved["opt_state"])
         return saved
 
@@ -178,11 +157,11 @@ class BucketIMP:
                 t0 = time.perf_counter()
                 if level == 0:
                     pop = state_k
-                    start = self.k
+                    start = self.rewind_at
                 else:
                     masks = _host(self.prune(jax.tree.map(jnp.asarray, prev[0]), jax.tree.map(jnp.asarray, prev[1]),
-                                             jnp.full((len(self.t.members),), self.cfg.fraction, jnp.float32)))
-                    pop, start = self._state(rewind_params, masks, self.k, prev[2], rewind_stats), self.k
+                                             jnp.full((len(self.trainer.members),), self.cfg.fraction, jnp.float32)))
+                    pop, start = self._state(rewind_params, masks, self.rewind_at, prev[2], rewind_stats), self.rewind_at
                 pop, result = self._finish(level, "main", pop, f"level {level}", start, t0)
                 self._save(level_name(level), pop, result)
                 saved = {"params": _host(pop.params), "masks": _host(pop.masks), "finite": distributed.host(pop.finite),
@@ -203,14 +182,14 @@ class BucketIMP:
         t0 = time.perf_counter()
         if branch == "reinit":
             fresh = self.reinit(self._keys(REINIT_STREAM, level), jax.tree.map(jnp.asarray, rewind["masks"]))
-            pop, start = self._state(fresh, masks, 0, prev[2], self.t.initial_stats()), 0
+            pop, start = self._state(fresh, masks, 0, prev[2], self.trainer.initial_stats()), 0
         elif branch.startswith("random_"):
             scope = branch.split("_", 1)[1]
             rmasks = _host(self.random_masks(self._keys(RANDOM_MASK_STREAM, level), jax.tree.map(jnp.asarray, rewind["masks"]),
                                              jax.tree.map(jnp.asarray, masks), scope))
-            pop, start = self._state(rewind["params"], rmasks, self.k, prev[2], rewind.get("stats", {})), self.k
+            pop, start = self._state(rewind["params"], rmasks, self.rewind_at, prev[2], rewind.get("stats", {})), self.rewind_at
         elif branch == "finetune":
-            pop, start = self._state(prev[0], masks, self.k, prev[2], prev[3]), self.k
+            pop, start = self._state(prev[0], masks, self.rewind_at, prev[2], prev[3]), self.rewind_at
         else:
             raise ValueError(f"unknown branch {branch!r}; allowed: {BRANCHES}")
         pop, result = self._finish(level, branch, pop, f"level {level} {branch}", start, t0)

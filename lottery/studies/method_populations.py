@@ -1,6 +1,6 @@
-"""The pruning-method experiment (``config.kind = "prune_methods"``, SPEC §7): one trained model per
-seed (× noise draw), every method of ``prune_methods.methods`` applied at every ratio of
-``prune_methods.ratios``, evaluated as pruned and after fine-tuning the survivors.
+"""The populations of a pruning-method run (docs/science.md §7): one trained model per seed (× noise draw),
+every method of ``prune_methods.methods`` applied at every ratio of ``prune_methods.ratios``, evaluated as
+pruned and after fine-tuning the survivors.
 
 For M dense models and R ratios, each method's population is the M·R models (ratio fastest)
 that differ only in their ratio: scores are computed once per model (``jit(vmap)``), masks for all
@@ -19,27 +19,23 @@ run resumes at the first method without rows.
 from __future__ import annotations
 
 import functools
-import os
 import time
-from typing import Callable
 
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import pandas as pd
 
-from lottery.imp import LevelResult
 from lottery.models import masks as model_masks
 from lottery.prune import biprop, methods
-from lottery.store import results, workdir as wd
-from lottery.store.checkpoints import BucketCheckpoints
+from lottery.studies import eval_sets
+from lottery.studies.levels import LevelResult, starting_population
 from lottery.train import optim, order
 from lottery.train import scores as score_training
 from lottery.train.state import Member, Population, init_key
 from lottery.train.trainer import BucketTrainer, chunk_steps
 
-BRANCH = "prune_methods"  # the ``branch`` of every row of this experiment (``level`` is 0)
+BRANCH = "prune_methods"  # the ``branch`` of every row of this study (``level`` is 0)
 SCORE_STREAM = 0x4D  # fold-in constant of the method keys (random scores, Hutchinson, score init)
 KEYS = ["method", "retrained", "ratio", "width", "seed", "noise_seed", "split"]
 
@@ -53,19 +49,22 @@ def _repeat(tree, r: int):
     return jax.tree.map(lambda a: jnp.repeat(jnp.asarray(a), r, axis=0), tree)
 
 
-class Zoo:
-    """The compiled pieces of one run: the dense trainer (M models) and the population trainer (M·R)."""
+class MethodPopulations:
+    """The compiled pieces of one run: the dense trainer (M models) and the population trainer (M·R).
 
-    def __init__(self, config, spec, dataset, train_labels, splits_for: Callable, checkpoints, progress: Callable):
+    config: the run's config (in a robustness run, one architecture's); run: the study's :class:`Run`."""
+
+    def __init__(self, config, spec, run, checkpoints):
+        dataset, train_labels = run.dataset, run.train_labels
         self.c, self.p, self.spec, self.data = config, config.prune_methods, spec, dataset
-        self.labels, self.ckpt, self.progress = train_labels, checkpoints, progress
+        self.labels, self.ckpt, self.progress = train_labels, checkpoints, run.progress
         width = int(config.model.widths[0])
         self.members = [Member(width, s, ls) for s in config.train.seeds for ls in range(train_labels.shape[0])]
         self.ratios = np.asarray(self.p.ratios, np.float32)
         r = len(self.ratios)
         self.population = [m for m in self.members for _ in range(r)]
         train = ml_collections.ConfigDict(config.train.to_dict())
-        train.shard = False  # the zoo builds its populations at their own size (no sharding padding yet)
+        train.shard = False  # a pruning-method run builds its populations at their own size (no sharding padding yet)
         self.dense = BucketTrainer(spec, dataset.x_train, train_labels, self.members, train, config.optimizer,
                                    dataset.num_classes, bins=config.eval.bins, pad_fill=dataset.black)
         retrain = ml_collections.ConfigDict(train.to_dict())
@@ -74,7 +73,7 @@ class Zoo:
         optimizer.lr = float(self.p.get("retrain_lr", 0.0)) or optimizer.lr
         self.trainer = BucketTrainer(spec, dataset.x_train, train_labels, self.population, retrain, optimizer,
                                      dataset.num_classes, bins=config.eval.bins, pad_fill=dataset.black)
-        self.splits = splits_for(self.population)
+        self.eval_sets = eval_sets.for_members(run, self.population)
         self.scope, self.ignore = self.p.scope, tuple(self.p.ignore)
         self.sweep = jax.jit(functools.partial(methods.sweep, scope=self.scope, ignore=self.ignore))
         self.label_set = jnp.asarray([m.label_set for m in self.members], jnp.int32)
@@ -162,60 +161,15 @@ class Zoo:
     def result(self, pop: Population, seconds: float) -> LevelResult:
         """Errors and losses of ``pop`` on the evaluation splits (``seconds``: the time it took to make it)."""
         t0 = time.perf_counter()
-        metrics = self.trainer.evaluate(pop, self.splits)
+        metrics = self.trainer.evaluate(pop, self.eval_sets)
         return LevelResult(0, BRANCH, np.asarray(model_masks.count_weights(pop.masks)), metrics, np.asarray(pop.finite),
                            seconds + time.perf_counter() - t0)
 
     def _population(self, params, masks, finite, stats) -> Population:
-        params = jax.tree.map(lambda p, m: jnp.asarray(p) * jnp.asarray(m), params, masks)
-        k = len(self.population)
-        return Population(params, jax.tree.map(jnp.asarray, masks), self.trainer.fresh_opt_state(params),
-                          jnp.zeros((k,), jnp.int32), jnp.repeat(jnp.asarray(finite, bool), len(self.ratios)),
-                          jax.tree.map(jnp.asarray, stats))
+        return starting_population(self.trainer, params, masks, 0, np.repeat(np.asarray(finite, bool), len(self.ratios)),
+                                   stats)
 
     def row_extras(self, name: str, retrained: bool) -> list[dict]:
         epochs = int(self.p.retrain_epochs) if retrained else 0
         return [{"method": name, "ratio": float(self.ratios[i % len(self.ratios)]), "retrained": retrained,
                  "retrain_epochs": epochs, "scope": self.scope} for i in range(len(self.population))]
-
-
-def run(config, workdir: str, spec, dataset, train_labels, splits_for: Callable, rows_for: Callable,
-        log: Callable[[str], None], progress: Callable) -> None:
-    """Runs (or resumes) every method of ``config.prune_methods``, writing one part per method.
-
-    splits_for(members) → evaluation splits; rows_for(members, LevelResult, extras) → rows;
-    progress(label) → a (done, total) callback.
-    """
-    p = config.prune_methods
-    zoo = Zoo(config, spec, dataset, train_labels, splits_for, BucketCheckpoints(wd.checkpoint_dir(workdir, BRANCH)),
-              progress)
-    log(f"prune methods: {len(p.methods)} methods × {len(zoo.ratios)} ratios × {len(zoo.members)} dense models "
-        f"= {len(zoo.population)} models per method, {config.train.epochs} dense epochs, "
-        f"{p.retrain_epochs} retraining epochs")
-    dense = None
-    timing = wd.read_timing(workdir)
-    for name in p.methods:
-        part = wd.part_path(workdir, f"{BRANCH}-{name}")
-        if os.path.exists(part):
-            log(f"  {name}: rows already written")
-            continue
-        t0 = time.perf_counter()
-        if dense is None:
-            dense = zoo.dense_weights()
-        params, masks, stats = zoo.prune(name, dense)
-        frames, errors = [], []
-        for retrained in ((False, True) if p.retrain_epochs else (False,)):
-            result = zoo.evaluate(params, masks, dense["finite"], retrained, stats)
-            frames.append(rows_for(zoo.population, result, zoo.row_extras(name, retrained)))
-            errors.append(result.metrics["test"]["error"].reshape(len(zoo.members), -1).mean(0))
-        results.write(pd.concat(frames, ignore_index=True), part)
-        seconds = time.perf_counter() - t0
-        timing.setdefault(BRANCH, {})[name] = seconds
-        wd.write_timing(workdir, timing)
-        acc = " ".join(f"{r:g}:{100 * (1 - e):.1f}" for r, e in zip(zoo.ratios, errors[-1]))
-        log(f"  {name}: {seconds:.1f}s, test accuracy % by ratio{' after retraining' if p.retrain_epochs else ''} {acc}")
-
-
-def merge(workdir: str, run_id: str):
-    """The merged results table of a prune-methods run (see ``results.merge``)."""
-    return results.merge(workdir, run_id, 0, keys=KEYS)

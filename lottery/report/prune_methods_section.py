@@ -67,3 +67,14 @@ def log_and_plot(config, workdir: str, df: pd.DataFrame, log) -> None:
             plot(table, tmp, f"{config.experiment}: accuracy against prune ratio")
         log(f"wrote {path}")
     log(f"results: {os.path.join(workdir, 'results.parquet')} ({len(df)} rows)")
+
+
+def section(workdir: str, info: dict, df: pd.DataFrame, save) -> list[str]:
+    """The report's markdown lines of a prune-methods run (``save(name, draw)`` writes a figure)."""
+    table = summary(df)
+    tag = f"{info['experiment']}-{info['run_id']}"
+    name = save(f"{tag}-prune_methods.png", lambda p: plot(table, p, f"{info['experiment']}: accuracy against prune ratio"))
+    return [f"## {info['experiment']} (run {info['run_id']})", "",
+            f"Pruning methods on `{info['dataset']}`, label noise {info['noise']:g}; workdir `{workdir}`.", "",
+            "### Test accuracy (%) against prune ratio (mean over seeds)", "", "```",
+            format_table(table), "```", "", f"![]({name})", ""]

@@ -1,0 +1,136 @@
+"""Study B's pruning-method comparison (``config.kind = "prune_methods"``, docs/science.md §7): the dense models,
+then per method scores → ratio-sweep masks → evaluation → fine-tuning → evaluation, one population and one part
+per method (:mod:`lottery.studies.method_populations`); a killed run resumes at the first method without rows."""
+from __future__ import annotations
+
+import os
+import time
+
+import pandas as pd
+
+from lottery import validate
+from lottery.errors import ConfigError
+from lottery.prune import magnitude, methods, taylor
+from lottery.report import prune_methods_section
+from lottery.store import results, workdir as wd
+from lottery.store.checkpoints import BucketCheckpoints
+from lottery.studies import rows
+from lottery.studies.base import Run, Study
+from lottery.studies.method_populations import BRANCH, KEYS, MethodPopulations
+
+DATA_BATCHES = (("snip", "snip_batches"), ("taylor1", "taylor_batches"), ("taylor2", "taylor_batches"))
+
+
+def check_section(c, spec) -> None:
+    """The ``prune_methods`` section."""
+    p = c.prune_methods
+    if len(c.model.widths) != 1:
+        raise ConfigError("model.widths", f"a prune-methods run prunes one trained model per seed; give one width, "
+                                          f"got {tuple(c.model.widths)}")
+    validate.choices("prune_methods.methods", p.methods, methods.NAMES, "methods")
+    learned = [m for m in p.methods if methods.get(m).learned]
+    if learned and getattr(spec, "batch_norm", False):
+        raise ConfigError("prune_methods.methods", f"{learned[0]} learns scores with the weights frozen and does not "
+                                                   f"learn batch-norm running statistics; {c.model.name} has batch-norm "
+                                                   f"(use lenet5 or a fully connected net, or drop {', '.join(learned)})")
+    if isinstance(p.ratios, str) or not p.ratios:
+        raise ConfigError("prune_methods.ratios", f"must be a non-empty list of ratios in [0, 1), got {p.ratios!r}")
+    for r in p.ratios:
+        if not validate.is_real(r) or not 0 <= r < 1:
+            raise ConfigError("prune_methods.ratios", f"must be in [0, 1) (the fraction of weights removed), "
+                                                      f"got {r!r} in {tuple(p.ratios)!r}")
+    if len(set(p.ratios)) != len(p.ratios):
+        raise ConfigError("prune_methods.ratios", f"must not repeat a value, got {tuple(p.ratios)!r}")
+    validate.choice("prune_methods.scope", p.scope, magnitude.SCOPES)
+    if spec.fully_connected:
+        _layers(c, validate.layers_of(c, spec, (), 0))
+    validate.count("prune_methods.retrain_epochs", p.retrain_epochs, 0)
+    if not validate.is_real(p.retrain_lr) or p.retrain_lr < 0:
+        raise ConfigError("prune_methods.retrain_lr", f"must be a number ≥ 0 (0: optimizer.lr), got {p.retrain_lr!r}")
+    if "snip" in p.methods and (not validate.is_int(p.snip_batches) or p.snip_batches < 1):
+        raise ConfigError("prune_methods.snip_batches", f"SNIP scores need data: at least 1 minibatch, got {p.snip_batches!r}")
+    if {"taylor1", "taylor2"} & set(p.methods) and (not validate.is_int(p.taylor_batches) or p.taylor_batches < 1):
+        raise ConfigError("prune_methods.taylor_batches", f"Taylor scores need data: at least 1 minibatch, "
+                                                          f"got {p.taylor_batches!r}")
+    validate.choice("prune_methods.hessian", p.hessian, taylor.HESSIANS)
+    validate.count("prune_methods.hutchinson_samples", p.hutchinson_samples, 1)
+    validate.count("prune_methods.score_epochs", p.score_epochs, 1)
+    validate.optimizer("prune_methods.score_optimizer", p.score_optimizer, p.score_epochs, "prune_methods.score_epochs")
+
+
+def _layers(c, layers: list[str]) -> None:
+    """prune_methods.ignore against the model's prunable layers."""
+    p = c.prune_methods
+    for name in p.ignore:
+        validate.choice("prune_methods.ignore", name, layers)
+    if not set(layers) - set(p.ignore):
+        learned = [m for m in p.methods if methods.get(m).learned]
+        raise ConfigError("prune_methods.ignore", f"ignores every layer {layers}: the model has no prunable layer"
+                          + (f", so {learned[0]} has no scores to learn" if learned else ""))
+
+
+def check_data(c, dataset) -> None:
+    """The method fields against the data: the model's layer names, the scores' minibatches within an epoch."""
+    spec = validate.model_spec(c)
+    if not spec.fully_connected:
+        _layers(c, validate.layers_of(c, spec, tuple(dataset.input_shape), dataset.num_classes))
+    validate.against_data(c, dataset.train_size)
+    steps_per_epoch = -(-dataset.train_size // c.train.batch_size)
+    for name, field in DATA_BATCHES:
+        count = c.prune_methods[field]
+        if name in c.prune_methods.methods and count > steps_per_epoch:
+            raise ConfigError(f"prune_methods.{field}", f"{count} minibatches of {c.train.batch_size} are more than "
+                                                        f"one epoch of the training set ({steps_per_epoch} batches)")
+
+
+class PruneMethods(Study):
+    kind = "prune_methods"
+
+    def check(self, c) -> None:
+        check_section(c, validate.common(c))
+        validate.eval_section(c)
+
+    def check_data(self, c, dataset) -> None:
+        check_data(c, dataset)
+
+    def run(self, run: Run) -> None:
+        """Runs (or resumes) every method of ``config.prune_methods``, writing one part per method."""
+        config, dataset, workdir, log = run.config, run.dataset, run.workdir, run.log
+        spec = validate.model_spec(config)
+        log(f"run {run.run_id}: {config.experiment} on {dataset.name} ({dataset.train_size} train), model {spec.name}")
+        p = config.prune_methods
+        pops = MethodPopulations(config, spec, run, BucketCheckpoints(wd.checkpoint_dir(workdir, BRANCH)))
+        log(f"prune methods: {len(p.methods)} methods × {len(pops.ratios)} ratios × {len(pops.members)} dense models "
+            f"= {len(pops.population)} models per method, {config.train.epochs} dense epochs, "
+            f"{p.retrain_epochs} retraining epochs")
+        dense = None
+        timing = wd.read_timing(workdir)
+        for name in p.methods:
+            part = wd.part_path(workdir, f"{BRANCH}-{name}")
+            if os.path.exists(part):
+                log(f"  {name}: rows already written")
+                continue
+            t0 = time.perf_counter()
+            if dense is None:
+                dense = pops.dense_weights()
+            params, masks, stats = pops.prune(name, dense)
+            frames, errors = [], []
+            for retrained in ((False, True) if p.retrain_epochs else (False,)):
+                result = pops.evaluate(params, masks, dense["finite"], retrained, stats)
+                frames.append(rows.result_rows(run, spec, pops.population, result, pops.row_extras(name, retrained)))
+                errors.append(result.metrics["test"]["error"].reshape(len(pops.members), -1).mean(0))
+            results.write(pd.concat(frames, ignore_index=True), part)
+            seconds = time.perf_counter() - t0
+            timing.setdefault(BRANCH, {})[name] = seconds
+            wd.write_timing(workdir, timing)
+            acc = " ".join(f"{r:g}:{100 * (1 - e):.1f}" for r, e in zip(pops.ratios, errors[-1]))
+            log(f"  {name}: {seconds:.1f}s, test accuracy % by ratio{' after retraining' if p.retrain_epochs else ''} {acc}")
+
+    def merge(self, run: Run) -> pd.DataFrame:
+        return results.merge(run.workdir, run.run_id, 0, keys=KEYS)
+
+    def report(self, run: Run, df: pd.DataFrame) -> None:
+        prune_methods_section.log_and_plot(run.config, run.workdir, df, run.log)
+
+    def report_section(self, workdir, info, config, df, save) -> list[str]:
+        return prune_methods_section.section(workdir, info, df, save)

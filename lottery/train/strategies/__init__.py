@@ -1,0 +1,25 @@
+"""Training strategies: how one bucket's population runs a range of steps (see :mod:`.base` for the contract).
+
+``choose(bucket)`` takes the first of ``STRATEGIES`` that applies to the bucket's model, optimizer, backend and
+config. Compaction (:mod:`.compacted`) wraps a bucket's trainer for IMP levels with a fresh optimizer.
+To add a strategy: one module with a :class:`Strategy` subclass, and its class in ``STRATEGIES``.
+"""
+from __future__ import annotations
+
+from lottery.train.strategies.base import Bucket, Strategy
+from lottery.train.strategies.member_loop import MemberLoop
+from lottery.train.strategies.packed import Packed
+from lottery.train.strategies.vmapped import VmappedScan
+
+STRATEGIES: tuple[type[Strategy], ...] = (Packed, MemberLoop, VmappedScan)  # the first that applies is used
+
+
+def choose(bucket: Bucket) -> Strategy:
+    """The strategy that trains ``bucket``."""
+    for cls in STRATEGIES:
+        if cls.applies(bucket):
+            return cls(bucket)
+    raise ValueError(f"no training strategy applies to {bucket.spec.name}")  # VmappedScan always applies
+
+
+__all__ = ["Bucket", "Strategy", "STRATEGIES", "choose"]

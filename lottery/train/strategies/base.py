@@ -1,0 +1,106 @@
+"""The contract every training strategy keeps, and what it is given of a bucket.
+
+A strategy trains one bucket's population over a range of steps, in equal chunks:
+``run(pop, start, stop, draw, progress) → (pop, losses [stop − start, K])``. It says which data orders it
+reads (``orders``: one seed per row of the batch indices), may move the population into its own layout
+for the range (``begin`` / ``end``), and runs one chunk of batch indices at a time (``chunk``, asynchronous).
+The chunk loop itself — drawing the next chunk's indices on the host while the device runs this one — is
+shared: :meth:`Strategy.run`.
+"""
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from lottery import distributed
+from lottery.models.registry import ModelSpec
+from lottery.train.sharding import Layout
+from lottery.train.state import Member, Population
+
+
+@dataclasses.dataclass(frozen=True)
+class Bucket:
+    """One bucket as a strategy sees it.
+
+    members: K members, padded by the layout; x_train [N, *input]; labels [L, N] int32 label sets;
+    label_set [K] int32; augment: None or {"pad", "fill"}; augment_keys [K, 2] raw keys or None;
+    shared_order: every member reads one data order (``train.data_seed``).
+    """
+
+    spec: ModelSpec
+    module: Any
+    members: list[Member]
+    layout: Layout
+    tx: Any
+    lr_schedule: Callable
+    train_cfg: Any
+    opt_cfg: Any
+    x_train: Any
+    labels: Any
+    label_set: Any
+    num_classes: int
+    shared_order: bool
+    augment: Optional[dict] = None
+    augment_keys: Any = None
+
+
+class Strategy(abc.ABC):
+    """How a bucket's population trains; subclasses say when they apply and how one chunk runs."""
+
+    name: str = "strategy"
+
+    def __init__(self, bucket: Bucket):
+        self.bucket = bucket
+
+    @classmethod
+    @abc.abstractmethod
+    def applies(cls, bucket: Bucket) -> bool:
+        """Whether this strategy can train ``bucket``."""
+
+    def orders(self) -> list[int]:
+        """The seeds of the data orders a step reads, one per row of the batch indices: every member's own
+        seed, or ``train.data_seed`` alone with a shared order."""
+        b = self.bucket
+        return [int(b.train_cfg.data_seed)] if b.shared_order else [m.seed for m in b.members]
+
+    def begin(self, pop: Population):
+        """The population in this strategy's layout for a range of steps."""
+        return pop
+
+    @abc.abstractmethod
+    def chunk(self, state, idx):
+        """One chunk of steps: idx [S, rows, B] (or [S, B] with a shared order; −1 = padding) → (state, losses)."""
+
+    @abc.abstractmethod
+    def cache_size(self) -> int:
+        """How many times the training program was compiled so far (for tests and the bench: 1 when reused)."""
+
+    def member_losses(self, loss) -> np.ndarray:
+        """A chunk's losses as [S, K] (one column per member)."""
+        return loss
+
+    def end(self, state, pop: Population) -> Population:
+        """The population after a range, back in the population layout."""
+        return state
+
+    def run(self, pop: Population, start: int, stop: int, chunk: int, draw: Callable[[int], Any],
+            progress: Optional[Callable[[int, int], None]] = None) -> tuple[Population, np.ndarray]:
+        """Trains steps [start, stop) in chunks of ``chunk`` steps; ``draw(s)`` gives the batch indices of the
+        chunk starting at step s (drawn on the host while the previous chunk runs). Returns (population,
+        training losses [stop − start, K])."""
+        state = self.begin(pop)
+        losses = []
+        idx = draw(start) if stop > start else None
+        for s in range(start, stop, chunk):
+            state, loss = self.chunk(state, idx)  # asynchronous
+            if s + chunk < stop:
+                idx = draw(s + chunk)  # drawn on the host while the chunk runs
+            losses.append(self.member_losses(distributed.host(loss)))  # waits for the chunk
+            if progress:
+                progress(s + chunk - start, stop - start)
+        pop = self.end(state, pop)
+        out = np.concatenate(losses) if losses else np.zeros((0, len(self.bucket.members)), np.float32)
+        return pop, out
