@@ -17,7 +17,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from lottery import configs, validate
+from lottery import api, configs
 from lottery.data import augment, cifar, catalog as registry
 from lottery.data.dataset import first_classes
 from lottery.errors import ConfigError
@@ -275,7 +275,7 @@ def test_classes_validation(value):
     c = configs.base()
     c.data = ml_collections.ConfigDict({**c.data.to_dict(), "name": "cifar10", "classes": value})  # any type
     with pytest.raises(ConfigError) as info:
-        validate.config(c)
+        api.check(c)
     assert info.value.field == "data.classes"
 
 
@@ -284,10 +284,10 @@ def test_classes_valid_values_and_gmm():
     c.data.name = "cifar10"
     for k in (0, 2, 5, 10):
         c.data.classes = k
-        validate.config(c)
+        api.check(c)
     c.data.name = "gmm_linear"
     with pytest.raises(ConfigError) as info:
-        validate.config(c)
+        api.check(c)
     assert info.value.field == "data.classes"
 
 
@@ -339,7 +339,7 @@ def test_synthetic_data_name(tmp_path):
     c = configs.base()
     c.data.name, c.data.train_size = "cifar10_synthetic", 4
     with pytest.raises(ConfigError) as info:
-        validate.config(c)
+        api.check(c)
     assert info.value.field == "data.train_size"
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from lottery.api import run
 from lottery.prune import compact
-from lottery.train import compacted
+from lottery.train.strategies import compacted
 from helpers import numpy_fcn_logits, tiny_config
 
 QUIET = dict(log=lambda s: None)
@@ -84,14 +84,14 @@ def test_ladder():
 @pytest.fixture
 def trained_sizes(monkeypatch):
     sizes = []
-    original = compacted.CompactedTraining.train
+    original = compacted.Compacted.train
 
     def spy(self, pop, start, stop, progress=None):
         pop, s = original(self, pop, start, stop, progress)
         sizes.append((s, tuple(int(pop.masks[n]["kernel"].shape[2]) for n in sorted(pop.masks)[:-1])))
         return pop, s
 
-    monkeypatch.setattr(compacted.CompactedTraining, "train", spy)
+    monkeypatch.setattr(compacted.Compacted, "train", spy)
     return sizes
 
 

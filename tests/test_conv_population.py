@@ -1,14 +1,17 @@
 """Convolutional populations: batch-norm under vmap, augmentation per member, masks, initialisation."""
+import types
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lottery import configs, validate
+from lottery import api, configs
 from lottery.errors import ConfigError
 from lottery.models import forward
 from lottery.models import registry as model_registry
 from lottery.train import optim, trainer
+from lottery.train.eval_set import EvalSet
 from lottery.train.state import Member, init_population
 from helpers import override
 
@@ -64,7 +67,7 @@ def test_conv_population_equals_members_trained_alone(how):
     pop, losses, _ = t.train(pop, 0, t.total_steps)
     x, y = data()
     labels = jnp.stack([y[0, :10], y[1, :10]])[:, None]  # [K, 1, 10]
-    metrics = t.evaluate(pop, {"test": {"x": x[:10], "labels": labels, "names": ("test",)}})
+    metrics = t.evaluate(pop, [EvalSet("test", x[:10], labels, ("test",))])
     assert np.all(np.isfinite(losses)) and losses.shape == (t.total_steps, 2)
     for k, m in enumerate(members):
         alone = conv_trainer([m], members="loop")
@@ -76,7 +79,7 @@ def test_conv_population_equals_members_trained_alone(how):
         for got, want in ((pop.params, one.params), (pop.stats, one.stats)):
             jax.tree.map(lambda a, b: np.testing.assert_allclose(np.asarray(a[k]), np.asarray(b[0]), rtol=2e-3, atol=2e-5),
                          got, want)
-        m1 = alone.evaluate(one, {"test": {"x": x[:10], "labels": labels[k:k + 1], "names": ("test",)}})
+        m1 = alone.evaluate(one, [EvalSet("test", x[:10], labels[k:k + 1], ("test",))])
         np.testing.assert_allclose(metrics["test"]["loss"][k], m1["test"]["loss"][0], rtol=1e-3)
     for name, layer in pop.masks.items():
         if "kernel" in layer:
@@ -160,7 +163,7 @@ def test_image_shapes_a_model_cannot_take(name, shape, message):
     c = configs.base()
     c.model.name, c.model.widths, c.data.name = name, (4,), "fashion_mnist"
     with pytest.raises(ConfigError, match=message) as e:
-        validate.against_data(c, 100, shape, 10)
+        api.check_data(c, types.SimpleNamespace(train_size=100, input_shape=shape, num_classes=10))
     assert e.value.field == "model.name"
 
 
@@ -168,10 +171,10 @@ def test_conv_config_errors():
     c = configs.base()
     c.model.name, c.model.widths = "resnet_9", (4,)
     with pytest.raises(ConfigError, match="6n"):
-        validate.config(c)
+        api.check(c)
     c.model.name = "resnet_8"  # on the default Gaussian-mixture data
     with pytest.raises(ConfigError, match="needs images"):
-        validate.config(c)
+        api.check(c)
 
 
 def test_cifar10_resnet18_quick_runs_on_cifar_files_and_resumes(tmp_path):
@@ -219,7 +222,7 @@ def test_training_mode_loss_ignores_running_statistics_and_snip_sees_batch_norm_
 
     from lottery.models import layers
     from lottery.prune import methods, snip
-    from lottery.train.step import batch_loss
+    from lottery.models.loss import batch_loss
 
     spec = model_registry.get("resnet_8")
     module = spec.module(2, CLASSES)
@@ -252,5 +255,5 @@ def test_learned_score_methods_refuse_batch_norm_nets():
     c = configs.load(str(pathlib.Path(__file__).resolve().parents[1] / "experiments/prune_methods_cifar10.py") + ":quick")
     c.prune_methods.methods = ("magnitude", "biprop")
     with pytest.raises(ConfigError, match="batch-norm") as e:
-        validate.config(c)
+        api.check(c)
     assert e.value.field == "prune_methods.methods"

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lottery import imp
+from lottery.studies import imp_levels as imp
 from lottery.api import run
 from lottery.errors import ConfigError
 from lottery.store.checkpoints import BucketCheckpoints
@@ -109,10 +109,10 @@ def test_compiled_functions_are_reused_across_levels(tmp_path, monkeypatch):
     monkeypatch.setattr(imp.BucketIMP, "__init__", keep)
     run(imp_config(**{"imp.levels": 4, "model.widths": (3,)}), str(tmp_path), **QUIET)
     runner = made[0]
-    assert runner.t.program.run._cache_size() == 1
+    assert runner.trainer.strategy.cache_size() == 1
     assert runner.prune._cache_size() == 1
-    assert all(t.program.run._cache_size() == 1 for t in runner.compacted.trainers.values())  # one per rung
-    assert runner.t.evaluator.cache_size() == 3  # train; test (+ Bayes posterior); fresh sample (posterior only)
+    assert all(t.strategy.cache_size() == 1 for t in runner.compacted.trainers.values())  # one per rung
+    assert runner.trainer.evaluator.cache_size() == 3  # train; test (+ Bayes posterior); fresh sample (posterior only)
 
 
 def test_branches(tmp_path, recorded):

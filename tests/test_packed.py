@@ -7,7 +7,9 @@ import pytest
 
 from lottery import configs
 from lottery.models import registry as model_registry
-from lottery.train import buckets, order, packed, trainer
+from lottery.train import buckets, order, packed_step as packed, trainer
+from lottery.train.strategies.packed import Packed
+from lottery.train.strategies.packed import packs
 from lottery.train.state import Member
 
 D, N, B = 5, 40, 16
@@ -44,8 +46,8 @@ GRID = [Member(w, s, l) for w in (2, 5, 3) for s in (4, 9) for l in (0, 1)]
 def test_packed_population_equals_the_unpacked_one(spec, shared):
     a, b = make(GRID, spec, pack=True, shared=shared, wd=1e-3, label_sets=2), make(GRID, spec, pack=False,
                                                                                 shared=shared, wd=1e-3, label_sets=2)
-    assert a.packed is not None and b.packed is None
-    assert a.packed.plan.groups == 2 and a.packed.shared_order == shared
+    assert isinstance(a.strategy, Packed) and not isinstance(b.strategy, Packed)
+    assert a.strategy.plan.groups == 2 and a.strategy.program.shared_order == shared
     _, pa, la = trained(a)
     _, pb, lb = trained(b)
     for x, y in zip(jax.tree.leaves(pa.params), jax.tree.leaves(pb.params)):
@@ -61,7 +63,7 @@ def test_packed_members_match_a_numpy_backprop_loop():
     members = [Member(3, 7), Member(4, 7)]
     lr, wd, epochs = 0.05, 0.01, 3
     t = make(members, "mnist_fcn2", epochs=epochs, wd=wd, lr=lr)
-    assert t.packed is not None and t.packed.plan.groups == 1 and t.packed.plan.slots == 2
+    assert isinstance(t.strategy, Packed) and t.strategy.plan.groups == 1 and t.strategy.plan.slots == 2
     start, end, _ = trained(t)
     x, labels = (np.asarray(a, np.float64) for a in data())
     y = labels[0].astype(int)
@@ -113,7 +115,7 @@ def test_pruned_weights_stay_zero_and_the_program_compiles_once(monkeypatch):
     masks = jax.tree.map(lambda m: m & jnp.asarray(rng.random(m.shape) < 0.5), pop.masks)
     pop = pop.replace(masks=masks, params=jax.tree.map(lambda p, m: p * m, pop.params, masks))
     _, out, losses = trained(t, pop)
-    assert t.packed.run._cache_size() == 1 and losses.shape == (4 * 3, 4)
+    assert t.strategy.cache_size() == 1 and losses.shape == (4 * 3, 4)
     for p, m in zip(jax.tree.leaves(out.params), jax.tree.leaves(out.masks)):
         assert np.all(p[~m] == 0.0) and np.any(p[m] != 0.0)
 
@@ -126,10 +128,10 @@ def test_plan_layout_and_when_packing_applies():
     assert packed.PackPlan.build([2, 3], [0, 1]) is None  # irregular groups train unpacked
     c = configs.base()
     spec = model_registry.get("gmm_fcn")
-    assert trainer.packs(spec, c.train, c.optimizer)
+    assert packs(spec, c.train, c.optimizer)
     c.optimizer.momentum = 0.9  # per-weight optimizer state: unpacked
-    assert not trainer.packs(spec, c.train, c.optimizer)
-    assert not trainer.packs(model_registry.get("mnist_fcn3"), configs.base().train, configs.base().optimizer)
+    assert not packs(spec, c.train, c.optimizer)
+    assert not packs(model_registry.get("mnist_fcn3"), configs.base().train, configs.base().optimizer)
     t = configs.base().train
     assert buckets.plan_for([1, 3, 50, 100, 200, 500], t, packed=True) == [[1, 3, 50, 100], [200], [500]]
     assert buckets.plan_for([1, 3, 50, 100, 200, 500], t, packed=False) == [[1], [3], [50, 100], [200], [500]]

@@ -29,12 +29,22 @@ def cfgs(epochs=3, shared=False, momentum=0.0, wd=0.0, name="sgd", lr=0.1):
     return c.train, c.optimizer
 
 
+def vmapped_scan(spec, module, tx, schedule, members, x, y):
+    """The vmapped-scan strategy of ``members`` on labels y [1, N], built directly (no BucketTrainer)."""
+    from lottery.train.sharding import Layout
+    from lottery.train.strategies import Bucket
+    from lottery.train.strategies.vmapped import VmappedScan
+    bucket = Bucket(spec, module, members, Layout(jax.local_devices()[:1]), tx, schedule, None, None, x, y,
+                    jnp.zeros(len(members), jnp.int32), 2, False)
+    return VmappedScan(bucket)
+
+
 def train(members, spec_name="gmm_fcn", **kw):
     """Trains from scratch; returns a namespace with population, program, losses [steps, K]."""
     x, y = data()
     tc, oc = cfgs(**kw)
     t, pop, losses, _ = trainer.train_bucket(model_registry.get(spec_name), x, y, members, tc, oc, 2)
-    return SimpleNamespace(population=pop, program=t.program, module=t.module, losses=losses)
+    return SimpleNamespace(population=pop, strategy=t.strategy, module=t.module, losses=losses)
 
 
 def member_params(run, k, width):
@@ -110,17 +120,16 @@ def test_masked_weights_stay_exactly_zero(opt):
     spec = model_registry.get("mnist_fcn2")
     members = [Member(6, s) for s in range(3)]
     from lottery.train.state import init_population
-    from lottery.train.step import TrainProgram
     module = spec.module(6, 2)
     tx = optim.direction(oc)
     pop = init_population(spec, module, tx, members, 6, (D,), 2)
     rng = np.random.default_rng(0)
     masks = jax.tree.map(lambda m: m & jnp.asarray(rng.random(m.shape) < 0.5), pop.masks)
     pop = pop.replace(masks=masks, params=jax.tree.map(lambda p, m: p * m, pop.params, masks))
-    program = TrainProgram(module, tx, optim.schedule(oc, 3, 3), False)
+    program = vmapped_scan(spec, module, tx, optim.schedule(oc, 3, 3), members, x, y)
     idx = jnp.asarray(order.step_batches([0, 1, 2], 0, 9, N, B))
     kept = [np.asarray(m) for m in jax.tree.leaves(masks)]  # the program donates its input state
-    pop, _ = program.run(pop, x, y, jnp.zeros(3, jnp.int32), idx)
+    pop, _ = program.chunk(pop, idx)
     for p, m in zip(jax.tree.leaves(pop.params), kept):
         p = np.asarray(p)
         assert np.all(p[~m] == 0.0)
@@ -130,7 +139,7 @@ def test_masked_weights_stay_exactly_zero(opt):
 def test_train_program_compiles_once_per_bucket(monkeypatch):
     monkeypatch.setattr(trainer, "CHUNK_INDEX_BUDGET", 2 * 3 * 16)  # forces one epoch (3 steps) per chunk
     run = train([Member(2, 0), Member(3, 1)], epochs=4)
-    assert run.program.run._cache_size() == 1
+    assert run.strategy.cache_size() == 1
     assert run.losses.shape == (4 * 3, 2)
 
 
@@ -139,18 +148,17 @@ def test_diverging_model_is_flagged_and_leaves_the_others_bitwise_unchanged():
     tc, oc = cfgs(epochs=2)
     spec = model_registry.get("gmm_fcn")
     from lottery.train.state import init_population
-    from lottery.train.step import TrainProgram
     module = spec.module(4, 2)
     tx = optim.direction(oc)
     members = [Member(4, s) for s in range(3)]
     idx = jnp.asarray(order.step_batches([0, 1, 2], 0, 6, N, B))
-    program = TrainProgram(module, tx, optim.schedule(oc, 3, 2), False)
+    program = vmapped_scan(spec, module, tx, optim.schedule(oc, 3, 2), members, x, y)
 
     def run(poison):
         pop = init_population(spec, module, tx, members, 4, (D,), 2)
         if poison:
             pop = pop.replace(params=jax.tree.map(lambda p: p.at[1].multiply(jnp.inf), pop.params))
-        return program.run(pop, x, y, jnp.zeros(3, jnp.int32), idx)[0]
+        return program.chunk(pop, idx)[0]
 
     clean, bad = run(False), run(True)
     assert np.asarray(bad.finite).tolist() == [True, False, True]
@@ -183,12 +191,13 @@ def test_step_batches_do_not_depend_on_chunking():
 
 
 def test_evaluation_matches_numpy():
+    from lottery.train.eval_set import EvalSet
     from lottery.train.evaluate import EvalProgram
     run = train([Member(3, 0), Member(5, 1)], spec_name="mnist_fcn2", epochs=2)
     x, y = data(1)
     noisy = (1 - y[0])
     labels = jnp.stack([jnp.stack([y[0], noisy])] * 2)  # [K, M, N]
-    r = EvalProgram(run.module, 16, 2).run(run.population.params, run.population.masks, x, labels)
+    r = EvalProgram(run.module, 16, 2).run(run.population.params, run.population.masks, EvalSet("test", x, labels))
     loss, err = r["loss"], r["error"]
     for k in range(2):
         p = jax.tree.map(lambda a: np.asarray(a[k]), run.population.params)
