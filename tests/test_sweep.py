@@ -278,7 +278,7 @@ def test_two_jobs_drain_the_manifest_each_unit_exactly_once(drained):
     # lottery.sweep from Python with the same grid is the same sweep: it returns the table, running nothing.
     again = lottery.sweep(tiny_grid(), d, seeds_per_unit=1, wait=False, log=lambda s: pytest.fail(s))
     pd.testing.assert_frame_equal(again, df)
-    assert len(lottery.store.results.load_curves(d)) > 0
+    assert len(lottery.results.load_curves(d)) > 0
 
 
 KILLER = textwrap.dedent("""
