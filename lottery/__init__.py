@@ -4,28 +4,28 @@
 ``lottery.sweep(grid or configs, workdir)`` runs a sweep as one of any number of jobs;
 ``lottery.results.load(workdir)`` reads the table of a finished run (or of a sweep's finished units).
 """
-import importlib
-
 from lottery import results  # noqa: F401
 
 
 def load_config(path: str):
     """The config of ``experiments/NAME.py[:preset]`` (as the command line reads it)."""
-    from lottery.configs import load
+    from lottery import configs
 
-    return load(path)
+    return configs.load(path)
 
 
 def run(config, workdir):
     """See :func:`lottery.api.run`."""
-    from lottery.api import run as _run
+    from lottery import api
 
-    return _run(config, workdir)
+    return api.run(config, workdir)
 
 
-def __getattr__(name: str):
-    """``lottery.sweep``: the module :mod:`lottery.sweep`, imported on first use and callable as
-    ``lottery.sweep(grid_or_configs, workdir, …)`` (see :func:`lottery.sweep.sweep`)."""
-    if name == "sweep":
-        return importlib.import_module("lottery.sweep")
-    raise AttributeError(f"module 'lottery' has no attribute {name!r}")
+def sweep(configs_or_grid, workdir: str, **options):
+    """Runs a sweep in ``workdir`` as one job and returns the merged table of its finished units:
+    ``configs_or_grid`` is a :class:`lottery.sweeps.Grid` or a list of ConfigDicts; ``options``
+    (``seeds_per_unit``, ``claim_timeout``, ``wait``, ``shard``, ``log``) and the rest: see
+    :func:`lottery.sweeps.sweep`. The command line is ``python -m lottery.sweep``."""
+    from lottery import sweeps
+
+    return sweeps.sweep(configs_or_grid, workdir, **options)

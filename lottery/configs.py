@@ -10,14 +10,7 @@ import os
 
 import ml_collections
 
-# Keys that do not change results: left out of the run id.
-# (The evaluation batch size changes float summation order, and the experiment name is in every
-# row, so both are part of the run id.) Where the data files are read from is not.
-NON_RESULT_KEYS = ("report", "data.data_dir", "data.tfds_data_dir",
-                   "imp.levels",  # more levels extend a run, they do not change the rows it has
-                   "train.members",  # vmapped or looped members: the same steps, float rounding aside (as across backends)
-                   "train.shard",  # where members run, not what they compute
-                   "robustness.report_ratio")  # which ratio the report tabulates
+from lottery.store.runid import NON_RESULT_KEYS  # noqa: F401 (the keys that do not change results)
 
 
 def base() -> ml_collections.ConfigDict:

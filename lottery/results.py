@@ -1,4 +1,30 @@
-"""``lottery.results.load(workdir)`` → the results DataFrame of a run."""
-from lottery.store.results import COLUMNS, SPLITS, load
+"""``lottery.results.load(workdir)`` → the results DataFrame of a run, or of a sweep's finished units.
 
-__all__ = ["COLUMNS", "SPLITS", "load"]
+The one reader of both kinds of workdir: :mod:`lottery.store.results` knows runs only and
+:mod:`lottery.store.manifest` sweeps (it merges its units' run tables)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from lottery.store import manifest, results as run_results
+from lottery.store.results import COLUMNS, SPLITS
+
+__all__ = ["COLUMNS", "SPLITS", "load", "load_curves"]
+
+
+def load(workdir: str) -> pd.DataFrame:
+    """The results table of a run (merged from its finished parts if the run did not finish), or of a
+    sweep (``DIR/manifest.json``): the tables of its finished units, each row with its ``unit``, grid
+    ``point`` and one column per swept field (see :func:`lottery.store.manifest.merged`)."""
+    if manifest.is_sweep(workdir):
+        return manifest.merged(workdir)
+    return run_results.load(workdir)
+
+
+def load_curves(workdir: str) -> pd.DataFrame:
+    """Reliability-diagram statistics: run × model × level × branch × split × curve × bin
+    with count, prob_sum (Σ predicted probability) and outcome_sum (Σ outcome); of a sweep, merged
+    from its finished units (see :func:`load`)."""
+    if manifest.is_sweep(workdir):
+        return manifest.merged(workdir, run_results.CURVES)
+    return run_results.load_curves(workdir)

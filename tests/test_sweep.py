@@ -17,7 +17,8 @@ import pandas as pd
 import pytest
 
 import lottery
-from lottery import sweep as sw
+from lottery import sweeps as sw
+from lottery.sweeps import jobs as sweep_jobs
 from lottery.errors import ConfigError
 from lottery.store import manifest, results, runid
 from helpers import override, tiny_config
@@ -217,8 +218,8 @@ def test_drain_takes_its_shard_skips_held_units_and_runs_each_once(tmp_path, mon
     d = str(tmp_path)
     units = sw.prepare(sw.Grid(tiny_config(), {"optimizer.lr": [0.1, 0.2, 0.3, 0.4, 0.5]}), d)
     ran = []
-    monkeypatch.setattr(sw, "_run_unit", lambda workdir, unit, claim, *a: (ran.append(unit.id),
-                                                                           manifest.mark_done(workdir, unit.id, {})))
+    monkeypatch.setattr(sweep_jobs, "_run_unit", lambda workdir, unit, claim, *a: (
+        ran.append(unit.id), manifest.mark_done(workdir, unit.id, {})))
     held = manifest.claim(d, "p001-s0", 60, {**OWNER, "job": "other"})
     assert sw.drain(d, units, shard=(1, 2), wait=False, log=lambda s: None) == ["p003-s0"]
     assert sw.drain(d, units, shard=(0, 2), wait=False, log=lambda s: None) == ["p000-s0", "p002-s0", "p004-s0"]
@@ -278,7 +279,7 @@ def test_two_jobs_drain_the_manifest_each_unit_exactly_once(drained):
     # lottery.sweep from Python with the same grid is the same sweep: it returns the table, running nothing.
     again = lottery.sweep(tiny_grid(), d, seeds_per_unit=1, wait=False, log=lambda s: pytest.fail(s))
     pd.testing.assert_frame_equal(again, df)
-    assert len(lottery.store.results.load_curves(d)) > 0
+    assert len(lottery.results.load_curves(d)) > 0
 
 
 KILLER = textwrap.dedent("""

@@ -16,10 +16,11 @@ import json
 import os
 import platform
 import resource
-import sys
 import time
 
 from absl import app, flags
+
+from lottery import cli
 
 _QUICK = flags.DEFINE_bool("quick", False, "Small shapes: a smoke run in about a minute.")
 _OUT = flags.DEFINE_string("out", None, "Write every measurement to this JSON file.")
@@ -134,14 +135,12 @@ def _targets(rows, imp_rows, compiles) -> list[dict]:
 
 
 def main(argv) -> None:
-    if len(argv) > 1:
-        print(f"error: unexpected arguments {argv[1:]}", file=sys.stderr)
-        sys.exit(2)
+    """Runs the chosen workloads and prints (and with ``--out`` writes) their table and targets."""
+    cli.no_arguments(argv)
     chosen = [w.strip() for w in _WORKLOADS.value]
     unknown = [w for w in chosen if w not in WORKLOADS]
     if unknown:
-        print(f"error: --workloads: unknown {', '.join(unknown)}; allowed: {', '.join(WORKLOADS)}", file=sys.stderr)
-        sys.exit(2)
+        cli.fail(f"--workloads: unknown {', '.join(unknown)}; allowed: {', '.join(WORKLOADS)}")
     import jax
     import jax.numpy as jnp
     import numpy as np

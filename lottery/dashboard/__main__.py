@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lottery import cli
 from lottery.dashboard import data, snapshot
 from lottery.dashboard.server import make_server
 
@@ -13,10 +14,11 @@ from lottery.dashboard.server import make_server
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         """Bad flags: one line on stderr, exit 2."""
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        cli.fail(message, prog=self.prog)
 
 
 def main(argv=None) -> int:
+    """Serves the dashboard of ``--workdir`` (or writes its snapshot with ``--out``); 0 when done."""
     parser = _Parser(prog="python -m lottery.dashboard", description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", required=True, help="the robustness run's workdir (reads DIR/analysis/)")
     parser.add_argument("--port", type=int, default=8050, help="local port (0 = any free port)")
@@ -28,7 +30,7 @@ def main(argv=None) -> int:
         try:
             size = snapshot.write(args.workdir, args.out)
         except (snapshot.TooLarge, OSError) as e:
-            parser.exit(2, f"{parser.prog}: error: {e}\n")
+            cli.fail(str(e), prog=parser.prog)
         missing = data.missing_files(args.workdir)
         if missing:
             print(f"{args.workdir}: missing {', '.join(missing)}; {args.out} says what to run", file=sys.stderr)
@@ -37,7 +39,7 @@ def main(argv=None) -> int:
     try:
         server = make_server(args.workdir, args.port)
     except OSError as e:
-        parser.exit(2, f"{parser.prog}: error: cannot listen on 127.0.0.1:{args.port}: {e}\n")
+        cli.fail(f"cannot listen on 127.0.0.1:{args.port}: {e}", prog=parser.prog)
     if server.missing is not None:
         print(f"{server.missing}; serving the page that says what to run", file=sys.stderr)
     print(f"dashboard on http://127.0.0.1:{server.server_port}/ (reading the tables in the background; Ctrl-C stops)",

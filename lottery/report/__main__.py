@@ -3,26 +3,24 @@ from finished runs (their results tables only; nothing is trained)."""
 from __future__ import annotations
 
 import os
-import sys
 
 from absl import app, flags
+
+from lottery import cli
 
 _WORKDIRS = flags.DEFINE_multi_string("workdir", None, "Finished run directories (repeat the flag for several).")
 _OUT = flags.DEFINE_string("out", None, "Where to write the report (default: WORKDIR/report of the first workdir).")
 
 
 def main(argv) -> None:
-    if len(argv) > 1:
-        print(f"error: unexpected arguments {argv[1:]}", file=sys.stderr)
-        sys.exit(2)
+    """Writes the report of the ``--workdir`` runs (one line and exit 2 for bad input)."""
+    cli.no_arguments(argv)
     workdirs = _WORKDIRS.value or []
     if not workdirs:
-        print("error: workdir: is required (--workdir=DIR, repeatable)", file=sys.stderr)
-        sys.exit(2)
+        cli.fail("workdir: is required (--workdir=DIR, repeatable)")
     for wd in workdirs:
         if not (os.path.exists(os.path.join(wd, "config.json")) and os.path.isdir(os.path.join(wd, "parts"))):
-            print(f"error: workdir: {wd} holds no finished run (no config.json and parts/)", file=sys.stderr)
-            sys.exit(2)
+            cli.fail(f"workdir: {wd} holds no finished run (no config.json and parts/)")
     from lottery.report import study
     from lottery.studies import STUDIES
 

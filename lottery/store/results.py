@@ -34,6 +34,7 @@ def write(df: pd.DataFrame, path: str) -> None:
 
 
 def read_parts(workdir: str, folder: str = "parts") -> pd.DataFrame:
+    """The finished parts in ``DIR/FOLDER/*.parquet`` as one table (empty, with COLUMNS for result parts, if none)."""
     paths = sorted(glob.glob(os.path.join(workdir, folder, "*.parquet")))
     if not paths:
         return pd.DataFrame(columns=COLUMNS if folder == "parts" else None)
@@ -56,24 +57,15 @@ def merge(workdir: str, run_id: str, levels: int, keys: list[str] = KEYS) -> pd.
 
 
 def load_curves(workdir: str) -> pd.DataFrame:
-    """Reliability-diagram statistics: run × model × level × branch × split × curve × bin
-    with count, prob_sum (Σ predicted probability) and outcome_sum (Σ outcome); of a sweep, merged
-    from its finished units (see :func:`load`)."""
-    from lottery.store import manifest
-
-    if manifest.is_sweep(workdir):
-        return manifest.merged(workdir, CURVES)
+    """The reliability-diagram statistics of the run in ``workdir`` (``DIR/calibration.parquet``):
+    run × model × level × branch × split × curve × bin with count, prob_sum (Σ predicted probability)
+    and outcome_sum (Σ outcome). Of a sweep too: :func:`lottery.results.load_curves`."""
     return pd.read_parquet(os.path.join(workdir, CURVES))
 
 
 def load(workdir: str) -> pd.DataFrame:
-    """The results table of a run (merged from its finished parts if the run did not finish), or of a
-    sweep (``DIR/manifest.json``): the tables of its finished units, each row with its ``unit``, grid
-    ``point`` and one column per swept field (see :func:`lottery.store.manifest.merged`)."""
-    from lottery.store import manifest  # it imports this module
-
-    if manifest.is_sweep(workdir):
-        return manifest.merged(workdir)
+    """The results table of the run in ``workdir``, merged from its finished parts if the run did not
+    finish (FileNotFoundError if the directory does not exist). Of a sweep too: :func:`lottery.results.load`."""
     path = os.path.join(workdir, TABLE)
     if os.path.exists(path):
         return pd.read_parquet(path)
