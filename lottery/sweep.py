@@ -6,9 +6,13 @@
 
 Bad input prints one line and exits with status 2 (:mod:`lottery.cli`). From Python call
 ``lottery.sweep(grid_or_configs, workdir, …)`` (:func:`lottery.sweeps.sweep`): this module is the
-command line only (importing it would rebind the function ``lottery.sweep`` to the module).
+command line only: importing it is refused, since it would rebind the function ``lottery.sweep`` to the module.
 """
 from __future__ import annotations
+
+if __name__ != "__main__":
+    raise ImportError("lottery.sweep is the command line (python -m lottery.sweep); from Python call "
+                      "lottery.sweep(grid_or_configs, workdir, …) or import lottery.sweeps")
 
 import ast
 import os

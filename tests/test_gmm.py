@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from lottery import configs
-from lottery.data import gmm, registry
+from lottery.data import catalog as registry, gmm
 
 
 # ---------------------------------------------------------------- independent references

@@ -136,7 +136,7 @@ def units(configs_or_grid, seeds_per_unit: int | None = None) -> tuple[str, dict
 
     ``configs_or_grid``: a :class:`Grid` or a sequence of ConfigDicts. ``seeds_per_unit``: train.seeds
     per unit (None or 0: all seeds of a point in one unit)."""
-    from lottery import validate
+    from lottery import api
 
     if seeds_per_unit is not None and (not isinstance(seeds_per_unit, int) or seeds_per_unit < 0):
         raise ConfigError("seeds_per_unit", f"must be an integer ≥ 0 (0: all seeds in one unit), got {seeds_per_unit!r}")
@@ -153,7 +153,7 @@ def units(configs_or_grid, seeds_per_unit: int | None = None) -> tuple[str, dict
                 c.train.seeds = block
             uid = f"p{p:0{width}d}-s{b:0{len(str(len(blocks) - 1))}d}"
             try:
-                validate.config(c)
+                api.check(c)
             except ConfigError as e:
                 raise ConfigError(e.field, f"{e.message} (sweep unit {uid}, {values or 'no swept fields'})") from None
             rid = runid.run_id(c.to_dict())
