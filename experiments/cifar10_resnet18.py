@@ -3,7 +3,7 @@
 lr 0.1, weight decay 1e-4, ×0.1 at epochs 80 and 120, crop-and-flip augmentation, 20% label noise,
 10-epoch rewinding, 20 IMP levels of 20%.
 
-A real run is an accelerator job (see the README for its cost). CIFAR-10 is read from ``data.data_dir``
+A real run is an accelerator job (see docs/studies.md for its cost). CIFAR-10 is read from ``data.data_dir``
 (the extracted ``cifar-10-batches-bin`` or ``cifar-10-batches-py`` folder, or its parent) or a prepared
 ``data.tfds_data_dir``; never downloaded. ``quick`` is a smoke run on SYNTHETIC CIFAR-format data.
 """

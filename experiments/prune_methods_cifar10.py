@@ -1,4 +1,4 @@
-"""Study B's pruning-method comparison on CIFAR-10 (SPEC §7) with ResNet-18 (``resnet18``, W = 64; VGG-16 with
+"""Study B's pruning-method comparison on CIFAR-10 (docs/science.md §7) with ResNet-18 (``resnet18``, W = 64; VGG-16 with
 ``--config.model.name=vgg16``): random, magnitude, SNIP and Taylor (first and second order) at prune ratios
 0–90%, each as pruned and after 10 epochs of fine-tuning the survivors at lr 0.01. Dense training: 160 epochs,
 batch 128, SGD momentum 0.9, lr 0.1, weight decay 5e-4, ×0.1 at epochs 80 and 120, crop-and-flip augmentation.

@@ -1,4 +1,4 @@
-"""Study B's pruning-method comparison on MNIST (SPEC §7): random, magnitude, SNIP, Taylor (first and
+"""Study B's pruning-method comparison on MNIST (docs/science.md §7): random, magnitude, SNIP, Taylor (first and
 second order), biprop and edge-popup at prune ratios 0–90%, each as pruned and after retraining.
 
 Model: LeNet-300-100 (784 → 300 → 100 → 10). Study B's LeNet-5: ``--config.model.name=lenet5

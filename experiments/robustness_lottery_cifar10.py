@@ -1,4 +1,4 @@
-"""Study B's robustness lottery on CIFAR-10 (SPEC §8): VGG-16 and ResNet-18 trained with OpenLTH's CIFAR
+"""Study B's robustness lottery on CIFAR-10 (docs/science.md §8): VGG-16 and ResNet-18 trained with OpenLTH's CIFAR
 recipe, pruned by every method at ratios 0–90% and fine-tuned, analysed on CIFAR-10-C's 19 corruptions ×
 5 severities (made on device by ``lottery.data.corruptions`` with the CIFAR-10-C parameters) through the
 geometry of the last feature layer. An accelerator job: 2 architectures × 3 seeds × 6 methods × 10 ratios

@@ -1,4 +1,4 @@
-"""Study B's robustness lottery on MNIST (SPEC §8): LeNet-5 and LeNet-300-100, pruned by random, magnitude,
+"""Study B's robustness lottery on MNIST (docs/science.md §8): LeNet-5 and LeNet-300-100, pruned by random, magnitude,
 SNIP, Taylor-1, biprop and edge-popup at ratios 0–90% and fine-tuned, then analysed on the clean test set
 and on every corruption × severity (the 19 CIFAR-10-C types at the 28×28 table and MNIST-C's 9) through
 the geometry of the last feature layer: robustness (eq. 6), pruning vulnerability (eq. 7), PIE flags,

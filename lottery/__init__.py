@@ -14,11 +14,12 @@ def load_config(path: str):
     return configs.load(path)
 
 
-def run(config, workdir):
-    """See :func:`lottery.api.run`."""
+def run(config, workdir, log=None):
+    """Runs the experiment ``config`` in ``workdir`` and returns its results table (see :func:`lottery.api.run`;
+    ``log``: where progress lines go, print by default)."""
     from lottery import api
 
-    return api.run(config, workdir)
+    return api.run(config, workdir, log=log)
 
 
 def sweep(configs_or_grid, workdir: str, **options):

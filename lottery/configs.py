@@ -1,6 +1,6 @@
 """The default configuration every experiment file starts from (ml_collections).
 
-Defaults are study A's settings (SPEC §2–3); experiment files in ``experiments/`` change
+Defaults are study A's settings (docs/science.md §2–3); experiment files in ``experiments/`` change
 what differs and define presets such as ``quick``.
 """
 from __future__ import annotations
@@ -53,7 +53,7 @@ def base() -> ml_collections.ConfigDict:
     c.train.epochs = 1000
     c.train.batch_size = 1024
     c.train.seeds = (0, 1, 2, 3, 4)  # model seeds: initialisation and (independent) data order
-    c.train.shared_data_order = False  # True: every model sees the same batches (faster, see README)
+    c.train.shared_data_order = False  # True: every model sees the same batches (faster, see docs/configuration.md)
     c.train.data_seed = 0  # the data-order seed when shared_data_order
     c.train.bucket_ratio = 2.0
     # Train one-hidden-layer nets with a stateless optimizer (plain SGD) packed: the models sharing a data
@@ -131,7 +131,7 @@ def study_a_imp(c: ml_collections.ConfigDict, levels: int) -> None:
 
 
 def study_a_gmm(layout: str, nu: float, noise: float, preset: str) -> ml_collections.ConfigDict:
-    """Study A's Gaussian-mixture runs (SPEC §1.1, §2–3): D=100, 10,000/5,000 points, D → P → 2
+    """Study A's Gaussian-mixture runs (docs/science.md §1.1, §2–3): D=100, 10,000/5,000 points, D → P → 2
     without biases, SGD lr 0.1, batch 1024, 1000 epochs, 5 seeds; 10 IMP levels (the width-1 model,
     102 weights, keeps 4 after 10 levels of the OpenLTH rule).
 
@@ -158,7 +158,7 @@ def study_a_gmm(layout: str, nu: float, noise: float, preset: str) -> ml_collect
 
 def study_a_images(name: str, dataset: str, model: str, widths: tuple, epochs: int, levels: int,
                    preset: str) -> ml_collections.ConfigDict:
-    """Study A's MNIST-type FCN runs (SPEC §3): 20% label noise, SGD lr 0.1 without momentum,
+    """Study A's MNIST-type FCN runs (docs/science.md §3): 20% label noise, SGD lr 0.1 without momentum,
     batch 128, 3 seeds, IMP at 20% per level. A rewinds to initialisation for small widths and
     late-rewinds for P ≥ 1000: run the large widths as a second config with
     ``--config.imp.rewind=1ep`` (one rewind point per run).
@@ -193,7 +193,7 @@ def optimizer_section(**overrides) -> ml_collections.ConfigDict:
 
 
 def study_b_prune_methods(name: str, dataset: str, model: str, width: int, preset: str) -> ml_collections.ConfigDict:
-    """Study B's pruning-method comparison (SPEC §7): one trained model per seed, every method at
+    """Study B's pruning-method comparison (docs/science.md §7): one trained model per seed, every method at
     prune ratios 0–90% in steps of 10%, evaluated as pruned and after retraining the survivors.
     ``kind = "prune_methods"`` routes ``lottery.run`` to :mod:`lottery.studies.prune_methods`; there is no ``imp``
     section. Biprop / edge-popup scores are trained with ``prune_methods.score_optimizer`` (the
@@ -244,7 +244,7 @@ def study_b_prune_methods(name: str, dataset: str, model: str, width: int, prese
 
 def study_b_robustness(name: str, dataset: str, architectures: tuple, corruption_set: str,
                        preset: str) -> ml_collections.ConfigDict:
-    """Study B's robustness lottery (SPEC §8): for every architecture ("model:width"), the pruning-method
+    """Study B's robustness lottery (docs/science.md §8): for every architecture ("model:width"), the pruning-method
     experiment of :func:`study_b_prune_methods` (dense models, every method at prune ratios 0–90%, the
     survivors fine-tuned), then every model analysed on the clean test set and every corruption × severity
     through the geometry of its last feature layer. ``kind = "robustness"`` routes ``lottery.run`` to
@@ -288,7 +288,7 @@ def study_b_robustness(name: str, dataset: str, architectures: tuple, corruption
 def study_a_conv(name: str, dataset: str, model: str, widths: tuple, preset: str, epochs: int = 160,
                  levels: int = 20, rewind: str = "10ep", weight_decay: float = 1e-4, milestones: tuple = (80, 120),
                  augment: bool = True, quick_widths: tuple = (4, 8)) -> ml_collections.ConfigDict:
-    """Study A's convolutional runs (SPEC §2–3): 20% label noise, SGD lr 0.1 with momentum 0.9, batch 128,
+    """Study A's convolutional runs (docs/science.md §2–3): 20% label noise, SGD lr 0.1 with momentum 0.9, batch 128,
     3 seeds, OpenLTH's CIFAR recipe by default (160 epochs, weight decay 1e-4, ×0.1 at epochs 80 and 120,
     crop-and-flip augmentation, 10-epoch rewinding), IMP at 20% per level with OpenLTH's global rule.
     Each width is its own bucket (conv widths are not padded); the seeds and noise draws of a width train

@@ -1,4 +1,4 @@
-"""Calibration kernels (SPEC §6): ECE, class-wise ECE, reliability diagrams, noise-adjusted
+"""Calibration kernels (docs/science.md §6): ECE, class-wise ECE, reliability diagrams, noise-adjusted
 posterior, gap to the Bayes posterior, input checks.
 
 Every expectation is computed independently of the library: the ``uncertainty-calibration``
@@ -333,7 +333,7 @@ def _sigmoid(z):
 def test_posterior_gap_against_closed_form_bayes():
     dim, nu, n = 50, 0.3, 1000
     mix = gmm.linear(dim, nu)
-    # points drawn from the mixture by numpy (SPEC §1.1: y=0 → N(0, I), y=1 → N(ν·1, I))
+    # points drawn from the mixture by numpy (docs/science.md §1.1: y=0 → N(0, I), y=1 → N(ν·1, I))
     rng = np.random.default_rng(8)
     y = rng.integers(0, 2, size=n)
     x = (nu * y[:, None] + rng.standard_normal((n, dim))).astype(np.float32)

@@ -1,4 +1,4 @@
-"""CIFAR-10 readers, class subsets, the synthetic generator and on-device augmentation (SPEC §1.3).
+"""CIFAR-10 readers, class subsets, the synthetic generator and on-device augmentation (docs/science.md §1.3).
 
 The batch files are written here byte by byte in the real formats: binary records of one label
 byte then the red, green and blue 32×32 planes; pickled dicts with b"data" [n, 3072] uint8 and

@@ -215,7 +215,7 @@ def test_cifar10_resnet18_quick_runs_on_cifar_files_and_resumes(tmp_path):
 
 
 def test_training_mode_loss_ignores_running_statistics_and_snip_sees_batch_norm_nets():
-    """batch_loss without statistics (the zoo's scores) equals it with any running statistics — training mode
+    """batch_loss without statistics (the pruning methods' scores) equals it with any running statistics — training mode
     normalises with the batch's own — and SNIP's |w·g| on a batch-norm net equals |w · ∂L/∂w| from a loss
     written directly on the Flax module (training mode, nested variables)."""
     import optax

@@ -1,4 +1,4 @@
-"""Geometric vectors, their UMAP layout and minimum spanning tree (SPEC §8, §9.2).
+"""Geometric vectors, their UMAP layout and minimum spanning tree (docs/science.md §8, §9.2).
 
 The UMAP layout must be identical in two separate processes (the test runs a small script twice in
 subprocesses, in parallel). Its cost is umap-learn's first import and fit: numba compiles its

@@ -1,4 +1,4 @@
-"""Latent geometry (SPEC §8): the encoder / head split of every family, per-sample angles, lengths and
+"""Latent geometry (docs/science.md §8): the encoder / head split of every family, per-sample angles, lengths and
 margins, per-class summaries and model-vs-model deltas; the curse-of-dimensionality check.
 
 References are independent of the library: a float64 Python loop over samples and class pairs

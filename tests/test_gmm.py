@@ -1,8 +1,8 @@
-"""Gaussian mixture data (SPEC §1.1): exact Bayes posterior, sampling statistics, registry.
+"""Gaussian mixture data (docs/science.md §1.1): exact Bayes posterior, sampling statistics, registry.
 
 Every expectation is computed independently of the library: closed forms for the linear
 layout, a float64 numpy evaluation of the mixture densities for xor, and sample moments
-against the means the SPEC states.
+against the means docs/science.md §1.1 states.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _log_gauss(x: np.ndarray, mu: np.ndarray) -> np.ndarray:
 
 
 def _spec_xor_means(dim: int, nu: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Component means of the xor layout written out from SPEC §1.1."""
+    """Component means of the xor layout written out from docs/science.md §1.1."""
     h = dim // 2
     zeros_h, nu_h = np.zeros(h), nu * np.ones(h)
     class0 = [np.zeros(dim), nu * np.ones(dim)]

@@ -1,4 +1,4 @@
-"""IDX reader and MNIST-format image loading (SPEC §1.3).
+"""IDX reader and MNIST-format image loading (docs/science.md §1.3).
 
 The IDX files are written here byte by byte in the real format (two zero bytes, dtype
 code, ndim, big-endian uint32 dims, big-endian data), raw and gzip-compressed.

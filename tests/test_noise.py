@@ -1,4 +1,4 @@
-"""Symmetric label noise (SPEC §1.2): lottery.data.noise.corrupt in both modes.
+"""Symmetric label noise (docs/science.md §1.2): lottery.data.noise.corrupt in both modes.
 
 Expectations are computed with numpy from the clean labels and the returned arrays:
 counts by ⌈η·N⌉ written out, histograms by np.bincount, flip rates by mean(noisy != clean).

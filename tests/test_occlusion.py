@@ -1,4 +1,4 @@
-"""Occlusion maps of angle, length, margin and probability (SPEC §8, B section 6.4): a model blind to
+"""Occlusion maps of angle, length, margin and probability (docs/science.md §8, B section 6.4): a model blind to
 one quadrant gives exactly zero there; every map equals a float64 numpy recomputation window by
 window; bad patches, strides, labels and fills are refused in one line."""
 from __future__ import annotations

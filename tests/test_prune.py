@@ -1,7 +1,7 @@
 """Pruning: exact counting, magnitude rules (clean / openlth, global / layerwise), random control.
 
 Every expected value comes from an independent numpy / exact-integer reference written here from
-the documented rules (SPEC §4 and the docstring of ``lottery.prune.magnitude``), never from the
+the documented rules (docs/science.md §4 and the docstring of ``lottery.prune.magnitude``), never from the
 library itself.
 """
 import functools

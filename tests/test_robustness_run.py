@@ -1,4 +1,4 @@
-"""The robustness study end to end (lottery.robustness through lottery.run, the report and the command line)
+"""The robustness study end to end (lottery.studies.robustness through lottery.run, the report and the command line)
 on synthetic CIFAR-format images: every table written, eq. 6 and the geometry recomputed independently from
 the checkpointed dense models and the cached corrupted images, resume, report, one-line errors."""
 import math

@@ -1,4 +1,4 @@
-"""Calibration kernels (SPEC §6): binned statistics that add up over batches, and the errors
+"""Calibration kernels (docs/science.md §6): binned statistics that add up over batches, and the errors
 read off them. Pure, jittable, and vmappable over a model axis.
 
 Bins are M equal-width, right-closed intervals ((b−1)/M, b/M], bin 0 also holding p = 0 — the
@@ -68,7 +68,7 @@ def reliability(stats: np.ndarray) -> dict:
 
 
 def noise_adjusted(posterior: jax.Array, flip_rate) -> jax.Array:
-    """Best achievable posterior under symmetric label noise with flip rate η (SPEC §6).
+    """Best achievable posterior under symmetric label noise with flip rate η (docs/science.md §6).
 
     posterior [N, C] → (1 − η·C/(C−1))·p + η/(C−1): for two classes (1 − η)·p + η·(1 − p).
     """

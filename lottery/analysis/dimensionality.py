@@ -1,4 +1,4 @@
-"""The curse-of-dimensionality check of SPEC §8 (study B): in high dimension almost every pair of
+"""The curse-of-dimensionality check of docs/science.md §8 (study B): in high dimension almost every pair of
 vectors is nearly orthogonal, so angles near 90° are the baseline, not a sign of structure.
 
 For x, y ~ N(0, I_d), cos θ ≈ N(0, 1/d) for large d, so θ ≈ 90° − (180/π)·cos θ: mean → 90° and

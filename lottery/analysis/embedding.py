@@ -1,4 +1,4 @@
-"""The geometric similarity view's data (SPEC §8, §9.2): one vector per (model, evaluation set) made of
+"""The geometric similarity view's data (docs/science.md §8, §9.2): one vector per (model, evaluation set) made of
 its per-sample angle to the own class, feature length and margin, projected to 2-D with UMAP and
 joined by a minimum spanning tree.
 

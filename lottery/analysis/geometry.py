@@ -1,4 +1,4 @@
-"""Latent geometry of a classifier (SPEC §8; study B, section 5): split a model into an encoder and its
+"""Latent geometry of a classifier (docs/science.md §8; study B, section 5): split a model into an encoder and its
 last linear layer, then describe every sample by angles to the class directions, feature length and
 margin. Pure functions of arrays; jittable and vmappable over a model axis.
 

@@ -1,4 +1,4 @@
-"""Geometric attribution by occlusion (SPEC §8; study B, section 6.4): slide a patch over one image,
+"""Geometric attribution by occlusion (docs/science.md §8; study B, section 6.4): slide a patch over one image,
 replace it by a fill value, recompute the sample's angle to its own class, feature length, margin and
 probability, and map the change per pixel.
 

@@ -1,4 +1,4 @@
-"""Where on the input space a model's posterior departs from the Bayes posterior (SPEC §6, A fig. 5).
+"""Where on the input space a model's posterior departs from the Bayes posterior (docs/science.md §6, A fig. 5).
 
 * Along the axis between the two class means: the relative position t = (x − μ₀)·(μ₁ − μ₀) / ‖μ₁ − μ₀‖²
   (t = 0 at the class-0 mean, 1 at the class-1 mean), binned; the Bayes p(y=0) is a logistic in t

@@ -1,4 +1,4 @@
-"""Per-sample robustness scores and their correlation with the latent geometry (SPEC §8; study B,
+"""Per-sample robustness scores and their correlation with the latent geometry (docs/science.md §8; study B,
 equations 6 and 7), and the pruning-identified exemplars of Hooker et al. (2019).
 
 The counting kernels are jnp (jittable); :func:`pearson` and :func:`correlation_table` work in

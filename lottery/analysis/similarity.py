@@ -1,4 +1,4 @@
-"""Centred kernel alignment between representations (Kornblith et al., 2019) — SPEC §8's pairwise
+"""Centred kernel alignment between representations (Kornblith et al., 2019) — docs/science.md §8's pairwise
 model-similarity check.
 
 CKA(K, L) = HSIC(K, L) / √(HSIC(K, K)·HSIC(L, L)) on Gram matrices of the n examples:

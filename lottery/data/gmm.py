@@ -1,4 +1,4 @@
-"""Gaussian mixture classification data with its exact Bayes posterior (SPEC §1.1).
+"""Gaussian mixture classification data with its exact Bayes posterior (docs/science.md §1.1).
 
 A mixture is described by data, not code: for every class a set of components,
 each with a mean and a weight, all sharing the covariance ``sigma² I``. The two
@@ -55,7 +55,7 @@ def from_components(components: list[list[tuple[np.ndarray, float]]], priors=Non
 
 
 def linear(dim: int = 100, nu: float = 0.2) -> Mixture:
-    """y=0 → N(0·1, I); y=1 → N(ν·1, I) (SPEC §1.1, A eq. S2)."""
+    """y=0 → N(0·1, I); y=1 → N(ν·1, I) (docs/science.md §1.1, A eq. S2)."""
     ones = np.ones(dim)
     return from_components([[(0 * ones, 1.0)], [(nu * ones, 1.0)]])
 

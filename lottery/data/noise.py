@@ -1,4 +1,4 @@
-"""Symmetric label noise (SPEC §1.2), two modes.
+"""Symmetric label noise (docs/science.md §1.2), two modes.
 
 * ``permute`` — study A's wording: a random subset of ⌈η·N⌉ examples has its labels
   permuted among itself, so the multiset of labels (the class balance) is unchanged and

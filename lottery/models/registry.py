@@ -57,7 +57,7 @@ class ModelSpec:
 
 
 MODELS = {
-    # SPEC §2: the GMM network D → P → 2, no biases, Kaiming-uniform.
+    # docs/science.md §2: the GMM network D → P → 2, no biases, Kaiming-uniform.
     "gmm_fcn": ModelSpec("gmm_fcn", ("W",), use_bias=False, init="kaiming_uniform"),
     # OpenLTH mnist_lenet_P and mnist_lenet_P_100 (biases, Kaiming-normal weights).
     "mnist_fcn2": ModelSpec("mnist_fcn2", ("W",), use_bias=True, init="kaiming_normal"),

@@ -1,6 +1,6 @@
 """Multi-prize tickets (biprop; Diffenderfer & Kailkhura 2021) and edge-popup (Ramanujan et al.
 2020): the weights W stay frozen at their random initialisation and a real score s per weight
-is learned instead (SPEC §7).
+is learned instead (docs/science.md §7).
 
 Forward (one model, kernel by kernel): m = the top-scored weights (``magnitude.prune`` with
 the scores, a traced ``ratio`` of the alive weights removed, global or layer-wise, ties by the

@@ -84,7 +84,7 @@ def prune(params, masks, fraction, *, rule: str = "clean", scope: str = "global"
 
 
 def scores(ctx, params, masks, key, x=None, y=None, valid=None):
-    """The zoo's magnitude score (see :mod:`lottery.prune.methods`): |w| of every kernel,
+    """The magnitude score of the pruning methods (see :mod:`lottery.prune.methods`): |w| of every kernel,
     {layer: {"kernel": [..., in, out]}}; context, key and data are unused."""
     del ctx, masks, key, x, y, valid
     return {name: {"kernel": jnp.abs(k)} for name, k in kernel_leaves(params).items()}

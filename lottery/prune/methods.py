@@ -1,4 +1,4 @@
-"""The pruning-method zoo: one registry, one interface (SPEC §7).
+"""The pruning methods: one registry, one interface (docs/science.md §7).
 
 Every method is a family's ``scores(ctx, params, masks, key, x, y, valid)`` → a score per
 prunable weight, {layer: {"kernel": [..., in, out]}} (one model's pytrees; ``jax.vmap`` it over a
@@ -22,7 +22,7 @@ edge_popup init       yes   learned scores on frozen W, kept weights real (bipro
 
 For the learned methods ``scores`` gives the initial scores; ``lottery.train.scores`` trains
 them and :func:`lottery.prune.biprop.network` builds the pruned network. Any method followed
-by fine-tuning its survivors is prune + retrain (``lottery.zoo``).
+by fine-tuning its survivors is prune + retrain (``lottery.studies.prune_methods``).
 """
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def like(key, base_masks, target_masks, scope: str = "global"):
 
 
 def scores(ctx, params, masks, key, x=None, y=None, valid=None):
-    """The zoo's random score (see :mod:`lottery.prune.methods`): U[0, 1) per kernel entry,
+    """The random score of the pruning methods (see :mod:`lottery.prune.methods`): U[0, 1) per kernel entry,
     {layer: {"kernel": [..., in, out]}}, layer i drawn from ``fold_in(key, i)``. Keeping the top
     scores keeps a uniformly random subset; one key gives nested masks across ratios."""
     del ctx, masks, x, y, valid

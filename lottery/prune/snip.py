@@ -1,9 +1,9 @@
-"""SNIP: connection sensitivity |w · ∂L/∂w| at initialisation (Lee et al. 2019; SPEC §7).
+"""SNIP: connection sensitivity |w · ∂L/∂w| at initialisation (Lee et al. 2019; docs/science.md §7).
 
 The gradient is the mean over ``nb`` minibatches of the masked cross-entropy's gradient,
 g = (1/nb) Σ_b ∂L_b/∂w, and the score of a weight is |w·g| divided by the sum of every
 kernel's |w·g| (the normalisation changes no ranking). Keeping the top scores globally and
-training the sparse net from the same initialisation is SNIP; the zoo's "retrained" rows are
+training the sparse net from the same initialisation is SNIP; the "retrained" rows of a pruning-method run are
 exactly that.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Taylor scores on a trained net: the estimated loss change when a weight is removed (SPEC §7).
+"""Taylor scores on a trained net: the estimated loss change when a weight is removed (docs/science.md §7).
 
 Removing w changes the loss by δL ≈ −g·w + ½·w²·H_ww. Over ``nb`` minibatches b:
 

@@ -1,4 +1,4 @@
-"""The robustness study's report (SPEC §8): the corruption grid, the evaluation table, the correlation
+"""The robustness study's report (docs/science.md §8): the corruption grid, the evaluation table, the correlation
 tables (B's rc-angle, rc-l2, rc-margin and their pruning-vulnerability twins) and the curse-of-dimensionality
 plot, from the analysis tables of a robustness run (``lottery.store.analysis``)."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Sparse double descent (SPEC §5): best pruned models, effective parameters, the figure."""
+"""Sparse double descent (docs/science.md §5): best pruned models, effective parameters, the figure."""
 from __future__ import annotations
 
 import pandas as pd

@@ -121,7 +121,7 @@ class Robustness(Study):
         parts = []
         for name, width in architectures(r):
             arch = Architecture(config, run, name, width)
-            log(f"{arch.tag}: dense + {len(p.methods)} methods × {len(arch.zoo.ratios)} ratios × {len(arch.zoo.members)} "
+            log(f"{arch.tag}: dense + {len(p.methods)} methods × {len(arch.populations.ratios)} ratios × {len(arch.populations.members)} "
                 f"dense models, {len(sets.sets())} corrupted sets of {len(sets.labels)} test examples")
             dense = None
             for method in (DENSE, *p.methods):
@@ -132,37 +132,37 @@ class Robustness(Study):
                     continue
                 t0 = time.perf_counter()
                 if dense is None:
-                    dense = arch.zoo.dense_weights()
+                    dense = arch.populations.dense_weights()
                 keys = arch.keys(method)
                 if method == DENSE:
                     pop = arch.dense_population(dense)
-                    metrics = arch.zoo.dense.evaluate(pop, eval_sets.for_members(run, arch.zoo.members))
+                    metrics = arch.populations.dense.evaluate(pop, eval_sets.for_members(run, arch.populations.members))
                     result = LevelResult(0, BRANCH, _count(pop), metrics, np.asarray(pop.finite), 0.0)
-                    members, extras = arch.zoo.members, [{"method": DENSE, "ratio": 0.0, "retrained": False,
-                                                          "retrain_epochs": 0, "scope": ""} for _ in arch.zoo.members]
+                    members, extras = arch.populations.members, [{"method": DENSE, "ratio": 0.0, "retrained": False,
+                                                          "retrain_epochs": 0, "scope": ""} for _ in arch.populations.members]
                 else:
-                    params, masks, stats = arch.zoo.prune(method, dense)
-                    pop = arch.zoo.pruned_population(params, masks, dense["finite"], retrained, stats)
-                    result = arch.zoo.result(pop, time.perf_counter() - t0)
-                    members, extras = arch.zoo.population, arch.zoo.row_extras(method, retrained)
+                    params, masks, stats = arch.populations.prune(method, dense)
+                    pop = arch.populations.pruned_population(params, masks, dense["finite"], retrained, stats)
+                    result = arch.populations.result(pop, time.perf_counter() - t0)
+                    members, extras = arch.populations.population, arch.populations.row_extras(method, retrained)
                 results.write(rows.result_rows(run, arch.spec, members, result, extras), wd.part_path(workdir, f"robustness-{part}"))
                 out = analyse(arch.analyser, pop.params, pop.stats, sets, keys, int(r.geometry_severity))
                 clean = out["clean"]
-                ratios = len(keys) // len(arch.zoo.members)
-                correct = clean["correct"].reshape(len(arch.zoo.members), ratios, -1)
+                ratios = len(keys) // len(arch.populations.members)
+                correct = clean["correct"].reshape(len(arch.populations.members), ratios, -1)
                 pv = measures_pv(correct)  # [M, N]
                 if method == DENSE:
                     dense_preds, dense_geometry = clean["pred"], {m: clean[m] for m in METRICS}
                 else:
                     dense_preds = store.part_array(workdir, f"{arch.tag}-{DENSE}", "pred")
                     dense_geometry = {m: store.part_array(workdir, f"{arch.tag}-{DENSE}", m) for m in METRICS}
-                pie = _pie(clean["pred"].reshape(len(arch.zoo.members), ratios, -1), dense_preds, dataset.num_classes)
+                pie = _pie(clean["pred"].reshape(len(arch.populations.members), ratios, -1), dense_preds, dataset.num_classes)
                 robust = out["robustness"]
                 tables = {
                     "evaluation": out["evaluation"],
                     "samples": out["samples"],
                     "scores": scores_table(keys, sets.names, out["counts"], robust, np.repeat(pv, ratios, axis=0),
-                                           np.tile(pie, (len(arch.zoo.members), 1))),
+                                           np.tile(pie, (len(arch.populations.members), 1))),
                     "correlations": correlations(keys, clean, robust, dense_geometry, pv),
                     "occlusion": occlusion_table(arch.module, arch.head, pop.params, pop.stats, sets, keys, r, fill),
                 }

@@ -23,7 +23,7 @@ margin, the prediction and its probability (:mod:`lottery.analysis.geometry`). W
   model), ``dimensionality`` (the curse-of-dimensionality check).
 
 Every population's files are one part (``lottery.store.analysis``): a killed run redoes only the population
-it was in; the dense models and the fine-tuned populations are checkpointed by the zoo.
+it was in; the dense models and the fine-tuned populations are checkpointed by the pruning-method populations.
 """
 from __future__ import annotations
 
@@ -235,7 +235,7 @@ def occlusion_table(module, head: str, params, stats, sets: EvalSets, keys: pd.D
 
 
 class Architecture:
-    """One architecture of the study: its pruning-method populations (``zoo``), its analyser and the populations
+    """One architecture of the study: its pruning-method populations, its analyser and the populations
     it analyses."""
 
     def __init__(self, config, run, name: str, width: int):
@@ -244,28 +244,28 @@ class Architecture:
         self.tag = arch_tag(name, width)
         self.config = arch_config(config, name, width)
         self.spec = model_registry.get(name, config.model.hidden, config.model.use_bias, config.model.init)
-        self.zoo = MethodPopulations(self.config, self.spec, run,
+        self.populations = MethodPopulations(self.config, self.spec, run,
                                      BucketCheckpoints(wd.checkpoint_dir(run.workdir, f"robustness-{self.tag}")))
         self.noise_seeds = run.noise_seeds
-        module = self.zoo.trainer.module
+        module = self.populations.trainer.module
         self.module = module
-        self.head = geometry.head_name(module, _one_params(self.zoo), tuple(dataset.input_shape))
-        self.loop = self.zoo.dense.member_loop
+        self.head = geometry.head_name(module, _one_params(self.populations), tuple(dataset.input_shape))
+        self.loop = self.populations.dense.member_loop
         # batches no larger than the analysed test set: a 500-example set padded to 2,048 costs 4× the work
         self.analyser = Analyser(module, self.head, self.loop, min(int(config.train.eval_batch_size), test_examples))
 
     def keys(self, method: str) -> pd.DataFrame:
-        ratios = [0.0] if method == DENSE else self.zoo.ratios
-        return _model_keys(self.tag, method, self.zoo.members, ratios, self.noise_seeds)
+        ratios = [0.0] if method == DENSE else self.populations.ratios
+        return _model_keys(self.tag, method, self.populations.members, ratios, self.noise_seeds)
 
     def dense_population(self, dense: dict) -> Population:
-        return starting_population(self.zoo.dense, dense["trained"], dense["masks"], 0, dense["finite"],
+        return starting_population(self.populations.dense, dense["trained"], dense["masks"], 0, dense["finite"],
                                    dense.get("stats_trained", {}))
 
 
-def _one_params(zoo) -> dict:
+def _one_params(populations) -> dict:
     """One model's params (for the head's name: the layer names are the same at every width and seed)."""
-    pop = zoo.dense.init()
+    pop = populations.dense.init()
     return jax.tree.map(lambda a: a[0], pop.params)
 
 

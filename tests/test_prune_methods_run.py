@@ -1,4 +1,4 @@
-"""The prune-methods experiment end to end (lottery.zoo through lottery.run and the command line):
+"""The prune-methods experiment end to end (lottery.studies.prune_methods through lottery.run and the command line):
 rows for every method × ratio × retrained, exact surviving counts, ratio populations equal to
 single-ratio runs, resume, report, and one-line errors for bad input."""
 import math
@@ -21,9 +21,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUIET = dict(log=lambda s: None)
 
 
-def zoo_config(**overrides):
+def methods_config(**overrides):
     """A prune-methods run on a tiny Gaussian mixture (6 → 3 → 2, no biases): seconds."""
-    c = configs.study_b_prune_methods("zoo_test", "gmm_linear", "gmm_fcn", 3, "default")
+    c = configs.study_b_prune_methods("prune_methods_test", "gmm_linear", "gmm_fcn", 3, "default")
     c.data.dim, c.data.nu, c.data.train_size, c.data.test_size = 6, 1.5, 64, 32
     c.train.seeds, c.train.epochs, c.train.batch_size = (0, 1), 3, 16
     p = c.prune_methods
@@ -35,8 +35,8 @@ def zoo_config(**overrides):
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
-    wd = str(tmp_path_factory.mktemp("zoo"))
-    return wd, run(zoo_config(), wd, **QUIET)
+    wd = str(tmp_path_factory.mktemp("prune_methods"))
+    return wd, run(methods_config(), wd, **QUIET)
 
 
 def test_rows_for_every_method_ratio_and_retraining_with_exact_counts(finished):
@@ -57,7 +57,7 @@ def test_retrain_lr_changes_only_the_retrained_rows(finished, tmp_path):
     _, df = finished
     keys = ["method", "retrained", "ratio", "seed", "split"]
     sel = {"prune_methods.methods": ("magnitude",), "prune_methods.retrain_lr": 0.001}
-    slow = run(zoo_config(**sel), str(tmp_path), **QUIET).sort_values(keys).reset_index(drop=True)
+    slow = run(methods_config(**sel), str(tmp_path), **QUIET).sort_values(keys).reset_index(drop=True)
     ref = df[df.method == "magnitude"].sort_values(keys).reset_index(drop=True)
     pruned = ~slow.retrained
     np.testing.assert_array_equal(slow.loss[pruned], ref.loss[pruned])
@@ -70,7 +70,7 @@ def test_retrain_lr_changes_only_the_retrained_rows(finished, tmp_path):
 def test_a_ratio_population_equals_single_ratio_runs(finished, tmp_path):
     _, df = finished
     keys = ["method", "retrained", "seed", "split"]
-    one = run(zoo_config(**{"prune_methods.ratios": (0.5,), "prune_methods.methods": ("magnitude", "snip", "biprop")}),
+    one = run(methods_config(**{"prune_methods.ratios": (0.5,), "prune_methods.methods": ("magnitude", "snip", "biprop")}),
               str(tmp_path), **QUIET)
     both = df[(df.ratio == 0.5) & df.method.isin(["magnitude", "snip", "biprop"])].sort_values(keys).reset_index(drop=True)
     one = one.sort_values(keys).reset_index(drop=True)
@@ -83,7 +83,7 @@ def test_a_ratio_population_equals_single_ratio_runs(finished, tmp_path):
 def test_a_finished_run_restores_and_reports(finished, tmp_path):
     wd, df = finished
     logs = []
-    again = run(zoo_config(), wd, log=logs.append)
+    again = run(methods_config(), wd, log=logs.append)
     pd.testing.assert_frame_equal(df, again)
     assert sum("rows already written" in line for line in logs) == len(methods.NAMES)
     r = subprocess.run([sys.executable, "-m", "lottery.report", f"--workdir={wd}", f"--out={tmp_path}"], cwd=ROOT,
@@ -111,7 +111,7 @@ BAD = [
 @pytest.mark.parametrize("override,field", BAD)
 def test_bad_input_is_refused_before_anything_is_written(tmp_path, override, field):
     with pytest.raises(ConfigError) as e:
-        run(zoo_config(**override), str(tmp_path / "wd"), **QUIET)
+        run(methods_config(**override), str(tmp_path / "wd"), **QUIET)
     assert e.value.field == field
     assert not (tmp_path / "wd").exists() or not os.listdir(tmp_path / "wd")
 
@@ -133,7 +133,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, flag, field):
 def test_quick_preset_on_fashion_mnist_writes_every_method_and_ratio(tmp_path):
     if not os.path.isdir("/usr/share/datasets/fashion-mnist"):
         pytest.skip("Fashion-MNIST is not installed")
-    wd = tmp_path / "zoo"
+    wd = tmp_path / "prune_methods"
     r = subprocess.run([sys.executable, "-m", "lottery.main", "--config=experiments/prune_methods_mnist.py:quick",
                         f"--workdir={wd}"], cwd=ROOT, capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, r.stderr

@@ -1,5 +1,5 @@
 """Pruning-method zoo scores and selection against independent references: a hand-written numpy
-forward/backward pass (tests/zoo_reference.py), jax.hessian of a loss written here from scratch,
+forward/backward pass (tests/prune_methods_reference.py), jax.hessian of a loss written here from scratch,
 and numpy top-k counts."""
 import math
 
@@ -10,7 +10,7 @@ import pytest
 
 from lottery.models.fcn import FCN
 from lottery.prune import methods, taylor
-from zoo_reference import SHAPES, keep_top, loss_and_grads, tiny
+from prune_methods_reference import SHAPES, keep_top, loss_and_grads, tiny
 
 MODULE = FCN(features=(3, 2), use_bias=True)
 

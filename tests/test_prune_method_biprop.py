@@ -9,7 +9,7 @@ import pytest
 from lottery.models.fcn import FCN
 from lottery.prune import biprop, methods
 from lottery.train import scores as score_training
-from zoo_reference import SHAPES, keep_top, loss_and_grads, tiny
+from prune_methods_reference import SHAPES, keep_top, loss_and_grads, tiny
 
 MODULE = FCN(features=(3, 2), use_bias=True)
 

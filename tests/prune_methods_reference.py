@@ -1,4 +1,4 @@
-"""Independent float64 numpy references for the pruning-method zoo tests: a 2-layer ReLU net
+"""Independent float64 numpy references for the pruning-method tests: a 2-layer ReLU net
 with masks, its cross-entropy and a hand-written backward pass, and top-k selection."""
 import math
 
