@@ -72,7 +72,7 @@ def common(c):
             raise ConfigError("data.train_size", f"cifar10_synthetic writes 5 training batch files: needs an integer ≥ 5, "
                                                  f"got {d.train_size!r}")
         positive("data.test_size", d.test_size, integer=True)
-    classes = d.get("classes", 0)
+    classes = d.classes
     if not is_int(classes) or not (classes == 0 or 2 <= classes <= 10):
         raise ConfigError("data.classes", f"must be an integer, 0 (all classes) or 2…10 (the first k), got {classes!r}")
     if classes and d.name in data_catalog.GMM_LAYOUTS:

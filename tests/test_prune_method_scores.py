@@ -1,4 +1,4 @@
-"""Pruning-method zoo scores and selection against independent references: a hand-written numpy
+"""Pruning-method scores and selection against independent references: a hand-written numpy
 forward/backward pass (tests/prune_methods_reference.py), jax.hessian of a loss written here from scratch,
 and numpy top-k counts."""
 import math

@@ -45,4 +45,4 @@ def load(cfg) -> Dataset:
         dataset = cifar.load_synthetic(cfg.train_size, cfg.test_size, cfg.seed)
     else:
         dataset = images.load(cfg.name, cfg.data_dir, cfg.tfds_data_dir)
-    return first_classes(dataset, cfg.get("classes", 0))
+    return first_classes(dataset, cfg.classes)

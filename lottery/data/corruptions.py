@@ -6,6 +6,10 @@ not truncated as the reference's ``np.uint8`` does). Image i is corrupted with
 ``jax.random.fold_in(key, i)``: the same key gives the same output bit for bit, every image gets its
 own noise, and an image's corruption does not depend on the batch it is in.
 
+(Longer than this project's ~400-line norm on purpose: the 28 corruptions are one table of parameters
+and one dispatch, each type a few lines next to its documented parameters; the array primitives they share are in
+``corruption_ops.py`` and the procedural textures in ``corruption_textures.py``.)
+
 Parameters (``parameters(name, severity, shape)`` returns the ones used)
 -----------------------------------------------------------------------
 ``RGB32`` holds the CIFAR-10-C values of Hendrycks & Dietterich (ICLR 2019), as in

@@ -70,7 +70,7 @@ class MethodPopulations:
         retrain = ml_collections.ConfigDict(train.to_dict())
         retrain.epochs = max(int(self.p.retrain_epochs), 1)
         optimizer = ml_collections.ConfigDict(config.optimizer.to_dict())
-        optimizer.lr = float(self.p.get("retrain_lr", 0.0)) or optimizer.lr
+        optimizer.lr = float(self.p.retrain_lr) or optimizer.lr
         self.trainer = BucketTrainer(spec, dataset.x_train, train_labels, self.population, retrain, optimizer,
                                      dataset.num_classes, bins=config.eval.bins, pad_fill=dataset.black)
         self.eval_sets = eval_sets.for_members(run, self.population)

@@ -27,5 +27,5 @@ def plan_for(widths, train_cfg, packed: bool, pads: bool = True) -> list[list[in
         return [[w] for w in sorted(set(int(w) for w in widths))]
     small = int(train_cfg.bucket_small)
     if packed:
-        small = max(small, int(train_cfg.get("pack_small", 0)))
+        small = max(small, int(train_cfg.pack_small))
     return plan(widths, train_cfg.bucket_ratio, small)
