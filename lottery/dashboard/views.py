@@ -128,7 +128,7 @@ def local_chart(titles, x_title: str, y_title: str, delta: bool, interactive: bo
         charts.append(alt.layer(dots, text).properties(width=76, height=64, title=title))
     if not charts:
         charts = [alt.Chart(_data("points")).mark_circle().properties(width=86, height=70, title="no class")]
-    chart = alt.concat(*charts, columns=5).resolve_scale(x="shared", y="shared")
+    chart = alt.concat(*charts, columns=4).resolve_scale(x="shared", y="shared")
     return _spec(chart.configure_title(fontSize=10, limit=100).configure_axis(titleFontSize=9, labelFontSize=8))
 
 
@@ -153,7 +153,7 @@ def global_chart(names, has_b: bool, interactive: bool = True) -> dict:
     k = max(1, len(names))
     labels = json.dumps([str(n)[:14] for n in names])
     x = alt.X("slot:Q", scale=alt.Scale(domain=[-0.3, k - 0.7], nice=False), title="angle to class (°)",
-              axis=alt.Axis(values=list(range(k)), labelExpr=f"{labels}[datum.value] || ''", grid=True, labelAngle=-40,
+              axis=alt.Axis(values=list(range(k)), labelExpr=f"{labels}[datum.value] || ''", grid=True, labelAngle=-40, labelOverlap=False,
                             labelFontSize=8))
     y = alt.Y("angle:Q", scale=alt.Scale(zero=False), title="angle (°)")
     panels = []
