@@ -1,8 +1,8 @@
 """A synthetic robustness-run workdir in the exact schemas the dashboard reads.
 
 `write_workdir(path)` writes DIR/config.json, DIR/analysis/*.parquet and DIR/analysis/corrupted/*.npy
-for a small study (2 architectures × 3 methods × 3 ratios × 1 seed plus one dense model per
-architecture, 3 corruptions × 3 severities, 200 samples, 10 classes, 28×28×1 images, occlusion maps for a
+for a small study (2 architectures × 3 methods × 4 ratios (0 included: a method's own unpruned
+model) × 1 seed plus one dense model per architecture, 3 corruptions × 3 severities, 200 samples, 10 classes, 28×28×1 images, occlusion maps for a
 few samples). The numbers are random but consistent with each other: evaluation accuracies are the
 means of the per-sample correctness that scores.parquet and samples.parquet hold, angles and margins
 agree with the prediction, and the MST edges are a minimum spanning tree of the embedding points.
@@ -36,30 +36,20 @@ def _models(architectures, methods, ratios, seeds) -> pd.DataFrame:
 
 
 def _mst(xy: np.ndarray) -> list[tuple[int, int, float]]:
-    """Prim's minimum spanning tree of points xy [P, 2] under the Euclidean distance."""
-    n = len(xy)
-    dist = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))
-    in_tree = np.zeros(n, bool)
-    in_tree[0] = True
-    best = dist[0].copy()
-    parent = np.zeros(n, int)
-    edges = []
-    for _ in range(n - 1):
-        cand = np.where(in_tree, np.inf, best)
-        j = int(np.argmin(cand))
-        edges.append((int(parent[j]), j, float(dist[parent[j], j])))
-        in_tree[j] = True
-        closer = dist[j] < best
-        best = np.where(closer, dist[j], best)
-        parent = np.where(closer, j, parent)
-    return edges
+    """A minimum spanning tree of points xy [P, 2] under the Euclidean distance (scipy), as the engine's
+    embedding_edges rows (source, target, distance)."""
+    from scipy.sparse.csgraph import minimum_spanning_tree
+    from scipy.spatial.distance import cdist
+
+    tree = minimum_spanning_tree(cdist(xy, xy)).tocoo()
+    return [(int(i), int(j), float(d)) for i, j, d in zip(tree.row, tree.col, tree.data)]
 
 
 def write_workdir(
     path,
     architectures=("lenet5-w1", "fcn-w2"),
     methods=("magnitude", "snip", "random"),
-    ratios=(0.5, 0.8, 0.95),
+    ratios=(0.0, 0.5, 0.8, 0.95),
     seeds=(0,),
     corruptions=("gaussian_noise", "fog", "rotate"),
     severities=(1, 2, 3),
@@ -71,6 +61,7 @@ def write_workdir(
     occlusion_grid=(14, 14),
     all_images=True,
     random_seed=0,
+    dataset="mnist",
 ) -> Path:
     """Write the workdir and return its path. `all_images=False` writes only the clean images and
     those at the geometry severity (the large responsiveness fixture)."""
@@ -82,7 +73,7 @@ def write_workdir(
         "run_id": "fixture-robustness",
         "config": {
             "experiment": "robustness_lottery_fixture",
-            "data": {"name": "mnist"},
+            "data": {"name": dataset},
             "robustness": {
                 "architectures": list(architectures),
                 "corruptions": list(corruptions),
@@ -131,8 +122,7 @@ def write_workdir(
             frame["length"] = length
             frame["margin"] = margin
             frame["prob_own"] = prob
-            for k in range(n_classes):
-                frame[f"angle_{k}"] = angles[:, k]
+            frame = pd.concat([frame, pd.DataFrame(angles, columns=[f"angle_{k}" for k in range(n_classes)])], axis=1)
             sample_frames.append(frame)
         scores = pd.DataFrame({k: [v] * n_samples for k, v in zip(MODEL, model)})
         scores["sample"] = np.arange(n_samples)

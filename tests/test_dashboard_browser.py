@@ -1,8 +1,11 @@
 """The dashboard in headless Chromium (Debian's /usr/bin/chromium + chromedriver, driven by Selenium) against
 the synthetic fixture workdir: loads with no console error and no request leaving 127.0.0.1, every view
-draws marks, a brush in the local view changes the evaluation table, a click in the similarity view
-highlights its table row, choosing a sample fills the attribution view. Screenshot in tests/artifacts/
-(and docs/dashboard.png with LOTTERY_SCREENSHOT=1). The 50 models × 10,000 samples check is marked slow."""
+draws marks (one table bar per model and ratio, the unpruned model a rule), a brush in the local view changes the
+evaluation table, a click in the similarity view highlights its table row, table clicks pick the clicked model and
+column headers drill down / pick the eval set, choosing a sample fills the attribution view; after the first load
+only datasets change (no re-embedding) and each redraw's time is printed; exports, the URL state and the --out
+snapshot's hidden controls. Screenshot in tests/artifacts/ (and docs/dashboard.png with LOTTERY_SCREENSHOT=1). The
+50 models × 10,000 samples check is marked slow."""
 
 import os
 import shutil
@@ -24,6 +27,7 @@ pytest.importorskip("vl_convert", reason="needs vl-convert-python (pip install v
 
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 
 from lottery.dashboard.server import make_server  # noqa: E402
 
@@ -40,6 +44,15 @@ const view = window.dash.views[arguments[0]].view; const counts = {};
   } else if (node.items) node.items.forEach((it) => walk(it));
 })(view.scenegraph().root);
 return counts;
+"""
+
+VIEWS = ("table", "embedding", "local", "global", "attribution", "ranking")
+# The data items of the table's marks (bars and rules) as `items` (their datums) and `nodes` (the items).
+TABLE_ITEMS = """
+const nodes = [];
+(function walk(n) { if (!n) return; if (n.marktype && n.role === 'mark' && n.marktype !== 'group') { nodes.push(...n.items); return; }
+  (n.items || []).forEach(walk); })(window.dash.views.table.view.scenegraph().root);
+const items = nodes.map((i) => i.datum);
 """
 
 # The pixel box (relative to the canvas) of the panel of view arguments[0] that holds brush arguments[1].
@@ -112,13 +125,19 @@ def test_loads_offline_without_errors_and_every_view_draws(page):
     urls = driver.execute_script("return performance.getEntriesByType('resource').map((e) => e.name)")
     assert urls and all(u.startswith(base + "/") for u in urls), urls
     assert driver.execute_script("return [...document.scripts].filter((s) => s.src).length") == 0
-    marks = {v: driver.execute_script(COUNT_MARKS, v) for v in ("table", "embedding", "local", "global", "attribution")}
-    assert marks["table"].get("rect", 0) >= 6 * 4 * 4, marks["table"]  # 6 rows × 4 columns × (dense + 3 ratios)
-    assert marks["embedding"].get("symbol", 0) == 20 and marks["embedding"].get("rule", 0) > 0, marks["embedding"]
+    marks = {v: driver.execute_script(COUNT_MARKS, v) for v in VIEWS}
+    # 6 rows × 4 columns (clean + 3 families) × 4 ratios (0 = the method's own model): one bar each, no stacking;
+    # the unpruned model: one rule per cell.
+    assert marks["table"].get("rect", 0) == 6 * 4 * 4 and marks["table"].get("rule", 0) == 6 * 4, marks["table"]
+    keys = driver.execute_script(TABLE_ITEMS + "return items.filter((d) => d.kind === 'bar').map((d) => [d.row, d.column, d.ratio].join('|'));")
+    assert len(keys) == len(set(keys)) == 96
+    assert marks["embedding"].get("symbol", 0) == 26 and marks["embedding"].get("rule", 0) == 26 - 1, marks["embedding"]
+    assert marks["ranking"].get("rect", 0) == 10
     assert marks["local"].get("symbol", 0) == 200, marks["local"]  # all 200 samples drawn (≤ 300 per class)
     assert marks["global"].get("line", 0) > 0 and marks["global"].get("area", 0) > 0, marks["global"]
     assert marks["attribution"].get("rect", 0) >= 28 * 28 + 4 * 14 * 14, marks["attribution"]
-    for view, tag in (("table", "svg"), ("embedding", "svg"), ("local", "canvas"), ("global", "canvas"), ("attribution", "svg")):
+    for view, tag in (("table", "svg"), ("embedding", "svg"), ("local", "canvas"), ("global", "canvas"), ("attribution", "svg"),
+                      ("ranking", "svg")):
         assert driver.execute_script(f"return document.querySelectorAll('#{view} {tag}').length") == 1, view
     assert seconds < 20
 
@@ -156,20 +175,24 @@ def test_brush_in_local_view_changes_the_evaluation_table(page):
     gains, losses = _table_fills(driver)
     assert gains + losses > 0
     assert "selected" in driver.find_element("id", "selection").text
-    # The selection flows into the global view: its drawn lines among the selected samples are bold.
-    _wait(driver, "return document.getElementById('global-note').textContent.includes('selected in the local view')")
+    # The selection flows into the global view: its drawn lines among the selected samples are black.
+    _wait(driver, "return document.getElementById('global-note').textContent.includes('selected samples')")
+    _wait(driver, "return window.dash.timings.some((t) => t.what === 'local brush')")
+    assert driver.execute_script("return window.dash.embeds") == {v: 1 for v in VIEWS}  # datasets only, no re-embedding
     assert _severe(driver) == []
 
 
 def test_brush_over_axes_in_global_view_selects_samples(page):
     driver, _, _ = page
     version = driver.execute_script("return Number(document.getElementById('table').dataset.version)")
-    _drag(driver, "global", "pbrush", (0.2, 0.05), (0.45, 0.5))  # axes 2-4, the upper angles
+    _drag(driver, "global", "pbrush_A", (0.2, 0.05), (0.45, 0.5))  # axes 2-4, the upper angles
     _wait(driver, f"return Number(document.getElementById('table').dataset.version) > {version}")
     source = driver.execute_script("return window.dash.selSource")
-    assert source.startswith("global geometry brush on axes ") and driver.execute_script("return window.dash.samples.length") > 0
+    assert source.startswith("global geometry brush on A, classes ") and driver.execute_script("return window.dash.samples.length") > 0
     assert sum(_table_fills(driver)) > 0
-    _wait(driver, "return document.getElementById('local-note').textContent.includes('selected in the global view')")
+    _wait(driver, "return document.getElementById('local-note').textContent.includes('selected samples')")
+    _wait(driver, "return window.dash.timings.some((t) => t.what === 'global brush')")
+    assert driver.execute_script("return window.dash.embeds") == {v: 1 for v in VIEWS}
     assert _severe(driver) == []
 
 
@@ -186,7 +209,7 @@ def test_click_in_similarity_view_highlights_its_table_row(page):
     ActionChains(driver).move_to_element(symbol).click().perform()
     _wait(driver, f"return window.dash.rows.length && Number(document.getElementById('table').dataset.version) > {version}")
     row = driver.execute_script("return window.dash.rows")
-    model_a = driver.execute_script("return window.dash.meta.models[window.dash.a]")
+    model_a = driver.execute_script("return window.dash.meta.models[window.dash.models[0]]")
     assert row == [f"{model_a['architecture']} · {model_a['method']}"]
     opacities = driver.execute_script(
         "return [...document.querySelectorAll('#table svg .mark-rect path')].map((p) => p.getAttribute('opacity') || '1')")
@@ -204,8 +227,8 @@ def test_choosing_a_sample_fills_the_attribution_view(page):
     _wait(driver, f"return Number(document.getElementById('attribution').dataset.version) > {version}")
     marks = driver.execute_script(COUNT_MARKS, "attribution")
     assert marks.get("rect", 0) >= 28 * 28 + 4 * 14 * 14
-    assert "precomputed for 3 samples only" in note.text and "has none" not in note.text
-    assert "sample 2" in driver.find_element("id", "attribution").text
+    assert "precomputed for 3 samples only" in note.text and "has no map" not in note.text
+    assert "Sample 2" in driver.find_element("id", "attribution-title").text
     # A click on a local-view point picks that sample (no maps: the view says so and shows the image alone).
     version += 1
     driver.execute_script("window.dash.sample = null")
@@ -223,13 +246,165 @@ def test_choosing_a_sample_fills_the_attribution_view(page):
     cw, ch = canvas.size["width"], canvas.size["height"]
     ActionChains(driver).move_to_element_with_offset(canvas, x - cw / 2, y - ch / 2).click().perform()
     _wait(driver, f"return window.dash.sample === {picked} && Number(document.getElementById('attribution').dataset.version) > {version}")
-    assert f"Sample {picked} has none" in note.text
+    assert f"Sample {picked} has no map for" in note.text
     assert driver.execute_script(COUNT_MARKS, "attribution").get("rect", 0) == 28 * 28
     assert _severe(driver) == []
 
 
+def _click_svg(driver, find, shift=False):
+    """Click the SVG element that the script `find` returns (looked up again if a redraw replaced it)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    for attempt in range(3):
+        try:
+            element = driver.execute_script(find)
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+            chain = ActionChains(driver)
+            if shift:
+                chain = chain.key_down(Keys.SHIFT)
+            chain = chain.move_to_element(element).click()
+            if shift:
+                chain = chain.key_up(Keys.SHIFT)
+            chain.perform()
+            return
+        except StaleElementReferenceException:
+            if attempt == 2:
+                raise
+
+
+def _timed(driver, what, action, timeout=30.0):
+    """Run `action`, wait for a new timing entry named `what`; returns its milliseconds."""
+    _wait(driver, "return window.dash.busy === 0", timeout)
+    n = driver.execute_script(f"return window.dash.timings.filter((t) => t.what === '{what}').length")
+    action()
+    _wait(driver, f"return window.dash.timings.filter((t) => t.what === '{what}').length > {n}", timeout)
+    _wait(driver, "return window.dash.busy === 0", timeout)
+    return driver.execute_script(f"return window.dash.timings.filter((t) => t.what === '{what}').slice(-1)[0].ms")
+
+
+def test_table_clicks_pick_the_clicked_model_and_headers_drill_down(page):
+    driver, _, _ = page
+    _wait(driver, "return window.dash.busy === 0")
+    # The ratio-0 bar of a row is that method's own ratio-0 model (not the unpruned one).
+    bar = TABLE_ITEMS + """
+      const n = nodes.find((i) => i.datum.kind === 'bar' && i.datum.ratio === 0 && i.datum.row === 'lenet5-w1 · snip'
+                                  && i.datum.column === 'clean');"""
+    want = driver.execute_script(bar + "return n.datum.model_id;")
+    ms = _timed(driver, "model", lambda: _click_svg(driver, bar + "return n._svg;"))
+    model = driver.execute_script("return window.dash.meta.models[window.dash.models[0]]")
+    assert driver.execute_script("return window.dash.models") == [want]
+    assert (model["architecture"], model["method"], model["ratio"]) == ("lenet5-w1", "snip", 0.0)
+    # The dashed rule is the unpruned model; shift-click adds it as model B.
+    rule = TABLE_ITEMS + """
+      return nodes.find((i) => i.datum.kind === 'dense' && i.datum.row === 'fcn-w2 · random' && i.datum.column === 'clean')._svg;"""
+    ms_add = _timed(driver, "model", lambda: _click_svg(driver, rule, shift=True))
+    chosen = driver.execute_script("return window.dash.models.map((i) => window.dash.meta.models[i])")
+    assert [(m["architecture"], m["method"]) for m in chosen] == [("lenet5-w1", "snip"), ("fcn-w2", "dense")]
+    # A family header drills down into its corruptions; a corruption header picks that eval set everywhere.
+    header = lambda start: (  # noqa: E731
+        f"return [...document.querySelectorAll('#table svg text')].find((t) => t.textContent.startsWith('{start}'))")
+    ms_drill = _timed(driver, "drill-down", lambda: _click_svg(driver, header("weather")))
+    assert driver.execute_script("return window.dash.expand") == "weather"
+    assert driver.execute_script("return window.dash.columns.map((c) => c.key)") == ["clean", "noise", "fog", "geometric"]
+    ms_set = _timed(driver, "eval set", lambda: _click_svg(driver, header("fog")))
+    assert driver.execute_script("return [window.dash.evalSet, document.getElementById('eval-set').value, window.dash.embSet]") == ["fog-3"] * 3
+    assert "fog-3" in driver.find_element("id", "global-note").text
+    assert driver.execute_script("return window.dash.embeds.table") == 1
+    print(f"\nclick a bar → every view redrawn {ms:.0f} ms, shift-click adds a model {ms_add:.0f} ms, "
+          f"drill-down {ms_drill:.0f} ms, eval set from a header {ms_set:.0f} ms")
+    assert max(ms, ms_add, ms_drill, ms_set) < 5000
+    assert _severe(driver) == []
+
+
+def test_attribution_side_by_side_colours_and_exports(page):
+    driver, _, _ = page
+    _wait(driver, "return window.dash.busy === 0")
+    version = driver.execute_script("return Number(document.getElementById('attribution').dataset.version)")
+    driver.execute_script("const s = document.getElementById('sample'); s.value = '1'; s.dispatchEvent(new Event('change'));")
+    _wait(driver, f"return Number(document.getElementById('attribution').dataset.version) > {version}")
+    n_models = driver.execute_script("return window.dash.models.length")
+    assert n_models == 2 and driver.execute_script("return window.dash.attribution.values.length") == 2
+    assert driver.execute_script(COUNT_MARKS, "attribution").get("rect", 0) == 28 * 28 + n_models * 4 * 14 * 14
+    # Red = the measure increases when occluded (paper B): the largest value's cell is red, the smallest blue.
+    fills = driver.execute_script("""
+      const out = []; (function walk(n) { if (!n) return; if (n.marktype === 'rect' && n.role === 'mark') {
+        n.items.forEach((i) => { if (i.datum.value !== undefined) out.push([i.datum.value, i.fill]); }); return; }
+        (n.items || []).forEach(walk); })(window.dash.views.attribution.view.scenegraph().root); return out;""")
+    rgb = lambda f: [int(v) for v in f[f.index("(") + 1 : -1].split(",")[:3]] if f.startswith("rgb") else [int(f[i : i + 2], 16) for i in (1, 3, 5)]  # noqa: E731
+    hi, lo = max(fills), min(fills)
+    assert hi[0] > 0 and rgb(hi[1])[0] > rgb(hi[1])[2] and lo[0] < 0 and rgb(lo[1])[2] > rgb(lo[1])[0]
+    assert "prediction" in driver.find_element("id", "attribution-values").text
+    for view in VIEWS:
+        svg = driver.execute_async_script(f"window.dash.exportView('{view}', 'svg', false).then(arguments[0])")
+        png = driver.execute_async_script(f"window.dash.exportView('{view}', 'png', false).then(arguments[0])")
+        assert svg.startswith("<svg") and png.startswith("data:image/png;base64,") and len(png) > 1000, view
+    assert _severe(driver) == []
+
+
+def test_selection_csv_url_state_and_reopened_link(page):
+    driver, base, _ = page
+    version = driver.execute_script("return Number(document.getElementById('table').dataset.version)")
+    _drag(driver, "local", "brush_3", (0.1, 0.1), (0.9, 0.9))
+    _wait(driver, f"return Number(document.getElementById('table').dataset.version) > {version} && window.dash.selView === 'local'")
+    state = driver.execute_script("return {samples: window.dash.samples, models: window.dash.models, evalSet: window.dash.evalSet, "
+                                  "sample: window.dash.sample, labels: window.dash.meta.labels, ids: window.dash.meta.sample_ids}")
+    csv = driver.execute_script("return window.dash.csv()").strip().splitlines()
+    assert csv[0] == "sample,label,class,source" and len(csv) == 1 + len(state["samples"]) > 1
+    label_of = dict(zip(state["ids"], state["labels"]))
+    assert all(int(r.split(",")[1]) == label_of[int(r.split(",")[0])] for r in csv[1:])
+    url = driver.current_url
+    assert "#" in url and "lb=" in url
+    driver.get("about:blank")
+    driver.get(url)
+    _wait(driver, "return window.dash && window.dash.loaded")
+    again = driver.execute_script("return {samples: window.dash.samples, models: window.dash.models, evalSet: window.dash.evalSet, "
+                                  "sample: window.dash.sample, labels: window.dash.meta.labels, ids: window.dash.meta.sample_ids}")
+    assert again == state
+    # The brush is drawn again: its param holds the same ranges.
+    assert driver.execute_script("return window.dash.views.local.view.signal('brush_3')") is not None
+    assert driver.execute_script("return window.dash.errors") == [] and _severe(driver) == []
+
+
+def test_redraw_times(page):
+    """Each selection's redraw (request + dataset update + render), printed; the bound asserted is generous."""
+    driver, _, _ = page
+    times = {}
+    for what, drag in (("local brush", ("local", "brush_1", (0.2, 0.2), (0.8, 0.8))),
+                       ("global brush", ("global", "pbrush_A", (0.1, 0.1), (0.5, 0.6)))):
+        times[what] = _timed(driver, what, lambda d=drag: _drag(driver, *d))
+    sample = driver.execute_script("return window.dash.meta.occlusion_samples[0]")
+    times["sample"] = _timed(driver, "sample", lambda: driver.execute_script(
+        f"const s = document.getElementById('sample'); s.value = '{sample}'; s.dispatchEvent(new Event('change'));"))
+    print("\nredraw after a selection (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in times.items()))
+    assert max(times.values()) < 5000
+
+
+def test_table_fits_1600_px_with_29_columns(tmp_path):
+    """The real run's 28 corruptions + clean and 11 ratios: the table (families) fits a 1,600 px window."""
+    from test_dashboard_data import REAL_CORRUPTIONS
+
+    workdir = write_workdir(tmp_path / "wide", architectures=("lenet5-w1", "fcn-w2"), methods=("random", "magnitude"),
+                            ratios=tuple(round(0.1 * i, 1) for i in range(10)), corruptions=tuple(REAL_CORRUPTIONS),
+                            severities=(3,), n_samples=20, occlusion_samples=(0,), all_images=False)
+    server = _serve(workdir)
+    driver = _driver()
+    try:
+        driver.set_window_size(1600, 1200)
+        driver.get(f"http://127.0.0.1:{server.server_port}/")
+        _wait(driver, "return window.dash && window.dash.loaded", timeout=60)
+        width = driver.execute_script("return document.querySelector('#table svg').getBoundingClientRect().width")
+        cols = driver.execute_script("return window.dash.columns.length")
+        print(f"\ntable at 29 corruption columns as {cols} family columns, 11 ratios: {width:.0f} px wide")
+        assert cols == 7 and width <= 1600 - 40
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= 1600
+    finally:
+        driver.quit()
+        server.shutdown()
+        server.server_close()
+
+
 def test_out_snapshot_renders_from_a_file(tmp_path):
-    """--out's file, opened as file://, draws the five views with no request at all."""
+    """--out's file, opened as file://, draws the views with no request at all; it shows only working controls."""
     from lottery.dashboard import snapshot
 
     out = tmp_path / "dash.html"
@@ -240,8 +415,20 @@ def test_out_snapshot_renders_from_a_file(tmp_path):
         _wait(driver, "return window.dash && window.dash.loaded")
         assert driver.execute_script("return window.dash.errors") == [] and _severe(driver) == []
         assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
-        for view in ("table", "embedding", "local", "global", "attribution"):
+        for view in VIEWS:
             assert sum(driver.execute_script(COUNT_MARKS, view).values()) > 0, view
+        # No control that needs the server is visible; the one-line note says so; what is visible works.
+        visible = driver.execute_script("""
+          return [...document.querySelectorAll('select, input, button')].filter((e) => e.offsetParent !== null)
+            .map((e) => e.dataset.export ? 'export' : (e.id || e.tagName));""")
+        assert visible and set(visible) == {"export"}, visible
+        assert driver.find_element("id", "static-note").is_displayed()
+        specs = driver.execute_script("return JSON.stringify(Object.values(window.dash.views).map((v) => v.spec))")
+        assert "brush" not in specs  # no brush that would select nothing
+        for view in VIEWS:
+            svg = driver.execute_async_script(f"window.dash.exportView('{view}', 'svg', false).then(arguments[0])")
+            assert svg.startswith("<svg"), view
+        assert driver.execute_script("return window.dash.errors") == [] and _severe(driver) == []
     finally:
         driver.quit()
 
@@ -250,7 +437,8 @@ def test_screenshot(page):
     driver, _, _ = page
     versions = driver.execute_script("return ['local', 'attribution'].map((v) => Number(document.getElementById(v).dataset.version))")
     driver.execute_script("""
-      const b = document.getElementById('model-b'); b.value = String(window.dash.a === 1 ? 2 : 1); b.dispatchEvent(new Event('change'));""")
+      const s = document.getElementById('model-search'); s.value = window.dash.meta.models[window.dash.models[0] === 1 ? 2 : 1].label;
+      document.getElementById('model-add').click();""")
     _wait(driver, f"return Number(document.getElementById('local').dataset.version) > {versions[0]} && "
                   f"Number(document.getElementById('attribution').dataset.version) > {versions[1]}")
     version = driver.execute_script("return Number(document.getElementById('attribution').dataset.version)")

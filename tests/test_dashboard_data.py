@@ -63,14 +63,94 @@ def test_selection_accuracy_and_gain_loss_by_hand(study):
     np.testing.assert_allclose(everything.delta, 0, atol=1e-6)
 
 
-def test_table_cells_colours_and_dense_bar():
-    table = pd.DataFrame({"architecture": ["a"] * 3, "method": ["dense", "m", "m"], "ratio": [0.0, 0.5, 0.9],
-                          "column": ["clean"] * 3, "accuracy": [0.9, 0.7, 0.5], "whole": [0.8, 0.75, 0.5]})
+def test_table_cells_colours_and_dense_rule():
+    models = pd.DataFrame({"architecture": ["a"] * 4, "method": ["dense", "m", "m", "m"], "ratio": [0.0, 0.0, 0.5, 0.9],
+                           "seed": 0, "noise_seed": 0, "id": [0, 1, 2, 3]})
+    table = pd.DataFrame({"architecture": ["a"] * 4, "method": ["dense", "m", "m", "m"], "ratio": [0.0, 0.0, 0.5, 0.9],
+                          "column": ["clean"] * 4, "accuracy": [0.9, 0.85, 0.7, 0.5], "whole": [0.8, 0.85, 0.75, 0.5]})
     table["delta"] = table.accuracy - table.whole
-    cells = data.table_cells(table, ["m"]).set_index("ratio")
-    assert list(cells.index) == [0.0, 0.5, 0.9] and set(cells.row) == {"a · m"}
-    assert list(cells.change) == ["gain", "loss", "none"]
-    assert list(cells.low) == [0.8, 0.7, 0.5] and list(cells.high) == [0.9, 0.75, 0.5]
+    cells = data.table_cells(table, ["m"], models)
+    bars, dense = cells[cells.kind == "bar"].set_index("ratio"), cells[cells.kind == "dense"]
+    # One bar per ratio, the ratio-0 bar is the method's own model; the unpruned model is one rule, not a bar.
+    assert list(bars.index) == [0.0, 0.5, 0.9] and list(bars.model_id) == [1, 2, 3] and set(bars.row) == {"a · m"}
+    assert list(bars.change) == ["none", "loss", "none"]
+    assert list(bars.low) == [0.85, 0.7, 0.5] and list(bars.high) == [0.85, 0.75, 0.5]
+    assert len(dense) == 1 and dense.model_id.iloc[0] == 0 and dense.accuracy.iloc[0] == 0.9
+    assert dense.change.iloc[0] == "gain" and dense.row.iloc[0] == "a · m"
+
+
+def test_table_marks_one_per_model_and_ratio_by_hand(study):
+    """The fixture's table: 6 rows × 4 columns (clean + 3 families) × 4 ratios bars (0 included) and one
+    unpruned rule per cell, each value the hand mean over evaluation rows."""
+    columns = data.table_columns(study.corruptions)
+    assert [c["key"] for c in columns] == ["clean", "noise", "weather", "geometric"]
+    cells = data.table_cells(data.group_columns(data.whole_table(study.evaluation), columns), study.methods, study.models)
+    bars, dense = cells[cells.kind == "bar"], cells[cells.kind == "dense"]
+    assert len(bars) == 6 * 4 * 4 and len(dense) == 6 * 4
+    assert not bars.duplicated(["row", "column", "ratio"]).any() and not dense.duplicated(["row", "column"]).any()
+    ev = study.evaluation
+    for (arch, method, ratio, corruption, key) in [("fcn-w2", "snip", 0.0, "fog", "weather"),
+                                                   ("lenet5-w1", "random", 0.8, "rotate", "geometric")]:
+        want = ev[(ev.architecture == arch) & (ev.method == method) & (ev.ratio == ratio) & (ev.corruption == corruption)]
+        got = bars[(bars.architecture == arch) & (bars.method == method) & (bars.ratio == ratio) & (bars.column_key == key)]
+        assert len(got) == 1 and got.accuracy.iloc[0] == pytest.approx(want.accuracy.mean())
+        model = study.models.loc[got.model_id.iloc[0]]
+        assert (model.architecture, model.method, model.ratio) == (arch, method, ratio)
+    clean = ev[(ev.architecture == "fcn-w2") & (ev.method == "dense") & (ev.eval_set == "clean")].accuracy.iloc[0]
+    rule = dense[(dense.row == "fcn-w2 · magnitude") & (dense.column_key == "clean")]
+    assert rule.accuracy.iloc[0] == pytest.approx(clean) and study.models.loc[rule.model_id.iloc[0]].method == "dense"
+
+
+REAL_CORRUPTIONS = ["gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "defocus_blur", "glass_blur",
+                    "motion_blur", "zoom_blur", "gaussian_blur", "snow", "frost", "fog", "spatter", "brightness",
+                    "contrast", "saturate", "elastic_transform", "pixelate", "jpeg_compression", "shear", "scale",
+                    "rotate", "translate", "stripe", "dotted_line", "zigzag", "canny_edges", "inverse"]
+
+
+def test_family_columns_and_drill_down():
+    cols = data.table_columns(REAL_CORRUPTIONS + ["mystery"])
+    assert [c["key"] for c in cols] == ["clean", "noise", "blur", "weather", "digital", "geometric", "strokes", "other"]
+    assert sum(len(c["members"]) for c in cols) == 1 + 29
+    cols = data.table_columns(REAL_CORRUPTIONS, expand="blur")
+    assert [c["key"] for c in cols][2:7] == ["defocus_blur", "glass_blur", "motion_blur", "zoom_blur", "gaussian_blur"]
+    assert len(cols) == 1 + 5 + 5 and [c["order"] for c in cols] == list(range(11))
+    table = pd.DataFrame({"architecture": "a", "method": "m", "ratio": 0.5, "column": ["clean", "fog", "snow", "shear"],
+                          "accuracy": [0.9, 0.6, 0.3, 0.5], "whole": [0.9, 0.5, 0.5, 0.5]})
+    grouped = data.group_columns(table, data.table_columns(["fog", "snow", "shear"])).set_index("column_key")
+    assert grouped.loc["weather", "accuracy"] == pytest.approx(0.45) and grouped.loc["weather", "delta"] == pytest.approx(-0.05)
+    assert grouped.loc["geometric", "column"] == "geometric (1) ▸"
+
+
+def _table_svg_width(n_ratios, corruptions, expand):
+    """The rendered width (px) of the evaluation table of 2 architectures × 4 methods (vl-convert's SVG)."""
+    import re
+
+    import vl_convert
+
+    from lottery.dashboard import views
+
+    ratios = [round(0.1 * i, 1) for i in range(n_ratios)]
+    rows = []
+    for col in data.table_columns(corruptions, expand):
+        for arch in ("lenet5-w1", "mnist_fcn2-w100"):
+            for method in ("random", "magnitude", "snip", "taylor1"):
+                for r in ratios:
+                    rows.append(dict(kind="bar", row=f"{arch} · {method}", column=col["label"], order=col["order"],
+                                     ratio_label=f"{r:g}", low=0.5, high=0.6, accuracy=0.6, whole=0.5, change="gain",
+                                     highlight=True))
+                rows.append(dict(kind="dense", row=f"{arch} · {method}", column=col["label"], order=col["order"],
+                                 accuracy=0.9, highlight=True))
+    spec = views.table_chart(ratios)
+    spec["datasets"] = {"cells": rows}
+    svg = vl_convert.vegalite_to_svg(spec)
+    return float(re.search(r'<svg[^>]*width="([\d.]+)"', svg).group(1))
+
+
+def test_table_fits_1600_px_at_29_columns_and_11_ratios():
+    widths = [_table_svg_width(11, REAL_CORRUPTIONS, expand) for expand in (None, "blur", "strokes")]
+    print(f"\ntable width at 11 ratios: families {widths[0]:.0f} px, blur drilled down {widths[1]:.0f} px, "
+          f"strokes {widths[2]:.0f} px")
+    assert all(w <= 1600 for w in widths), widths
 
 
 def test_delta_categories_and_local_frame(study):
@@ -121,15 +201,115 @@ def test_aggregation_of_10000_samples_is_bounded_and_exact():
     np.testing.assert_allclose(a.density, np.histogram(frame.length, edges, density=True)[0])
 
 
-def test_embedding_edges_between_shown_points(study):
-    points, lines = data.embedding(study.points, study.edges, "fog-3")
-    assert set(points.eval_set) == {"fog-3"} and len(points) == 20
-    shown = set(points.point)
-    inner = study.edges[study.edges.source.isin(shown) & study.edges.target.isin(shown)]
-    assert len(lines) == len(inner)
-    xy = study.points.set_index("point")
-    first = inner.iloc[0]
-    assert (lines.x.iloc[0], lines.y2.iloc[0]) == (xy.loc[first.source, "x"], xy.loc[first.target, "y"])
+def test_minimum_spanning_tree_per_eval_set_against_scipy(study):
+    from scipy.sparse.csgraph import minimum_spanning_tree
+    from scipy.spatial.distance import cdist
+
+    points, lines = data.embedding(study.points, None)
+    sets = sorted(set(points.eval_set))
+    assert len(sets) == 4 and len(lines) == len(points) - len(sets)
+    for name in sets:
+        xy = points.loc[points.eval_set == name, ["x", "y"]].to_numpy()
+        mine = lines[lines.eval_set == name]
+        assert len(mine) == len(xy) - 1
+        assert mine.distance.sum() == pytest.approx(minimum_spanning_tree(cdist(xy, xy)).sum())
+        ends = {tuple(p) for p in xy.round(9)}  # every edge joins two points of its own set
+        assert all((round(r.x, 9), round(r.y, 9)) in ends and (round(r.x2, 9), round(r.y2, 9)) in ends
+                   for r in mine.itertuples())
+    one, one_lines = data.embedding(study.points, "fog-3")
+    assert set(one.eval_set) == {"fog-3"} and len(one) == 26 and len(one_lines) == 25
+    assert len(data.minimum_spanning_tree(np.zeros((1, 2)))) == 0
+
+
+def test_class_names_ranking_and_shown_classes(study):
+    cfg = {"config": {"data": {"name": "fashion_mnist"}}}
+    assert data.class_names(cfg, 10)[6] == "Shirt" and data.class_names(cfg, 3) == ["T-shirt/top", "Trouser", "Pullover"]
+    assert data.class_names({"config": {"data": {"name": "cifar100"}}}, 100)[99] == "worm"
+    assert data.class_names({}, 2) == ["class 0", "class 1"]
+    a, b = study.model_samples(3, "clean"), study.model_samples(9, "clean")
+    for by in data.RANKINGS_TWO:
+        ranking = data.class_ranking(a, b, by).set_index("label")
+        for k in (0, 7):
+            ra, rb = a[a.label == k].set_index("sample"), b[b.label == k].set_index("sample").loc[a[a.label == k]["sample"]]
+            want = {"accuracy_change": rb.correct.mean() - ra.correct.mean(),
+                    "angle_shift": float(np.mean(rb.angle_own.to_numpy(float) - ra.angle_own.to_numpy(float))),
+                    "margin_shift": float(np.mean(rb.margin.to_numpy(float) - ra.margin.to_numpy(float))),
+                    "changed": float(np.mean(ra.correct.to_numpy() != rb.correct.to_numpy()))}[by]
+            assert ranking.loc[k, "score"] == pytest.approx(want, abs=1e-5)
+        scores = data.class_ranking(a, b, by)["score"].abs().to_numpy()
+        assert (np.diff(scores) <= 1e-12).all()  # sorted by |score|
+    one = data.class_ranking(a, None).set_index("label")
+    assert one.loc[2, "score"] == pytest.approx(1 - a[a.label == 2].correct.mean())
+    ranking = pd.DataFrame({"label": [5, 3, 9, 0, 1]})
+    assert data.shown_classes(ranking, 4, 10) == [0, 1, 2, 3]
+    assert data.shown_classes(ranking, 100, 3) == [5, 3, 9]
+    assert data.shown_classes(ranking, 100, 3, pinned=[1, 77]) == [1, 77, 5]
+
+
+@pytest.mark.parametrize("n_classes", [100, 1000])
+def test_many_classes_draw_only_the_top_k(tmp_path, n_classes):
+    workdir = write_workdir(tmp_path / "run", architectures=("fcn-w2",), methods=("magnitude",), ratios=(0.5,),
+                            corruptions=("fog",), severities=(3,), n_samples=1500, n_classes=n_classes,
+                            occlusion_samples=(0,), dataset="cifar100" if n_classes == 100 else "imagenet")
+    e = Endpoints(data.load(workdir))
+    q = {"models": [1, 0], "eval_set": "clean", "k": 10, "classes": [7], "rank": "changed"}
+    local = e.answer("local", q)
+    titles = [v["title"] for v in local["spec"]["concat"]]
+    assert len(local["classes"]) == 10 and local["classes"][0] == 7 and len(titles) == 10
+    assert {p["slot"] for p in local["data"]["points"]} <= set(range(10))
+    assert {p["label"] for p in local["data"]["points"]} <= set(local["classes"])
+    ranked = local["ranking"]["data"]["ranking"]
+    assert len(ranked) <= 26 and sum(r["shown"] for r in ranked) == 10
+    glob = e.answer("global", q)
+    assert glob["classes"] == local["classes"] and {r["slot"] for r in glob["data"]["lines"]} <= set(range(10))
+    if n_classes == 100:
+        assert titles[0] == "beetle"  # class 7 of CIFAR-100
+    else:
+        assert titles[0] == "class 7"
+
+
+def test_spec_only_when_the_structure_changes(study):
+    e = Endpoints(study)
+    first = e.answer("table", {"samples": None})
+    again = e.answer("table", {"samples": [1, 2, 3], "structure": first["structure"]})
+    assert "spec" in first and "spec" not in again and again["structure"] == first["structure"]
+    assert again["data"]["cells"] != first["data"]["cells"]
+    local = e.answer("local", {"models": [0]})
+    assert "spec" in e.answer("local", {"models": [0], "x": "margin", "structure": local["structure"]})  # other axes
+
+
+def test_attribution_values_are_the_unoccluded_rows(study):
+    e = Endpoints(study)
+    r = e.answer("attribution", {"sample": 1, "models": [4, 0, 9]})
+    assert [v["model"] for v in r["values"]] == [study.models.loc[i, "label"] for i in (4, 0, 9)]
+    sa = study.samples
+    for v, i in zip(r["values"], (4, 0, 9)):
+        m = study.models.loc[i]
+        row = sa[(sa.architecture == m.architecture) & (sa.method == m.method) & (sa.ratio == m.ratio)
+                 & (sa.eval_set == "clean") & (sa["sample"] == 1)].iloc[0]
+        assert v["margin"] == pytest.approx(float(row.margin), abs=1e-4) and v["pred"] == str(int(row.pred))
+    assert {m["model"] for m in r["data"]["maps"]} == set(r["models_with_maps"]) and len(r["models_with_maps"]) == 3
+
+
+def test_concurrent_requests_match_sequential_answers(tmp_path):
+    import concurrent.futures
+    import urllib.request
+
+    server = _serve(write_workdir(tmp_path / "run", n_samples=60))
+    try:
+        base = f"http://127.0.0.1:{server.server_port}/api/"
+
+        def ask(name_q):
+            req = urllib.request.Request(base + name_q[0], data=json.dumps(name_q[1]).encode(), method="POST")
+            return json.loads(urllib.request.urlopen(req, timeout=60).read())
+
+        jobs = [("local", {"models": [i % 20]}) for i in range(12)] + [("table", {"samples": list(range(i))}) for i in range(1, 9)]
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            together = list(pool.map(ask, jobs))
+        assert together == [ask(j) for j in jobs]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_occlusion_maps_and_image(study):
@@ -153,7 +333,7 @@ def test_endpoints_answer_json(study):
     for name, q in e.defaults().items():
         json.dumps(e.answer(name, q), allow_nan=False, default=lambda v: v.tolist())
     note = e.answer("attribution", {"sample": 150, "a": 0})["note"]
-    assert "precomputed for 3 samples only" in note and "Sample 150 has none" in note
+    assert "precomputed for 3 samples only" in note and "Sample 150 has no map for" in note
 
 
 def _serve(workdir):

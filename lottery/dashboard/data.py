@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 MODEL = ["architecture", "method", "ratio", "seed", "noise_seed"]
-TABLES = ("evaluation", "samples", "scores", "embedding_points", "embedding_edges", "occlusion")
+TABLES = ("evaluation", "samples", "scores", "embedding_points", "occlusion")  # MST edges: per set, here
 MEASURES = ("angle_own", "length", "margin", "prob_own")
 COMMAND = "python -m lottery.main --config=experiments/robustness_lottery_mnist.py:quick --workdir={workdir}"
 CATEGORIES = ("correct→correct", "correct→wrong", "wrong→correct", "wrong→wrong")
@@ -127,24 +127,86 @@ class _quiet:
         return self._w.__exit__(*exc)
 
 
-def table_cells(table: pd.DataFrame, methods) -> pd.DataFrame:
-    """The evaluation table's bars: one row per architecture × pruning method × column × ratio, the dense
-    model (method 'dense') repeated as the ratio-0 bar of every method's row. Adds `row` ('arch · method'),
-    `low`/`high` (the bar's base and the gain/loss segment's ends) and `change` ('gain', 'loss' or 'none')."""
+# Corruption families (Hendrycks & Dietterich's four, MNIST-C's geometric and stroke corruptions): the table's
+# columns before drill-down. A corruption outside these falls into 'other'.
+FAMILIES = {
+    "noise": ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise"),
+    "blur": ("defocus_blur", "glass_blur", "motion_blur", "zoom_blur", "gaussian_blur"),
+    "weather": ("snow", "frost", "fog", "spatter", "brightness"),
+    "digital": ("contrast", "saturate", "elastic_transform", "pixelate", "jpeg_compression"),
+    "geometric": ("shear", "scale", "rotate", "translate"),
+    "strokes": ("stripe", "dotted_line", "zigzag", "canny_edges", "inverse"),
+}
+
+
+def family_of(corruption: str) -> str:
+    """The family of a corruption name ('clean' for clean, 'other' when unknown)."""
+    if corruption == "clean":
+        return "clean"
+    return next((f for f, members in FAMILIES.items() if corruption in members), "other")
+
+
+def table_columns(corruptions, expand: str | None = None) -> list[dict]:
+    """The evaluation table's columns in display order: 'clean', then one column per corruption family present
+    (the mean over its corruptions), the family `expand` replaced by one column per member corruption.
+    Each column: key, label (the facet header), kind ('clean' / 'family' / 'corruption'), members, order."""
+    columns = [{"key": "clean", "label": "clean", "kind": "clean", "members": ["clean"]}]
+    present = {}
+    for c in corruptions:
+        present.setdefault(family_of(c), []).append(c)
+    for family in [*FAMILIES, "other"]:
+        members = present.get(family)
+        if not members:
+            continue
+        if family == expand:
+            columns += [{"key": c, "label": f"{c} ◂", "kind": "corruption", "members": [c]} for c in members]
+        else:
+            columns.append({"key": family, "label": f"{family} ({len(members)}) ▸", "kind": "family", "members": members})
+    for i, col in enumerate(columns):
+        col["order"] = i
+    return columns
+
+
+def group_columns(table: pd.DataFrame, columns: list[dict]) -> pd.DataFrame:
+    """A per-corruption table (rows architecture × method × ratio × column, with accuracy and optionally whole)
+    regrouped into the display `columns`: each column's value is the mean over its member corruptions;
+    `column` becomes the column's label and `column_key` / `order` are added; delta = accuracy − whole."""
+    member_of = {m: c for c in columns for m in c["members"]}
+    frame = table[table["column"].isin(list(member_of))].copy()
+    frame["column_key"] = [member_of[m]["key"] for m in frame["column"]]
+    values = [v for v in ("accuracy", "whole") if v in frame]
+    out = frame.groupby(["architecture", "method", "ratio", "column_key"], as_index=False)[values].mean()
+    by_key = {c["key"]: c for c in columns}
+    out["column"] = [by_key[k]["label"] for k in out["column_key"]]
+    out["order"] = [by_key[k]["order"] for k in out["column_key"]]
+    if "whole" in out:
+        out["delta"] = out["accuracy"] - out["whole"]
+    return out
+
+
+def table_cells(table: pd.DataFrame, methods, models: pd.DataFrame) -> pd.DataFrame:
+    """The evaluation table's marks: one bar per architecture × pruning method × column × ratio (ratio 0 only
+    where the method has a ratio-0 model of its own), and one reference rule per architecture × method × column
+    for the unpruned (method 'dense') model, drawn across the cell instead of a second bar at ratio 0.
+    Columns: kind ('bar' / 'dense'), row ('arch · method'), architecture, method, ratio, column, column_key,
+    order, accuracy, whole, delta, low/high (the bar's base and the gain/loss segment's ends), change
+    ('gain' / 'loss' / 'none') and model_id (the first seed's model, what a click selects)."""
     if "whole" not in table:
         table = table.assign(whole=table["accuracy"], delta=0.0)
+    first = models.groupby(["architecture", "method", "ratio"], as_index=False)["id"].min().rename(columns={"id": "model_id"})
+    table = table.merge(first, on=["architecture", "method", "ratio"], how="left")
+    bars = table[table["method"].isin([m for m in methods if m != "dense"])].assign(kind="bar")
     dense = table[table["method"] == "dense"]
-    parts = [table[table["method"] != "dense"]]
-    for method in methods:
-        parts.append(dense.assign(method=method))
-    cells = pd.concat(parts, ignore_index=True)
-    cells = cells[cells["method"].isin(list(methods))].copy()
-    cells["row"] = cells["architecture"] + " · " + cells["method"]
+    refs = [dense.assign(kind="dense", row=dense["architecture"] + " · " + m) for m in methods if m != "dense"]
+    bars = bars.assign(row=bars["architecture"] + " · " + bars["method"])
+    cells = pd.concat([bars, *refs], ignore_index=True)
+    cells = cells[cells["row"].isin(set(bars["row"]))].copy()  # no rule in a row without bars
     cells["low"] = np.fmin(cells["accuracy"], cells["whole"])
     cells["high"] = np.fmax(cells["accuracy"], cells["whole"])
     delta = cells["delta"].fillna(0.0)
     cells["change"] = np.where(delta > 1e-12, "gain", np.where(delta < -1e-12, "loss", "none"))
-    return cells.sort_values(["architecture", "method", "column", "ratio"], ignore_index=True)
+    keys = [k for k in ("architecture", "method", "order", "column", "kind", "ratio") if k in cells]
+    return cells.sort_values(keys, ignore_index=True)
 
 
 def delta_category(correct_a, correct_b) -> np.ndarray:
@@ -154,24 +216,79 @@ def delta_category(correct_a, correct_b) -> np.ndarray:
     return np.asarray(CATEGORIES, dtype=object)[idx]
 
 
-def local_frame(a: pd.DataFrame, b: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per sample of one eval set the local-geometry coordinates: for one model x = angle_own, y = length,
-    `category` 'correct' / 'incorrect'; with a second model (same samples) x = Δangle_own, y = Δlength
-    (B − A) and `category` one of CATEGORIES. Columns: sample, label, x, y, category, correct."""
+def local_frame(a: pd.DataFrame, b: pd.DataFrame | None = None, x: str = "angle_own", y: str = "length") -> pd.DataFrame:
+    """Per sample of one eval set the local-geometry coordinates (x, y: two of MEASURES): for one model
+    the measures of A and `category` 'correct' / 'incorrect'; with a second model (same samples) their
+    change B − A and `category` one of CATEGORIES. Columns: sample, label, x, y, category, correct."""
+    if x not in MEASURES or y not in MEASURES:
+        raise ValueError(f"local axes must be among {', '.join(MEASURES)}")
+    keep = list(dict.fromkeys([x, y]))
     if b is None:
         out = a[["sample", "label"]].copy()
-        out["x"], out["y"] = a["angle_own"].to_numpy(float), a["length"].to_numpy(float)
+        out["x"], out["y"] = a[x].to_numpy(float), a[y].to_numpy(float)
         out["correct"] = a["correct"].to_numpy(bool)
         out["category"] = np.where(out["correct"], "correct", "incorrect")
         return out.reset_index(drop=True)
-    both = a[["sample", "label", "angle_own", "length", "correct"]].merge(
-        b[["sample", "angle_own", "length", "correct"]], on="sample", suffixes=("_a", "_b"))
+    both = a[["sample", "label", *keep, "correct"]].merge(b[["sample", *keep, "correct"]], on="sample", suffixes=("_a", "_b"))
     out = both[["sample", "label"]].copy()
-    out["x"] = both["angle_own_b"].to_numpy(float) - both["angle_own_a"].to_numpy(float)
-    out["y"] = both["length_b"].to_numpy(float) - both["length_a"].to_numpy(float)
+    out["x"] = both[f"{x}_b"].to_numpy(float) - both[f"{x}_a"].to_numpy(float)
+    out["y"] = both[f"{y}_b"].to_numpy(float) - both[f"{y}_a"].to_numpy(float)
     out["correct"] = both["correct_b"].to_numpy(bool)
     out["category"] = delta_category(both["correct_a"], both["correct_b"])
     return out.reset_index(drop=True)
+
+
+# How classes are ranked: with one model, by its errors; with two, by what changed from A to B.
+RANKINGS_ONE = {"errors": "error rate of A"}
+RANKINGS_TWO = {"accuracy_change": "accuracy B − A", "angle_shift": "mean Δ angle_own (°)",
+                "margin_shift": "mean Δ margin", "changed": "share of samples whose correctness flips"}
+
+
+def class_ranking(a: pd.DataFrame, b: pd.DataFrame | None = None, by: str | None = None, n_classes: int = 0) -> pd.DataFrame:
+    """Per class (label) of one eval set: n (samples), accuracy (A), accuracy_b (B, NaN without B) and the
+    ranking `score` by `by` (RANKINGS_ONE without B, RANKINGS_TWO with B; default the first), sorted by
+    |score| descending then label; classes 0 … n_classes − 1 without samples come last (n 0, score NaN).
+    a, b: samples rows [N] of the two models (same samples)."""
+    if b is None:
+        by = by if by in RANKINGS_ONE else next(iter(RANKINGS_ONE))
+        g = a.groupby("label", observed=True)["correct"]
+        out = pd.DataFrame({"n": g.size(), "accuracy": g.mean()})
+        out["accuracy_b"] = np.nan
+        out["score"] = 1.0 - out["accuracy"]
+    else:
+        by = by if by in RANKINGS_TWO else next(iter(RANKINGS_TWO))
+        both = a[["sample", "label", "correct", "angle_own", "margin"]].merge(
+            b[["sample", "correct", "angle_own", "margin"]], on="sample", suffixes=("_a", "_b"))
+        both["flip"] = both["correct_a"].astype(bool) != both["correct_b"].astype(bool)
+        both["d_angle"] = both["angle_own_b"].astype(float) - both["angle_own_a"].astype(float)
+        both["d_margin"] = both["margin_b"].astype(float) - both["margin_a"].astype(float)
+        g = both.groupby("label", observed=True)
+        out = pd.DataFrame({"n": g.size(), "accuracy": g["correct_a"].mean(), "accuracy_b": g["correct_b"].mean()})
+        out["score"] = {"accuracy_change": out["accuracy_b"] - out["accuracy"], "angle_shift": g["d_angle"].mean(),
+                        "margin_shift": g["d_margin"].mean(), "changed": g["flip"].mean()}[by]
+    out.index = out.index.astype(int)
+    out = out.reindex(sorted(set(out.index) | set(range(n_classes))))
+    out["n"] = out["n"].fillna(0).astype(int)
+    out = out.rename_axis("label").reset_index()
+    out["accuracy"] = out["accuracy"].astype(float)
+    out["accuracy_b"] = out["accuracy_b"].astype(float)
+    out["by"] = by
+    out["abs"] = out["score"].abs()
+    return out.sort_values(["abs", "label"], ascending=[False, True], ignore_index=True).drop(columns="abs")
+
+
+def shown_classes(ranking: pd.DataFrame, n_classes: int, k: int, pinned=()) -> list[int]:
+    """The classes the local and global views draw: all, in class order, when there are at most k; else the
+    pinned classes (in the order given) then the best-ranked others until k are shown."""
+    if n_classes <= k and not pinned:
+        return list(range(n_classes))
+    shown = [int(c) for c in dict.fromkeys(pinned) if 0 <= int(c) < n_classes]
+    for label in ranking["label"]:
+        if len(shown) >= max(k, len(pinned)):
+            break
+        if int(label) not in shown:
+            shown.append(int(label))
+    return shown
 
 
 def class_accuracy(a: pd.DataFrame, b: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -256,17 +373,76 @@ def densities(frames: dict, columns=("length", "margin", "prob_own"), bins: int 
     return pd.DataFrame(rows, columns=["series", "measure", "x", "density"])
 
 
-def embedding(points: pd.DataFrame, edges: pd.DataFrame, eval_set: str | None):
-    """The UMAP points of one eval set (all when None) and the MST edges between two shown points, with the
-    edges' end coordinates (x, y, x2, y2)."""
-    shown = points if not eval_set else points[points["eval_set"] == eval_set]
-    xy = shown.set_index("point")[["x", "y"]]
-    e = edges[edges["source"].isin(xy.index) & edges["target"].isin(xy.index)]
-    lines = pd.DataFrame({
-        "x": xy.loc[e["source"], "x"].to_numpy(), "y": xy.loc[e["source"], "y"].to_numpy(),
-        "x2": xy.loc[e["target"], "x"].to_numpy(), "y2": xy.loc[e["target"], "y"].to_numpy(),
-        "distance": e["distance"].to_numpy()})
-    return shown.reset_index(drop=True), lines
+def minimum_spanning_tree(xy: np.ndarray) -> np.ndarray:
+    """Prim's minimum spanning tree of points xy [P, 2] under the Euclidean distance: int64 [P − 1, 2] edges
+    (parent, child) in the order they join the tree (empty for P < 2)."""
+    xy = np.asarray(xy, float)
+    n = len(xy)
+    if n < 2:
+        return np.zeros((0, 2), np.int64)
+    dist = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))
+    in_tree = np.zeros(n, bool)
+    in_tree[0] = True
+    best, parent, edges = dist[0].copy(), np.zeros(n, np.int64), []
+    for _ in range(n - 1):
+        j = int(np.argmin(np.where(in_tree, np.inf, best)))
+        edges.append((int(parent[j]), j))
+        in_tree[j] = True
+        closer = dist[j] < best
+        best, parent = np.where(closer, dist[j], best), np.where(closer, j, parent)
+    return np.asarray(edges, np.int64)
+
+
+def embedding(points: pd.DataFrame, eval_set: str | None):
+    """The UMAP points of one eval set (all when None) and a minimum spanning tree per eval set over the shown
+    points' 2-D layout (not one tree over every set, filtered): points [P rows] and lines (x, y, x2, y2,
+    distance, eval_set), one row per edge, P − #sets edges in all."""
+    shown = (points if not eval_set else points[points["eval_set"] == eval_set]).reset_index(drop=True)
+    lines = []
+    for name, idx in shown.groupby("eval_set", observed=True, sort=True).indices.items():
+        xy = shown[["x", "y"]].to_numpy(float)[idx]
+        e = minimum_spanning_tree(xy)
+        if len(e):
+            p, q = xy[e[:, 0]], xy[e[:, 1]]
+            lines.append(pd.DataFrame({"x": p[:, 0], "y": p[:, 1], "x2": q[:, 0], "y2": q[:, 1],
+                                       "distance": np.sqrt(((p - q) ** 2).sum(1)), "eval_set": name}))
+    cols = ["x", "y", "x2", "y2", "distance", "eval_set"]
+    return shown, (pd.concat(lines, ignore_index=True) if lines else pd.DataFrame(columns=cols))
+
+
+# Class names of the datasets the engine knows (config.json's data.name); others are numbered.
+CLASS_NAMES = {
+    "mnist": [str(k) for k in range(10)],
+    "fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                      "Ankle boot"],
+    "cifar10": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"],
+    "cifar100": """apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus butterfly camel
+        can castle caterpillar cattle chair chimpanzee clock cloud cockroach couch crab crocodile cup dinosaur dolphin
+        elephant flatfish forest fox girl hamster house kangaroo keyboard lamp lawn_mower leopard lion lizard lobster
+        man maple_tree motorcycle mountain mouse mushroom oak_tree orange orchid otter palm_tree pear pickup_truck
+        pine_tree plain plate poppy porcupine possum rabbit raccoon ray road rocket rose sea seal shark shrew skunk
+        skyscraper snail snake spider squirrel streetcar sunflower sweet_pepper table tank telephone television tiger
+        tractor train trout tulip turtle wardrobe whale willow_tree wolf woman worm""".split(),
+}
+
+
+def class_names(config: dict, n_classes: int) -> list[str]:
+    """The class names of a run (config.json): data.class_names when given, else the known dataset's (first
+    n_classes, as data.classes keeps the first k), else 'class k'."""
+    data_cfg = config.get("config", {}).get("data", {})
+    names = list(data_cfg.get("class_names") or CLASS_NAMES.get(str(data_cfg.get("name", "")).replace("-", "_"), []))
+    return [names[k] if k < len(names) else f"class {k}" for k in range(n_classes)]
+
+
+def unoccluded(rows: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """The attribution view's reference values: per samples row (one model, the sample, the clean set) the
+    unoccluded measures and the prediction. Columns: model (label), pred (name), correct and MEASURES."""
+    out = rows[["label_model", "correct", *MEASURES]].rename(columns={"label_model": "model"}).copy()
+    out["pred"] = [names[int(p)] if 0 <= int(p) < len(names) else str(p) for p in rows["pred"]]
+    out["correct"] = out["correct"].astype(bool)
+    for m in MEASURES:
+        out[m] = out[m].astype(float)
+    return out.reset_index(drop=True)
 
 
 def occlusion_maps(occlusion: pd.DataFrame, models: pd.DataFrame, sample: int, ids) -> pd.DataFrame:
@@ -304,7 +480,6 @@ class Study:
     samples: pd.DataFrame
     scores: pd.DataFrame
     points: pd.DataFrame
-    edges: pd.DataFrame
     occlusion: pd.DataFrame
     models: pd.DataFrame
     corruptions: list
@@ -315,6 +490,8 @@ class Study:
     sample_ids: np.ndarray
     matrices: dict
     groups: dict  # (model id, eval_set) → row positions in samples
+    class_names: list
+    ratios: list  # the pruned ratios of the table's x axis, ascending (0 included when a method has it)
 
     def model_samples(self, model_id: int, eval_set: str) -> pd.DataFrame:
         """The samples.parquet rows of one model on one eval set (empty when absent)."""
@@ -355,6 +532,7 @@ def load(workdir) -> Study:
         groups[(int(to_id[tuple(key[:-1])]), key[-1])] = idx
     eval_sets = ["clean"] + sorted(set(samples["eval_set"]) - {"clean"})
     n_classes = len(angle_columns(samples)) or int(samples["label"].max()) + 1
-    return Study(workdir, config, evaluation, samples, scores, read("embedding_points"), read("embedding_edges"),
-                 read("occlusion"), models, corruptions, methods, n_severities, n_classes, eval_sets, sample_ids,
-                 matrices, groups)
+    ratios = sorted(float(r) for r in set(models.loc[models["method"] != "dense", "ratio"]))
+    return Study(workdir, config, evaluation, samples, scores, read("embedding_points"), read("occlusion"), models,
+                 corruptions, methods, n_severities, n_classes, eval_sets, sample_ids, matrices, groups,
+                 class_names(config, n_classes), ratios)

@@ -1,10 +1,16 @@
-"""The dashboard's JSON endpoints: request parameters → data layer → chart spec + what the page shows.
+"""The dashboard's JSON endpoints: request parameters → data layer → the rows of each view's named datasets.
 
-`Endpoints(study)` answers GET /api/<name>?… and POST /api/<name> {…} with a JSON-able dict. Bounds that
-keep the page responsive at 50 models × 10,000 samples live here and are reported in each answer's `note`.
+`Endpoints(study)` answers POST /api/<name> {…} with a JSON-able dict. A view's answer is
+{structure, data: {dataset: rows}, note, …} and carries `spec` only when the request's `structure` (the key
+of the spec the page already has) differs from the answer's: the page embeds a spec once per structure and
+afterwards only replaces datasets. Bounds that keep the page responsive at 50 models × 10,000 samples live
+here and are reported in each answer's `note`. Every method only reads the Study: requests run concurrently.
 """
 
 from __future__ import annotations
+
+import functools
+import json
 
 import numpy as np
 import pandas as pd
@@ -13,6 +19,9 @@ from lottery.dashboard import data, views
 
 LOCAL_PER_CLASS = 300  # points drawn per class in the local view
 GLOBAL_LINES = 300  # lines drawn per series in the parallel coordinates
+TOP_K = 10  # classes shown by default
+RANKED = 25  # bars in the ranking chart (the shown classes are always among them)
+MEASURE_TITLES = {"angle_own": "angle_own (°)", "length": "length", "margin": "margin", "prob_own": "prob_own"}
 
 
 def _model(study: data.Study, value):
@@ -25,100 +34,194 @@ def _model(study: data.Study, value):
     return i
 
 
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """DataFrame rows as JSON-able dicts with NaN → None."""
+    frame = frame.astype(object)
+    return frame.where(frame.notna(), None).to_dict(orient="records")
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_spec(builder: str, args: str) -> dict:
+    """views.<builder>(**json args), cached: a structure's spec is built once per process."""
+    return getattr(views, builder)(**json.loads(args))
+
+
 class Endpoints:
-    """The answers to the page's requests against one loaded Study."""
+    """The answers to the page's requests against one loaded Study (read-only: safe from many threads)."""
 
     def __init__(self, study: data.Study):
         self.study = study
+        s = study
+        first = s.samples[["sample", "label"]].drop_duplicates("sample").set_index("sample")["label"]
+        self.labels = first.reindex(s.sample_ids).fillna(-1).astype(int).to_numpy()
 
+    # -- shared request parsing -------------------------------------------------------------------------------
+    def _chosen(self, q: dict) -> list[int]:
+        """The chosen model ids in order (q['models'], or the legacy q['a'] / q['b']), unknown ids rejected."""
+        raw = q.get("models")
+        if raw is None:
+            raw = [q.get("a"), q.get("b")]
+        ids = [_model(self.study, v) for v in raw]
+        return list(dict.fromkeys(i for i in ids if i is not None))
+
+    def _ab(self, q: dict):
+        """Models A (the first chosen) and B (the second, or None)."""
+        chosen = self._chosen(q)
+        if not chosen:
+            raise ValueError("choose a model")
+        return chosen[0], (chosen[1] if len(chosen) > 1 else None)
+
+    def _answer(self, q: dict, builder: str, args: dict, payload: dict) -> dict:
+        """A view's answer: payload plus the structure key, and the spec when the page lacks it."""
+        key = json.dumps([builder, args], sort_keys=True)
+        if q.get("structure") != key:
+            payload["spec"] = _cached_spec(builder, json.dumps(args, sort_keys=True))
+        payload["structure"] = key
+        return payload
+
+    def _local_frames(self, q: dict):
+        """Samples rows of models A and B (None) on q['eval_set'] (all samples)."""
+        s = self.study
+        a, b = self._ab(q)
+        eval_set = q.get("eval_set") or "clean"
+        return s.model_samples(a, eval_set), (s.model_samples(b, eval_set) if b is not None else None)
+
+    def _classes(self, q: dict, fa, fb):
+        """The class ranking of A (vs B) by q['rank'] and the shown classes (q['k'], pinned q['classes'])."""
+        ranking = data.class_ranking(fa, fb, q.get("rank"), self.study.n_classes)
+        k = max(1, min(int(q.get("k") or TOP_K), 40))
+        shown = data.shown_classes(ranking, self.study.n_classes, k, [int(c) for c in q.get("classes") or []])
+        return ranking, shown
+
+    # -- endpoints ---------------------------------------------------------------------------------------------
     def meta(self, q: dict) -> dict:
-        """Models (id, label, keys), eval sets, corruptions, classes, samples with occlusion maps, run id."""
+        """Models (id, label, keys), eval sets, table columns, classes (names), labels per sample, samples with
+        occlusion maps, run id."""
         s = self.study
         occ = s.occlusion[data.MODEL + ["sample"]].drop_duplicates()
+        cfg = s.config.get("config", {})
         return {
             "run_id": s.config.get("run_id", ""),
-            "experiment": s.config.get("config", {}).get("experiment", ""),
+            "experiment": cfg.get("experiment", ""),
+            "dataset": cfg.get("data", {}).get("name", ""),
             "models": s.models[data.MODEL + ["id", "label"]].to_dict(orient="records"),
-            "eval_sets": s.eval_sets, "columns": ["clean", *s.corruptions], "methods": s.methods,
-            "n_classes": s.n_classes, "n_samples": int(len(s.sample_ids)), "n_severities": s.n_severities,
+            "eval_sets": s.eval_sets, "corruptions": s.corruptions, "methods": s.methods,
+            "families": {c: data.family_of(c) for c in s.corruptions},
+            "geometry_severity": int(cfg.get("robustness", {}).get("geometry_severity") or 0),
+            "n_classes": s.n_classes, "class_names": s.class_names, "n_samples": int(len(s.sample_ids)),
+            "sample_ids": s.sample_ids.tolist(), "labels": self.labels.tolist(), "n_severities": s.n_severities,
             "occlusion_samples": sorted(int(v) for v in occ["sample"].unique()),
-            "embedding_sets": sorted(set(s.points["eval_set"])),
+            "embedding_sets": sorted(set(s.points["eval_set"])), "measures": list(data.MEASURES),
+            "rankings_one": data.RANKINGS_ONE, "rankings_two": data.RANKINGS_TWO, "top_k": TOP_K,
         }
 
     def table(self, q: dict) -> dict:
-        """The evaluation table for a sample selection (q['samples'], None/absent = whole test set) with the
-        rows to highlight (q['rows'])."""
+        """The evaluation table for a sample selection (q['samples'], None = whole test set), corruption
+        families as columns with q['expand'] drilled down, rows q['rows'] highlighted."""
         s = self.study
         selection = q.get("samples")
         if selection is None:
             table = data.whole_table(s.evaluation)
-            note = "Accuracy on the whole test set (corruptions: mean over severities and seeds)."
+            note = ("Accuracy on the whole test set (corruption families: mean over their corruptions, severities "
+                    "and seeds).")
         else:
             table = data.selection_table(s.models, s.sample_ids, s.matrices, selection)
             note = (f"Bars: accuracy on the {len(selection)} selected samples; green / red segment: gain / loss "
                     "against the whole test set.")
-        cells = data.table_cells(table, s.methods)
-        columns = ["clean", *s.corruptions]
-        spec = views.table_chart(cells, columns, q.get("rows") or ())
-        summary = cells[["row", "column", "ratio", "accuracy", "change"]].round(6).astype(object)
-        summary = summary.where(summary.notna(), None).to_dict(orient="records")
-        return {"spec": spec, "note": note, "cells": summary}
+        columns = data.table_columns(s.corruptions, q.get("expand") or None)
+        cells = data.table_cells(data.group_columns(table, columns), s.methods, s.models)
+        rows = set(q.get("rows") or ())
+        cells["highlight"] = cells["row"].isin(rows) if rows else True
+        cells["ratio_label"] = [f"{r:g}" for r in cells["ratio"]]
+        cols = ["kind", "row", "architecture", "method", "ratio", "ratio_label", "column", "column_key", "order",
+                "accuracy", "whole", "delta", "low", "high", "change", "model_id", "highlight"]
+        out = cells[cols].copy()
+        out[["accuracy", "whole", "delta", "low", "high"]] = out[["accuracy", "whole", "delta", "low", "high"]].round(5)
+        first_row = sorted(out["row"])[0] if len(out) else ""
+        headers = pd.DataFrame({"kind": "header", "row": first_row, "column": [c["label"] for c in columns],
+                                "column_key": [c["key"] for c in columns], "order": [c["order"] for c in columns],
+                                "highlight": True})
+        out = pd.concat([out, headers], ignore_index=True)
+        payload = {"data": {"cells": _records(out)}, "note": note, "columns": columns,
+                   "n_bars": int((cells["kind"] == "bar").sum()), "n_dense": int((cells["kind"] == "dense").sum())}
+        return self._answer(q, "table_chart", {"ratios": s.ratios, "interactive": bool(q.get("interactive", True))}, payload)
 
     def embedding(self, q: dict) -> dict:
-        """The similarity view for one eval set (q['eval_set'], '' = all) coloured by q['colour']."""
+        """The similarity view for one eval set (q['eval_set'], '' = all) coloured by q['colour'], the minimum
+        spanning tree per eval set, the chosen models (q['models']) lettered."""
         s = self.study
-        points, lines = data.embedding(s.points, s.edges, q.get("eval_set") or None)
+        points, lines = data.embedding(s.points, q.get("eval_set") or None)
         points = points.merge(s.models[data.MODEL + ["id", "label"]], on=data.MODEL, how="left")
         points = points.rename(columns={"id": "model_id"})
         points["row"] = points["architecture"].astype(str) + " · " + points["method"].astype(str)
         rows = set(q.get("rows") or ())
-        chosen = {_model(s, q.get("a")): "A", _model(s, q.get("b")): "B"}
-        points["highlight"] = points["row"].isin(rows)
+        chosen = {m: chr(ord("A") + i) for i, m in enumerate(self._chosen(q))}
+        points["highlight"] = points["row"].isin(rows) | points["model_id"].isin(list(chosen))
         points["chosen"] = [chosen.get(int(i), "") if pd.notna(i) else "" for i in points["model_id"]]
         colour = "architecture" if q.get("colour") == "architecture" else "method"
-        cols = data.MODEL + ["eval_set", "point", "x", "y", "model_id", "label", "row", "highlight", "chosen"]
-        return {"spec": views.similarity_chart(points[cols], lines, colour), "n_points": int(len(points)),
-                "n_edges": int(len(lines))}
-
-    def _local(self, q: dict) -> pd.DataFrame:
-        """The local-view frame of models q['a'] (and q['b']) on q['eval_set'], all samples."""
-        s = self.study
-        a, b, eval_set = _model(s, q.get("a")), _model(s, q.get("b")), q.get("eval_set") or "clean"
-        if a is None:
-            raise ValueError("choose a model")
-        fa = s.model_samples(a, eval_set)
-        fb = s.model_samples(b, eval_set) if b is not None else None
-        return fa, fb
+        points["colour"] = points[colour].astype(str)
+        cols = ["architecture", "method", "eval_set", "point", "x", "y", "model_id", "label", "row", "colour", "highlight", "chosen"]
+        payload = {"data": {"points": _records(points[cols]), "edges": _records(lines[["x", "y", "x2", "y2"]])},
+                   "n_points": int(len(points)), "n_edges": int(len(lines)), "n_sets": int(points["eval_set"].nunique())}
+        return self._answer(q, "similarity_chart", {"colour_title": colour}, payload)
 
     def local(self, q: dict) -> dict:
-        """The local geometry view: all samples' class accuracy, at most LOCAL_PER_CLASS points per class."""
-        fa, fb = self._local(q)
-        frame = data.local_frame(fa, fb)
-        shown = data.subsample(frame, LOCAL_PER_CLASS, "label")
-        shown = shown.assign(selected=data.is_selected(shown["sample"], q.get("samples")),
-                             x=shown["x"].round(3), y=shown["y"].round(3))  # smaller JSON, sub-pixel anyway
-        acc = data.class_accuracy(fa, fb)
-        spec = views.local_chart(shown[["sample", "label", "x", "y", "category", "selected"]], acc, self.study.n_classes,
-                                 fb is not None, views._domain(frame["x"]), views._domain(frame["y"]))
-        note = (f"Drawn: {len(shown)} of {len(frame)} samples (at most {LOCAL_PER_CLASS} per class, uniform at random); "
-                "class accuracies and brushes use all samples.")
+        """The local geometry view of the shown classes (top q['k'] by q['rank'], pinned q['classes'] first):
+        q['x'] against q['y'] (two of data.MEASURES), at most LOCAL_PER_CLASS points per class; the class
+        accuracies, ranking and brushes use all samples. Also the ranking chart's rows."""
+        s = self.study
+        fa, fb = self._local_frames(q)
+        xm, ym = q.get("x") or "angle_own", q.get("y") or "length"
+        frame = data.local_frame(fa, fb, xm, ym)
+        ranking, shown = self._classes(q, fa, fb)
+        slot = {c: i for i, c in enumerate(shown)}
+        frame = frame[frame["label"].isin(shown)]
+        drawn = data.subsample(frame, LOCAL_PER_CLASS, "label")
+        drawn = drawn.assign(slot=[slot[int(c)] for c in drawn["label"]], x=drawn["x"].round(4), y=drawn["y"].round(4),
+                             selected=data.is_selected(drawn["sample"], q.get("samples")))
+        acc = ranking.set_index("label")
+        delta = fb is not None
+        panels = pd.DataFrame({"slot": range(len(shown)), "text": [
+            (f"{acc.loc[c, 'accuracy']:.0%}→{acc.loc[c, 'accuracy_b']:.0%}" if delta else f"{acc.loc[c, 'accuracy']:.0%}")
+            if acc.loc[c, "n"] else "no samples" for c in shown]})
+        names = s.class_names
+        ranked = ranking.head(RANKED)
+        ranked = pd.concat([ranked, ranking[ranking["label"].isin(shown) & ~ranking["label"].isin(ranked["label"])]])
+        ranked = ranked.assign(name=[names[int(c)] for c in ranked["label"]], rank=np.arange(len(ranked)),
+                               shown=ranked["label"].isin(shown), score=ranked["score"].round(5))
+        by = ranking["by"].iloc[0] if len(ranking) else "errors"
+        rank_title = {**data.RANKINGS_ONE, **data.RANKINGS_TWO}.get(by, by)
+        note = (f"Classes: {len(shown)} of {s.n_classes} shown"
+                + (f" (ranked by {rank_title}; pinned first)" if s.n_classes > len(shown) or q.get("classes") else "")
+                + f". Drawn: {len(drawn)} of {len(frame)} samples of these classes (at most {LOCAL_PER_CLASS} per class, "
+                "uniform at random); class accuracies, ranking and brushes use all samples.")
         if q.get("samples") is not None:
-            note += f" Ringed: the drawn ones among the {len(q['samples'])} samples selected in the global view."
-        return {"spec": spec, "note": note, "n_shown": int(len(shown)), "n_total": int(len(frame))}
+            note += f" Ringed: the drawn ones among the {len(q['samples'])} selected samples."
+        titles = [f"{names[c]}" for c in shown]
+        x_title, y_title = (("Δ " if delta else "") + MEASURE_TITLES[xm], ("Δ " if delta else "") + MEASURE_TITLES[ym])
+        payload = {"data": {"points": _records(drawn[["sample", "label", "slot", "x", "y", "category", "selected"]]),
+                            "panels": _records(panels)},
+                   "classes": shown, "note": note, "n_shown": int(len(drawn)), "n_total": int(len(frame)),
+                   "ranking": {"data": {"ranking": _records(ranked[["label", "name", "score", "rank", "shown", "accuracy",
+                                                                    "accuracy_b", "n"]])},
+                               "by": by, "title": rank_title}}
+        payload["ranking"] = self._answer({"structure": q.get("ranking_structure")}, "ranking_chart",
+                                          {"title": rank_title}, payload["ranking"])
+        return self._answer(q, "local_chart", {"titles": titles, "x_title": x_title, "y_title": y_title, "delta": delta,
+                                               "interactive": bool(q.get("interactive", True))}, payload)
 
     def select_local(self, q: dict) -> dict:
         """Samples inside the local view's brushes (q['brushes']: class → {x, y} ranges), over all samples."""
-        fa, fb = self._local(q)
-        chosen = data.brush_select(data.local_frame(fa, fb), {int(k): v for k, v in (q.get("brushes") or {}).items()})
+        fa, fb = self._local_frames(q)
+        frame = data.local_frame(fa, fb, q.get("x") or "angle_own", q.get("y") or "length")
+        chosen = data.brush_select(frame, {int(k): v for k, v in (q.get("brushes") or {}).items()})
         return {"samples": [int(v) for v in chosen]}
 
     def _series(self, q: dict) -> dict:
-        """The global view's series: A = model a on eval_set; B = model b (or a) on eval_set_b (or eval_set),
-        absent when it would equal A."""
+        """The global view's series: A = model A on eval_set; B = model B (or A) on eval_set_b (or eval_set),
+        absent when it would equal A. name → (samples rows, label)."""
         s = self.study
-        a, b = _model(s, q.get("a")), _model(s, q.get("b"))
-        if a is None:
-            raise ValueError("choose a model")
+        a, b = self._ab(q)
         set_a = q.get("eval_set") or "clean"
         set_b = q.get("eval_set_b") or set_a
         label = lambda i, e: f"{s.models.loc[i, 'label']} on {e}"  # noqa: E731
@@ -129,43 +232,64 @@ class Endpoints:
         return {k: (s.model_samples(m, e), name) for k, (m, e, name) in series.items()}
 
     def global_(self, q: dict) -> dict:
-        """The global geometry view: GLOBAL_LINES sampled lines per series, densities over all samples."""
+        """The global geometry view on the shown classes' axes: GLOBAL_LINES sampled lines per series among the
+        samples of those classes (coloured by class), densities over all samples."""
+        s = self.study
         series = self._series(q)
-        cols = ["sample"] + data.angle_columns(self.study.samples)
-        lines = pd.concat([data.subsample(f[cols], GLOBAL_LINES, None).assign(series=k) for k, (f, _) in series.items()],
-                          ignore_index=True)
-        lines[cols[1:]] = lines[cols[1:]].round(2)  # degrees: sub-pixel anyway, smaller JSON
+        _, shown = self._classes(q, *self._local_frames(q))  # the local view's classes
+        cols = [f"angle_{c}" for c in shown]
+        parts = []
+        for k, (f, _) in series.items():
+            f = data.subsample(f[f["label"].isin(shown)][["sample", "label", *cols]], GLOBAL_LINES, None)
+            long = pd.DataFrame({"series": k, "sample": np.repeat(f["sample"].to_numpy(), len(cols)),
+                                 "slot": np.tile(np.arange(len(cols)), len(f)),
+                                 "angle": f[cols].to_numpy(float).ravel().round(2),
+                                 "class": np.repeat([s.class_names[int(c)] for c in f["label"]], len(cols))})
+            parts.append(long)
+        lines = pd.concat(parts, ignore_index=True)
         lines["selected"] = data.is_selected(lines["sample"], q.get("samples"))
         dens = data.densities({k: f for k, (f, _) in series.items()})
-        spec = views.global_chart(lines, dens, self.study.n_classes, {k: name for k, (_, name) in series.items()})
+        names = {k: name for k, (_, name) in series.items()}
         totals = {k: int(len(f)) for k, (f, _) in series.items()}
-        note = (f"Lines: at most {GLOBAL_LINES} samples per series, uniform at random; densities (40-bin histograms) "
-                f"and brushes use all samples ({', '.join(f'{k}: {n}' for k, n in totals.items())}).")
+        note = (f"Axes: the {len(shown)} shown classes; lines: at most {GLOBAL_LINES} samples of these classes per series, "
+                f"uniform at random, coloured by class; densities and brushes use all samples "
+                f"({', '.join(f'{k}: {n}' for k, n in totals.items())}).")
         if q.get("samples") is not None:
-            note += f" Bold: the drawn ones among the {len(q['samples'])} samples selected in the local view."
-        return {"spec": spec, "note": note, "series": {k: name for k, (_, name) in series.items()}}
+            note += f" Black: the drawn ones among the {len(q['samples'])} selected samples."
+        payload = {"data": {"lines": _records(lines), "dens": _records(dens.round(5))}, "note": note, "series": names,
+                   "classes": shown}
+        return self._answer(q, "global_chart", {"names": [s.class_names[c] for c in shown], "has_b": "B" in series,
+                                                "interactive": bool(q.get("interactive", True))}, payload)
 
     def select_global(self, q: dict) -> dict:
-        """Samples whose angles to the brushed axes (q['axes']) lie in [q['lo'], q['hi']] in either series."""
+        """Samples whose angles to the brushed classes (q['axes'], class labels) lie in [q['lo'], q['hi']] in
+        the brushed series (q['series'], default both)."""
         series = self._series(q)
-        chosen = data.axes_select([f for f, _ in series.values()], q.get("axes") or [], float(q["lo"]), float(q["hi"]))
+        wanted = q.get("series") or list(series)
+        frames = [f for k, (f, _) in series.items() if k in wanted]
+        chosen = data.axes_select(frames, q.get("axes") or [], float(q["lo"]), float(q["hi"]))
         return {"samples": [int(v) for v in chosen]}
 
     def attribution(self, q: dict) -> dict:
-        """The attribution view of sample q['sample'] for models a/b: the image on q['eval_set'] (clean when its
-        images are absent) and the precomputed occlusion maps, saying which are missing."""
+        """The attribution view of sample q['sample'] for every chosen model: the image on q['eval_set'] (clean
+        when its images are absent), the precomputed occlusion maps, the unoccluded measures and prediction."""
         s = self.study
         sample = int(q["sample"])
-        ids = [i for i in (_model(s, q.get("a")), _model(s, q.get("b"))) if i is not None]
+        ids = self._chosen(q)
         eval_set = q.get("eval_set") or "clean"
         images = s.images(eval_set)
         if images is None:
             eval_set, images = "clean", s.images("clean")
         if not 0 <= sample < len(images):
             raise ValueError(f"no sample {sample}")
+        rows = [s.model_samples(i, "clean") for i in ids]
+        rows = [r[r["sample"] == sample].assign(label_model=s.models.loc[i, "label"]) for r, i in zip(rows, ids)]
+        rows = [r for r in rows if len(r)]
+        values = data.unoccluded(pd.concat(rows, ignore_index=True), s.class_names) if rows else None
         maps = data.occlusion_maps(s.occlusion, s.models, sample, ids)
-        label = s.samples.loc[s.samples["sample"] == sample, "label"]
-        title = f"sample {sample} ({eval_set}" + (f", label {int(label.iloc[0])})" if len(label) else ")")
+        pos = np.searchsorted(s.sample_ids, sample)
+        label = int(self.labels[pos]) if pos < len(s.sample_ids) and s.sample_ids[pos] == sample else None
+        title = f"Sample {sample} on {eval_set}" + (f", label {s.class_names[label]}" if label is not None else "")
         have = sorted(set(maps["model"])) if len(maps) else []
         wanted = [s.models.loc[i, "label"] for i in ids]
         lacking = [w for w in wanted if w not in have]
@@ -173,25 +297,29 @@ class Endpoints:
         note = (f"Occlusion maps are precomputed for {len(occ_samples)} samples only "
                 f"({', '.join(map(str, occ_samples[:20]))}{' …' if len(occ_samples) > 20 else ''}).")
         if lacking:
-            note += f" Sample {sample} has none for: {', '.join(lacking)}."
-        return {"spec": views.attribution_chart(data.image_pixels(images, sample), maps, title), "note": note,
-                "models_with_maps": have}
+            note += f" Sample {sample} has no map for: {', '.join(lacking)}."
+        payload = {"data": {"pixels": _records(data.image_pixels(images, sample)),
+                            "maps": _records(maps.assign(value=maps["value"].astype(float).round(5)) if len(maps) else maps)},
+                   "note": note, "title": title, "models_with_maps": have,
+                   "values": _records(values.round(4)) if values is not None else []}
+        return self._answer(q, "attribution_chart", {}, payload)
 
     ROUTES = {"meta": meta, "table": table, "embedding": embedding, "local": local, "select_local": select_local,
               "global": global_, "select_global": select_global, "attribution": attribution}
 
-    def defaults(self) -> dict:
+    def defaults(self, interactive: bool = True) -> dict:
         """The page's first requests (model A = the first pruned model, clean set, first sample with maps):
-        endpoint name → query; the --out snapshot holds their answers."""
+        endpoint name → query; the --out snapshot holds their answers (built without brushes)."""
         s = self.study
         pruned = s.models[s.models["method"] != "dense"]
         a = int((pruned if len(pruned) else s.models)["id"].iloc[0])
         sample = int(s.occlusion["sample"].min()) if len(s.occlusion) else 0
         emb = "clean" if "clean" in set(s.points["eval_set"]) else ""
-        model = {"a": a, "b": None, "eval_set": "clean"}
-        return {"meta": {}, "table": {"samples": None, "rows": []},
-                "embedding": {"eval_set": emb, "colour": "method", "rows": [], "a": a, "b": None},
-                "local": model, "global": {**model, "eval_set_b": ""},
+        model = {"models": [a], "eval_set": "clean", "interactive": interactive}
+        return {"meta": {}, "table": {"samples": None, "rows": [], "expand": None, "interactive": interactive},
+                "embedding": {"eval_set": emb, "colour": "method", "rows": [], "models": [a]},
+                "local": {**model, "k": TOP_K, "classes": [], "rank": None, "x": "angle_own", "y": "length"},
+                "global": {**model, "eval_set_b": "", "k": TOP_K, "classes": [], "rank": None},
                 "attribution": {**model, "sample": sample}}
 
     def answer(self, name: str, q: dict) -> dict:

@@ -1,5 +1,6 @@
-"""The dashboard's local HTTP server (stdlib, 127.0.0.1 only): GET / → the page, POST /api/<name> {json} →
-the endpoint's JSON answer. Without data it serves the page that says what to run, and 503 on /api."""
+"""The dashboard's local HTTP server (stdlib, 127.0.0.1 only, one thread per request): GET / → the page,
+POST /api/<name> {json} → the endpoint's JSON answer. Without data it serves the page that says what to run,
+and 503 on /api. The endpoints only read the loaded Study, so requests are answered concurrently."""
 
 from __future__ import annotations
 
@@ -58,7 +59,6 @@ def make_handler(loader: Loader | None, missing: data.MissingData | None):
     """A request handler class bound to the loader of the endpoints (or to the missing-data error)."""
     index = (page.dashboard_page() if loader else
              page.missing_page(missing.workdir, missing.missing, missing.command)).encode()
-    lock = threading.Lock()  # pandas objects are shared: one computation at a time
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, fmt, *args):  # quiet: the tests and the terminal need no access log
@@ -78,8 +78,7 @@ def make_handler(loader: Loader | None, missing: data.MissingData | None):
                                   "application/json")
             try:
                 endpoints = loader.get()
-                with lock:
-                    answer = endpoints.answer(name, q)
+                answer = endpoints.answer(name, q)  # read-only on the Study: requests run concurrently
                 self._send(200, json.dumps(answer, default=_json_default, allow_nan=False).encode(), "application/json")
             except (RuntimeError, TimeoutError) as e:  # the tables could not be read (or not yet)
                 self._send(503, json.dumps({"error": str(e)}).encode(), "application/json")

@@ -1,5 +1,6 @@
 """The --out snapshot: the dashboard page with the answers to its first requests inlined, one HTML file
-that needs no server and no network (brushing and choosing other models need the server)."""
+that needs no server and no network. Its views are built without brushes and its page hides the controls
+that need the server, saying so in one line (the PNG / SVG exports and tooltips work offline)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def build(workdir) -> str:
         endpoints = Endpoints(data.load(workdir))
     except data.MissingData as e:
         return page.missing_page(e.workdir, e.missing, e.command)
-    answers = {name: endpoints.answer(name, q) for name, q in endpoints.defaults().items()}
+    answers = {name: endpoints.answer(name, q) for name, q in endpoints.defaults(interactive=False).items()}
     answers = json.loads(json.dumps(answers, default=_json_default))
     return page.dashboard_page(static=answers)
 
