@@ -7,7 +7,7 @@ import pandas as pd
 from lottery.analysis.calibration import reliability
 
 
-def _plt():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -41,7 +41,7 @@ def plot_reliability(curves: pd.DataFrame, best: pd.DataFrame, path: str, title:
     Class-wise panel: mean over classes of each class's curve, shaded between the classes'
     min and max (paper A figures 6a–b, S4). Curves are pooled over seeds.
     """
-    plt = _plt()
+    plt = pyplot()
     width, chosen = select_models(best)
     classes = sorted(c for c in curves.curve.unique() if c.startswith("class_"))
     fig, axes = plt.subplots(2, 2, figsize=(9, 8))
@@ -75,7 +75,7 @@ def plot_reliability(curves: pd.DataFrame, best: pd.DataFrame, path: str, title:
 
 def plot_confidence_histogram(curves: pd.DataFrame, best: pd.DataFrame, path: str, title: str = "") -> None:
     """Histogram of the predicted class's probability, full vs best pruned (paper A figure 6c)."""
-    plt = _plt()
+    plt = pyplot()
     width, chosen = select_models(best)
     fig, ax = plt.subplots(figsize=(6, 4))
     for which, color in (("full", "tab:blue"), ("best", "tab:red")):
@@ -95,7 +95,7 @@ def plot_confidence_histogram(curves: pd.DataFrame, best: pd.DataFrame, path: st
 def plot_along_imp(main: pd.DataFrame, path: str, title: str = "") -> None:
     """ECE (clean, noisy labels), test error and, for synthetic data, the Bayes-posterior gap along
     IMP against remaining weights: one line per starting width, mean ± sd over seeds (paper A figure 7)."""
-    plt = _plt()
+    plt = pyplot()
     panels = [("test", "ece", "ECE, clean test labels"), ("test_noisy", "ece", "ECE, noisy test labels"),
               ("test", "error", "test error")]
     if "posterior_gap_mean" in main and main.posterior_gap_mean.notna().any():

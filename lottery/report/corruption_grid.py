@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def _plt():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -18,7 +18,7 @@ def plot(images_by_name: dict[str, list[np.ndarray]], clean: np.ndarray, path: s
     """Writes a PNG to ``path``: one row per entry of ``images_by_name`` (name → one uint8 [H, W, C] image per
     entry of ``severities``), the first column ``clean`` [H, W, C]; C = 1 is drawn in gray.
     The figure is ((1 + S)·cell_inches) × (rows·cell_inches) inches at ``dpi``."""
-    plt = _plt()
+    plt = pyplot()
     names = list(images_by_name)
     columns = 1 + len(severities)
     fig, axes = plt.subplots(len(names), columns, figsize=(columns * cell_inches, max(1, len(names)) * cell_inches),

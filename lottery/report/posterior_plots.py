@@ -5,13 +5,13 @@ import numpy as np
 import pandas as pd
 
 from lottery.analysis import posterior_maps
-from lottery.report.calibration_plots import _plt, curve_stats, select_models
+from lottery.report.calibration_plots import pyplot, curve_stats, select_models
 
 
 def plot_axis(curves: pd.DataFrame, best: pd.DataFrame, geometry: dict, path: str, title: str = "") -> None:
     """p(y=0) against the relative position between the class means (0: class-0 mean, 1: class-1 mean):
     full and best pruned models (pooled over seeds) and the Bayes posterior."""
-    plt = _plt()
+    plt = pyplot()
     width, chosen = select_models(best)
     lo, hi = geometry["axis"]["range"]
     centers = posterior_maps.axis_centers(lo, hi, geometry["axis"]["bins"])
@@ -36,7 +36,7 @@ def plot_axis(curves: pd.DataFrame, best: pd.DataFrame, geometry: dict, path: st
 
 def plot_gap_map(curves: pd.DataFrame, best: pd.DataFrame, geometry: dict, path: str, title: str = "") -> None:
     """Mean |p_model − p_Bayes| per cell of the inputs' 2-D PCA projection, full vs best pruned."""
-    plt = _plt()
+    plt = pyplot()
     width, chosen = select_models(best)
     g = geometry["pca"]
     extent = [g["lo"][1], g["hi"][1], g["lo"][0], g["hi"][0]]

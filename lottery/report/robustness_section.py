@@ -14,7 +14,7 @@ from lottery.store import analysis as store
 METRIC_NAMES = {"angle_own": "rc-angle", "length": "rc-l2", "margin": "rc-margin"}
 
 
-def _plt():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -53,7 +53,7 @@ def evaluation_markdown(summary: pd.DataFrame, ratio: float) -> str:
 def plot_evaluation(summary: pd.DataFrame, path: str) -> None:
     """Small multiples: one row per architecture × method, one column per evaluation set (clean + each
     corruption), each cell the accuracy (mean over seeds and severities) as bars over the prune ratios."""
-    plt = _plt()
+    plt = pyplot()
     rows = summary[["architecture", "method"]].drop_duplicates().to_numpy().tolist()
     cols = ["clean"] + [c for c in summary.corruption.unique() if c != "clean"]
     fig, axes = plt.subplots(len(rows), len(cols), figsize=(0.9 * len(cols) + 1.5, 0.75 * len(rows) + 1),
@@ -111,7 +111,7 @@ def correlation_markdown(summary: pd.DataFrame, metric: str) -> str:
 def plot_dimensionality(dims: pd.DataFrame, path: str) -> None:
     """Mean ± std angle (degrees) against dimension: random vectors, and LeNet-5 features to the class
     directions (untrained and trained) against the feature width."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for (kind, g), marker in zip(dims.groupby("kind", sort=False), "osd^v"):
         g = g.sort_values("dim")

@@ -56,11 +56,11 @@ class MethodPopulations:
 
     def __init__(self, config, spec, run, checkpoints):
         dataset, train_labels = run.dataset, run.train_labels
-        self.c, self.p, self.spec, self.data = config, config.prune_methods, spec, dataset
+        self.config, self.section, self.spec, self.data = config, config.prune_methods, spec, dataset
         self.labels, self.ckpt, self.progress = train_labels, checkpoints, run.progress
         width = int(config.model.widths[0])
         self.members = [Member(width, s, ls) for s in config.train.seeds for ls in range(train_labels.shape[0])]
-        self.ratios = np.asarray(self.p.ratios, np.float32)
+        self.ratios = np.asarray(self.section.ratios, np.float32)
         r = len(self.ratios)
         self.population = [m for m in self.members for _ in range(r)]
         train = ml_collections.ConfigDict(config.train.to_dict())
@@ -68,13 +68,13 @@ class MethodPopulations:
         self.dense = BucketTrainer(spec, dataset.x_train, train_labels, self.members, train, config.optimizer,
                                    dataset.num_classes, bins=config.eval.bins, pad_fill=dataset.black)
         retrain = ml_collections.ConfigDict(train.to_dict())
-        retrain.epochs = max(int(self.p.retrain_epochs), 1)
+        retrain.epochs = max(int(self.section.retrain_epochs), 1)
         optimizer = ml_collections.ConfigDict(config.optimizer.to_dict())
-        optimizer.lr = float(self.p.retrain_lr) or optimizer.lr
+        optimizer.lr = float(self.section.retrain_lr) or optimizer.lr
         self.trainer = BucketTrainer(spec, dataset.x_train, train_labels, self.population, retrain, optimizer,
                                      dataset.num_classes, bins=config.eval.bins, pad_fill=dataset.black)
         self.eval_sets = eval_sets.for_members(run, self.population)
-        self.scope, self.ignore = self.p.scope, tuple(self.p.ignore)
+        self.scope, self.ignore = self.section.scope, tuple(self.section.ignore)
         self.sweep = jax.jit(functools.partial(methods.sweep, scope=self.scope, ignore=self.ignore))
         self.label_set = jnp.asarray([m.label_set for m in self.members], jnp.int32)
 
@@ -103,20 +103,20 @@ class MethodPopulations:
     def _batches(self, count: int):
         """The first ``count`` batches of every dense model's data order: x [M, nb, B, *input], y, valid [M, nb, B]."""
         idx = order.step_batches([m.seed for m in self.members], 0, count, self.data.train_size,
-                                 int(self.c.train.batch_size)).transpose(1, 0, 2)
+                                 int(self.config.train.batch_size)).transpose(1, 0, 2)
         safe = jnp.asarray(np.maximum(idx, 0))
         y = jax.vmap(lambda ls, s: self.labels[ls][s])(self.label_set, safe)
         return self.data.x_train[safe], y, jnp.asarray(idx >= 0)
 
     def context(self, method: methods.Method) -> methods.Context:
-        return methods.Context(self.dense.module, self.p.hessian, int(self.p.hutchinson_samples), method.binarise)
+        return methods.Context(self.dense.module, self.section.hessian, int(self.section.hutchinson_samples), method.binarise)
 
     def prune(self, name: str, dense: dict):
         """(params, masks, batch-norm statistics) of the M·R pruned models of method ``name``; leaves [M·R, ...]."""
         method = methods.get(name)
         weights, base = dense[method.prunes], dense["masks"]
-        count = {"snip": self.p.snip_batches, "taylor1": self.p.taylor_batches,
-                 "taylor2": self.p.taylor_batches}.get(name, 1)
+        count = {"snip": self.section.snip_batches, "taylor1": self.section.taylor_batches,
+                 "taylor2": self.section.taylor_batches}.get(name, 1)
         data = self._batches(int(count)) if method.needs_data and not method.learned else (None, None, None)
         ctx = self.context(method)
         data_axis = 0 if data[0] is not None else None
@@ -131,11 +131,11 @@ class MethodPopulations:
 
     def _learn(self, ctx, params, base, scores):
         """Trains biprop / edge-popup scores of the M·R population; returns (w̃ params, keep masks)."""
-        cfg = self.p.score_optimizer
-        per_epoch, epochs = self.trainer.steps_per_epoch, int(self.p.score_epochs)
+        cfg = self.section.score_optimizer
+        per_epoch, epochs = self.trainer.steps_per_epoch, int(self.section.score_epochs)
         program = score_training.ScoreProgram(ctx, optim.direction(cfg), optim.schedule(cfg, per_epoch, epochs),
                                               scope=self.scope, ignore=self.ignore)
-        k, batch = len(self.population), int(self.c.train.batch_size)
+        k, batch = len(self.population), int(self.config.train.batch_size)
         ratio = jnp.asarray(np.tile(self.ratios, len(self.members)))
         steps = epochs * per_epoch
         state, _ = score_training.train(program, program.init(scores), params, base, ratio, self.data.x_train,
@@ -170,6 +170,6 @@ class MethodPopulations:
                                    stats)
 
     def row_extras(self, name: str, retrained: bool) -> list[dict]:
-        epochs = int(self.p.retrain_epochs) if retrained else 0
+        epochs = int(self.section.retrain_epochs) if retrained else 0
         return [{"method": name, "ratio": float(self.ratios[i % len(self.ratios)]), "retrained": retrained,
                  "retrain_epochs": epochs, "scope": self.scope} for i in range(len(self.population))]

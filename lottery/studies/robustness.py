@@ -24,9 +24,9 @@ from lottery.studies import eval_sets, prune_methods, rows
 from lottery.studies.base import Run, Study
 from lottery.studies.levels import LevelResult
 from lottery.studies.method_populations import BRANCH, KEYS as METHOD_KEYS
-from lottery.studies.robustness_analysis import (DENSE, METRICS, Architecture, EvalSets, _count, _pie, analyse,
+from lottery.studies.robustness_analysis import (DENSE, METRICS, Architecture, EvalSets, analyse,
                                                  arch_config, architectures, correlations, finish, measures_pv,
-                                                 occlusion_table, scores_table)
+                                                 occlusion_table, pie_by_ratio, population_weights, scores_table)
 
 
 def _architectures(c) -> list:
@@ -137,7 +137,7 @@ class Robustness(Study):
                 if method == DENSE:
                     pop = arch.dense_population(dense)
                     metrics = arch.populations.dense.evaluate(pop, eval_sets.for_members(run, arch.populations.members))
-                    result = LevelResult(0, BRANCH, _count(pop), metrics, np.asarray(pop.finite), 0.0)
+                    result = LevelResult(0, BRANCH, population_weights(pop), metrics, np.asarray(pop.finite), 0.0)
                     members, extras = arch.populations.members, [{"method": DENSE, "ratio": 0.0, "retrained": False,
                                                           "retrain_epochs": 0, "scope": ""} for _ in arch.populations.members]
                 else:
@@ -156,7 +156,7 @@ class Robustness(Study):
                 else:
                     dense_preds = store.part_array(workdir, f"{arch.tag}-{DENSE}", "pred")
                     dense_geometry = {m: store.part_array(workdir, f"{arch.tag}-{DENSE}", m) for m in METRICS}
-                pie = _pie(clean["pred"].reshape(len(arch.populations.members), ratios, -1), dense_preds, dataset.num_classes)
+                pie = pie_by_ratio(clean["pred"].reshape(len(arch.populations.members), ratios, -1), dense_preds, dataset.num_classes)
                 robust = out["robustness"]
                 tables = {
                     "evaluation": out["evaluation"],

@@ -77,7 +77,7 @@ class EvalSets:
     normalised like the training data on demand."""
 
     def __init__(self, r, dataset, workdir: str):
-        self.r, self.workdir = r, workdir
+        self.section, self.workdir = r, workdir
         self.mean, self.std = (np.asarray(v, np.float32) for v in dataset.pixels)
         self.x_clean = dataset.x_test
         self.labels = dataset.y_test
@@ -90,7 +90,7 @@ class EvalSets:
         """uint8 [N, H, W, C] corrupted pixels of corruption ``name`` at ``severity`` (deterministic per
         ``robustness.seed``, type and severity)."""
         index = corruptions.ALL.index(name) * 8 + severity
-        key = jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(int(self.r.seed)), CORRUPTION_STREAM), index)
+        key = jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(int(self.section.seed)), CORRUPTION_STREAM), index)
         return store.cached_images(store.corrupted_path(self.workdir, name, severity),
                                    lambda: np.asarray(corruptions.corrupt(self.pixels, name, severity, key)))
 
@@ -274,13 +274,13 @@ def measures_pv(correct: np.ndarray) -> np.ndarray:
     return np.stack([np.asarray(measures.pruning_vulnerability(c)) for c in correct])
 
 
-def _pie(preds: np.ndarray, dense_preds: np.ndarray, num_classes: int) -> np.ndarray:
+def pie_by_ratio(preds: np.ndarray, dense_preds: np.ndarray, num_classes: int) -> np.ndarray:
     """preds [M, R, N], dense_preds [M, N] → PIE flags bool [R, N] (modal over the M seeds at each ratio)."""
     return np.stack([np.asarray(measures.pie_flags(preds[:, i], dense_preds, num_classes))
                      for i in range(preds.shape[1])])
 
 
-def _count(pop: Population) -> np.ndarray:
+def population_weights(pop: Population) -> np.ndarray:
     return np.asarray(model_masks.count_weights(pop.masks))
 
 

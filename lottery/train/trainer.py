@@ -101,9 +101,9 @@ class BucketTrainer:
         x_train, labels = self.layout.replicated((x_train, labels))
         self.spec, self.members, self.num_classes = spec, members, num_classes
         self.x_train, self.labels = x_train, labels
-        self.n = int(x_train.shape[0])
+        self.train_size = int(x_train.shape[0])
         self.batch = int(train_cfg.batch_size)
-        self.steps_per_epoch = order.steps_per_epoch(self.n, self.batch)
+        self.steps_per_epoch = order.steps_per_epoch(self.train_size, self.batch)
         self.total_steps = int(train_cfg.epochs) * self.steps_per_epoch
         self.padded_width = max(m.width for m in members)
         self.module = spec.module(self.padded_width, num_classes)
@@ -154,7 +154,7 @@ class BucketTrainer:
 
     def _indices(self, start: int) -> jax.Array:
         """The batch indices of the chunk starting at step ``start``: [chunk, orders, B] ([chunk, B] shared)."""
-        idx = order.step_batches(self.seeds, start, self.chunk, self.n, self.batch)
+        idx = order.step_batches(self.seeds, start, self.chunk, self.train_size, self.batch)
         if self.shared_order:
             return self.layout.replicated(jnp.asarray(idx[:, 0]))
         return self.layout.by_model(jnp.asarray(idx), axis=1)
