@@ -112,12 +112,12 @@ class BucketTrainer:
         self.lr_schedule = optim.schedule(opt_cfg, self.steps_per_epoch, int(train_cfg.epochs))
         augment = ({"pad": AUGMENT_PAD, "fill": jnp.asarray(0.0 if pad_fill is None else pad_fill, jnp.float32)}
                    if train_cfg.augment else None)
-        augment_keys = self.layout.by_model(jnp.stack([augment_key(m.seed) for m in members])) if augment else None
+        self.augment_keys = self.layout.by_model(jnp.stack([augment_key(m.seed) for m in members])) if augment else None
         self.evaluator = EvalProgram(self.module, int(train_cfg.eval_batch_size), num_classes, int(bins), loop)
         self.label_set = self.layout.by_model(jnp.asarray([m.label_set for m in members], jnp.int32))
         self.strategy = strategies.choose(strategies.Bucket(
             spec, self.module, members, self.layout, self.tx, self.lr_schedule, train_cfg, opt_cfg, x_train, labels,
-            self.label_set, num_classes, self.shared_order, augment, augment_keys))
+            self.label_set, num_classes, self.shared_order, augment, self.augment_keys))
         self.seeds = self.strategy.orders()
         self.chunk = chunk_steps([self.total_steps, *boundaries], len(self.seeds), self.batch, self.steps_per_epoch)
 
