@@ -43,7 +43,7 @@ def _interval(name: str, encodings, interactive: bool):
 def table_chart(ratios, interactive: bool = True) -> dict:
     """The evaluation table: a facet grid (rows 'architecture · method', columns in the field `order`), each
     cell one bar per prune ratio and the unpruned model as a dashed rule across the cell. Dataset `cells`
-    (data.table_cells plus ratio_label and highlight): bars where kind = 'bar' (height = the lower of the
+    (accuracy_table.table_cells plus ratio_label and highlight): bars where kind = 'bar' (height = the lower of the
     selection's and the whole test set's accuracy, the segment between them green (gain) / red (loss)),
     the rule where kind = 'dense', the column's header text where kind = 'header' (one row per column, in the
     first row). Clicks carry the datum (model_id, or kind 'header' and column). Highlighted rows are opaque,
