@@ -17,7 +17,8 @@ from dashboard_fixture import write_workdir
 
 pytest.importorskip("altair", reason="needs altair (pip install altair vl-convert-python)")
 
-from lottery.dashboard import data  # noqa: E402
+from lottery.dashboard import (accuracy_table, attribution, class_ranking, loading, model_index,  # noqa: E402
+                               sample_frames, spanning_tree)
 from lottery.dashboard.endpoints import Endpoints  # noqa: E402
 from lottery.dashboard.server import make_server  # noqa: E402
 
@@ -26,11 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
-    return data.load(write_workdir(tmp_path_factory.mktemp("dash") / "run"))
+    return loading.load(write_workdir(tmp_path_factory.mktemp("dash") / "run"))
 
 
 def test_whole_table_is_the_mean_over_severities_and_seeds(study):
-    table = data.whole_table(study.evaluation).set_index(["architecture", "method", "ratio", "column"])["accuracy"]
+    table = accuracy_table.whole_table(study.evaluation).set_index(["architecture", "method", "ratio", "column"])["accuracy"]
     ev = study.evaluation
     rows = ev[(ev.architecture == "fcn-w2") & (ev.method == "snip") & (ev.ratio == 0.8) & (ev.corruption == "fog")]
     assert len(rows) == 3
@@ -41,7 +42,7 @@ def test_whole_table_is_the_mean_over_severities_and_seeds(study):
 
 def test_selection_accuracy_and_gain_loss_by_hand(study):
     selection = [3, 17, 17, 40, 41, 99, 150, 199, 5000]  # a repeat and an unknown id are ignored
-    table = data.selection_table(study.models, study.sample_ids, study.matrices, selection)
+    table = accuracy_table.selection_table(study.models, study.sample_ids, study.matrices, selection)
     table = table.set_index(["architecture", "method", "ratio", "column"])
     chosen = {3, 17, 40, 41, 99, 150, 199}
     sc, sa = study.scores, study.samples
@@ -57,8 +58,8 @@ def test_selection_accuracy_and_gain_loss_by_hand(study):
         sel = np.mean([bool(v) for s, v in zip(clean["sample"], clean["correct"]) if s in chosen])
         assert table.loc[(arch, method, ratio, "clean")].accuracy == pytest.approx(sel, abs=1e-6)
     # On all samples the scores route equals evaluation.parquet's mean over severities.
-    everything = data.selection_table(study.models, study.sample_ids, study.matrices, study.sample_ids)
-    whole = data.whole_table(study.evaluation).merge(everything, on=["architecture", "method", "ratio", "column"])
+    everything = accuracy_table.selection_table(study.models, study.sample_ids, study.matrices, study.sample_ids)
+    whole = accuracy_table.whole_table(study.evaluation).merge(everything, on=["architecture", "method", "ratio", "column"])
     np.testing.assert_allclose(whole.accuracy_x, whole.accuracy_y, atol=1e-6)
     np.testing.assert_allclose(everything.delta, 0, atol=1e-6)
 
@@ -69,7 +70,7 @@ def test_table_cells_colours_and_dense_rule():
     table = pd.DataFrame({"architecture": ["a"] * 4, "method": ["dense", "m", "m", "m"], "ratio": [0.0, 0.0, 0.5, 0.9],
                           "column": ["clean"] * 4, "accuracy": [0.9, 0.85, 0.7, 0.5], "whole": [0.8, 0.85, 0.75, 0.5]})
     table["delta"] = table.accuracy - table.whole
-    cells = data.table_cells(table, ["m"], models)
+    cells = accuracy_table.table_cells(table, ["m"], models)
     bars, dense = cells[cells.kind == "bar"].set_index("ratio"), cells[cells.kind == "dense"]
     # One bar per ratio, the ratio-0 bar is the method's own model; the unpruned model is one rule, not a bar.
     assert list(bars.index) == [0.0, 0.5, 0.9] and list(bars.model_id) == [1, 2, 3] and set(bars.row) == {"a · m"}
@@ -82,9 +83,9 @@ def test_table_cells_colours_and_dense_rule():
 def test_table_marks_one_per_model_and_ratio_by_hand(study):
     """The fixture's table: 6 rows × 4 columns (clean + 3 families) × 4 ratios bars (0 included) and one
     unpruned rule per cell, each value the hand mean over evaluation rows."""
-    columns = data.table_columns(study.corruptions)
+    columns = accuracy_table.table_columns(study.corruptions)
     assert [c["key"] for c in columns] == ["clean", "noise", "weather", "geometric"]
-    cells = data.table_cells(data.group_columns(data.whole_table(study.evaluation), columns), study.methods, study.models)
+    cells = accuracy_table.table_cells(accuracy_table.group_columns(accuracy_table.whole_table(study.evaluation), columns), study.methods, study.models)
     bars, dense = cells[cells.kind == "bar"], cells[cells.kind == "dense"]
     assert len(bars) == 6 * 4 * 4 and len(dense) == 6 * 4
     assert not bars.duplicated(["row", "column", "ratio"]).any() and not dense.duplicated(["row", "column"]).any()
@@ -108,15 +109,15 @@ REAL_CORRUPTIONS = ["gaussian_noise", "shot_noise", "impulse_noise", "speckle_no
 
 
 def test_family_columns_and_drill_down():
-    cols = data.table_columns(REAL_CORRUPTIONS + ["mystery"])
+    cols = accuracy_table.table_columns(REAL_CORRUPTIONS + ["mystery"])
     assert [c["key"] for c in cols] == ["clean", "noise", "blur", "weather", "digital", "geometric", "strokes", "other"]
     assert sum(len(c["members"]) for c in cols) == 1 + 29
-    cols = data.table_columns(REAL_CORRUPTIONS, expand="blur")
+    cols = accuracy_table.table_columns(REAL_CORRUPTIONS, expand="blur")
     assert [c["key"] for c in cols][2:7] == ["defocus_blur", "glass_blur", "motion_blur", "zoom_blur", "gaussian_blur"]
     assert len(cols) == 1 + 5 + 5 and [c["order"] for c in cols] == list(range(11))
     table = pd.DataFrame({"architecture": "a", "method": "m", "ratio": 0.5, "column": ["clean", "fog", "snow", "shear"],
                           "accuracy": [0.9, 0.6, 0.3, 0.5], "whole": [0.9, 0.5, 0.5, 0.5]})
-    grouped = data.group_columns(table, data.table_columns(["fog", "snow", "shear"])).set_index("column_key")
+    grouped = accuracy_table.group_columns(table, accuracy_table.table_columns(["fog", "snow", "shear"])).set_index("column_key")
     assert grouped.loc["weather", "accuracy"] == pytest.approx(0.45) and grouped.loc["weather", "delta"] == pytest.approx(-0.05)
     assert grouped.loc["geometric", "column"] == "geometric (1) ▸"
 
@@ -131,7 +132,7 @@ def _table_svg_width(n_ratios, corruptions, expand):
 
     ratios = [round(0.1 * i, 1) for i in range(n_ratios)]
     rows = []
-    for col in data.table_columns(corruptions, expand):
+    for col in accuracy_table.table_columns(corruptions, expand):
         for arch in ("lenet5-w1", "mnist_fcn2-w100"):
             for method in ("random", "magnitude", "snip", "taylor1"):
                 for r in ratios:
@@ -154,28 +155,28 @@ def test_table_fits_1600_px_at_29_columns_and_11_ratios():
 
 
 def test_delta_categories_and_local_frame(study):
-    assert list(data.delta_category([1, 1, 0, 0], [1, 0, 1, 0])) == list(data.CATEGORIES)
+    assert list(sample_frames.delta_category([1, 1, 0, 0], [1, 0, 1, 0])) == list(sample_frames.CATEGORIES)
     a, b = study.model_samples(3, "fog-3"), study.model_samples(7, "fog-3")
-    frame = data.local_frame(a, b).set_index("sample")
+    frame = sample_frames.local_frame(a, b).set_index("sample")
     for s in (0, 57, 199):
         ra, rb = a[a["sample"] == s].iloc[0], b[b["sample"] == s].iloc[0]
         assert frame.loc[s, "x"] == pytest.approx(float(rb.angle_own) - float(ra.angle_own), abs=1e-4)
         assert frame.loc[s, "y"] == pytest.approx(float(rb.length) - float(ra.length), abs=1e-4)
         want = ("correct" if ra.correct else "wrong") + "→" + ("correct" if rb.correct else "wrong")
         assert frame.loc[s, "category"] == want
-    acc = data.class_accuracy(a, b).set_index("label")
+    acc = class_ranking.class_accuracy(a, b).set_index("label")
     assert acc.loc[4, "accuracy_b"] == pytest.approx(b[b.label == 4].correct.mean())
 
 
 def test_brush_and_axes_selection_by_hand(study):
     a = study.model_samples(2, "clean")
-    frame = data.local_frame(a)
-    got = data.brush_select(frame, {1: {"x": [60, 20], "y": [0, 8]}, 4: {"x": [30, 50]}})
+    frame = sample_frames.local_frame(a)
+    got = sample_frames.brush_select(frame, {1: {"x": [60, 20], "y": [0, 8]}, 4: {"x": [30, 50]}})
     want = sorted(int(r.sample) for r in a.itertuples()
                   if (r.label == 1 and 20 <= r.angle_own <= 60 and 0 <= r.length <= 8) or (r.label == 4 and 30 <= r.angle_own <= 50))
     assert list(got) == want and want
     b = study.model_samples(5, "rotate-3")
-    got = data.axes_select([a, b], [2, 3], 75.0, 105.0)
+    got = sample_frames.axes_select([a, b], [2, 3], 75.0, 105.0)
     want = sorted({int(r.sample) for f in (a, b) for r in f.itertuples() if 75 <= r.angle_2 <= 105 and 75 <= r.angle_3 <= 105})
     assert list(got) == want and want
 
@@ -185,12 +186,12 @@ def test_aggregation_of_10000_samples_is_bounded_and_exact():
     n = 10_000
     frame = pd.DataFrame({"sample": np.arange(n), "label": rng.integers(0, 10, n), "length": rng.gamma(2, 2, n),
                           "margin": rng.normal(0, 1, n), "prob_own": rng.random(n)})
-    shown = data.subsample(frame, 300, "label")
+    shown = sample_frames.subsample(frame, 300, "label")
     assert len(shown) == 3000 and shown.label.value_counts().max() == 300
-    assert shown.equals(data.subsample(frame, 300, "label"))  # the same points on every reload
-    assert len(data.subsample(frame, 300, None)) == 300
+    assert shown.equals(sample_frames.subsample(frame, 300, "label"))  # the same points on every reload
+    assert len(sample_frames.subsample(frame, 300, None)) == 300
     other = frame.assign(length=frame.length * 2)
-    dens = data.densities({"A": frame, "B": other}, bins=40)
+    dens = sample_frames.densities({"A": frame, "B": other}, bins=40)
     assert len(dens) == 2 * 3 * 40
     for (series, measure), d in dens.groupby(["series", "measure"]):
         width = d.x.diff().iloc[1]
@@ -205,7 +206,7 @@ def test_minimum_spanning_tree_per_eval_set_against_scipy(study):
     from scipy.sparse.csgraph import minimum_spanning_tree
     from scipy.spatial.distance import cdist
 
-    points, lines = data.embedding(study.points, None)
+    points, lines = spanning_tree.embedding(study.points, None)
     sets = sorted(set(points.eval_set))
     assert len(sets) == 4 and len(lines) == len(points) - len(sets)
     for name in sets:
@@ -216,19 +217,19 @@ def test_minimum_spanning_tree_per_eval_set_against_scipy(study):
         ends = {tuple(p) for p in xy.round(9)}  # every edge joins two points of its own set
         assert all((round(r.x, 9), round(r.y, 9)) in ends and (round(r.x2, 9), round(r.y2, 9)) in ends
                    for r in mine.itertuples())
-    one, one_lines = data.embedding(study.points, "fog-3")
+    one, one_lines = spanning_tree.embedding(study.points, "fog-3")
     assert set(one.eval_set) == {"fog-3"} and len(one) == 26 and len(one_lines) == 25
-    assert len(data.minimum_spanning_tree(np.zeros((1, 2)))) == 0
+    assert len(spanning_tree.minimum_spanning_tree(np.zeros((1, 2)))) == 0
 
 
 def test_class_names_ranking_and_shown_classes(study):
     cfg = {"config": {"data": {"name": "fashion_mnist"}}}
-    assert data.class_names(cfg, 10)[6] == "Shirt" and data.class_names(cfg, 3) == ["T-shirt/top", "Trouser", "Pullover"]
-    assert data.class_names({"config": {"data": {"name": "cifar100"}}}, 100)[99] == "worm"
-    assert data.class_names({}, 2) == ["class 0", "class 1"]
+    assert loading.class_names(cfg, 10)[6] == "Shirt" and loading.class_names(cfg, 3) == ["T-shirt/top", "Trouser", "Pullover"]
+    assert loading.class_names({"config": {"data": {"name": "cifar100"}}}, 100)[99] == "worm"
+    assert loading.class_names({}, 2) == ["class 0", "class 1"]
     a, b = study.model_samples(3, "clean"), study.model_samples(9, "clean")
-    for by in data.RANKINGS_TWO:
-        ranking = data.class_ranking(a, b, by).set_index("label")
+    for by in class_ranking.RANKINGS_TWO:
+        ranking = class_ranking.class_ranking(a, b, by).set_index("label")
         for k in (0, 7):
             ra, rb = a[a.label == k].set_index("sample"), b[b.label == k].set_index("sample").loc[a[a.label == k]["sample"]]
             want = {"accuracy_change": rb.correct.mean() - ra.correct.mean(),
@@ -236,14 +237,14 @@ def test_class_names_ranking_and_shown_classes(study):
                     "margin_shift": float(np.mean(rb.margin.to_numpy(float) - ra.margin.to_numpy(float))),
                     "changed": float(np.mean(ra.correct.to_numpy() != rb.correct.to_numpy()))}[by]
             assert ranking.loc[k, "score"] == pytest.approx(want, abs=1e-5)
-        scores = data.class_ranking(a, b, by)["score"].abs().to_numpy()
+        scores = class_ranking.class_ranking(a, b, by)["score"].abs().to_numpy()
         assert (np.diff(scores) <= 1e-12).all()  # sorted by |score|
-    one = data.class_ranking(a, None).set_index("label")
+    one = class_ranking.class_ranking(a, None).set_index("label")
     assert one.loc[2, "score"] == pytest.approx(1 - a[a.label == 2].correct.mean())
     ranking = pd.DataFrame({"label": [5, 3, 9, 0, 1]})
-    assert data.shown_classes(ranking, 4, 10) == [0, 1, 2, 3]
-    assert data.shown_classes(ranking, 100, 3) == [5, 3, 9]
-    assert data.shown_classes(ranking, 100, 3, pinned=[1, 77]) == [1, 77, 5]
+    assert class_ranking.shown_classes(ranking, 4, 10) == [0, 1, 2, 3]
+    assert class_ranking.shown_classes(ranking, 100, 3) == [5, 3, 9]
+    assert class_ranking.shown_classes(ranking, 100, 3, pinned=[1, 77]) == [1, 77, 5]
 
 
 @pytest.mark.parametrize("n_classes", [100, 1000])
@@ -251,7 +252,7 @@ def test_many_classes_draw_only_the_top_k(tmp_path, n_classes):
     workdir = write_workdir(tmp_path / "run", architectures=("fcn-w2",), methods=("magnitude",), ratios=(0.5,),
                             corruptions=("fog",), severities=(3,), n_samples=1500, n_classes=n_classes,
                             occlusion_samples=(0,), dataset="cifar100" if n_classes == 100 else "imagenet")
-    e = Endpoints(data.load(workdir))
+    e = Endpoints(loading.load(workdir))
     q = {"models": [1, 0], "eval_set": "clean", "k": 10, "classes": [7], "rank": "changed"}
     local = e.answer("local", q)
     titles = [v["title"] for v in local["spec"]["concat"]]
@@ -313,16 +314,16 @@ def test_concurrent_requests_match_sequential_answers(tmp_path):
 
 
 def test_occlusion_maps_and_image(study):
-    maps = data.occlusion_maps(study.occlusion, study.models, 1, [0, 4])
-    assert set(maps.measure) == set(data.MEASURES) and maps.model.nunique() == 2 and len(maps) == 2 * 4 * 14 * 14
+    maps = attribution.occlusion_maps(study.occlusion, study.models, 1, [0, 4])
+    assert set(maps.measure) == set(model_index.MEASURES) and maps.model.nunique() == 2 and len(maps) == 2 * 4 * 14 * 14
     occ = study.occlusion
     m = study.models.loc[4]
     row = occ[(occ.architecture == m.architecture) & (occ.method == m.method) & (occ.ratio == m.ratio)
               & (occ["sample"] == 1) & (occ.measure == "margin")].iloc[0]
     got = maps[(maps.model == m.label) & (maps.measure == "margin") & (maps.row == 3) & (maps.col == 5)].value
     assert float(got.iloc[0]) == pytest.approx(row["map"][3 * 14 + 5])
-    assert len(data.occlusion_maps(study.occlusion, study.models, 150, [0])) == 0
-    pixels = data.image_pixels(study.images("clean"), 7)
+    assert len(attribution.occlusion_maps(study.occlusion, study.models, 150, [0])) == 0
+    pixels = attribution.image_pixels(study.images("clean"), 7)
     img = np.load(study.workdir / "analysis" / "corrupted" / "clean-0.npy")[7]
     assert len(pixels) == 784 and pixels.gray.iloc[30] == img[1, 2, 0]
     assert pixels.rgb.iloc[30] == "#%02x%02x%02x" % ((int(img[1, 2, 0]),) * 3)

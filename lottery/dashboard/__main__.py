@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from lottery import cli
-from lottery.dashboard import data, snapshot
+from lottery.dashboard import loading, snapshot
 from lottery.dashboard.server import make_server
 
 
@@ -31,7 +31,7 @@ def main(argv=None) -> int:
             size = snapshot.write(args.workdir, args.out)
         except (snapshot.TooLarge, OSError) as e:
             cli.fail(str(e), prog=parser.prog)
-        missing = data.missing_files(args.workdir)
+        missing = loading.missing_files(args.workdir)
         if missing:
             print(f"{args.workdir}: missing {', '.join(missing)}; {args.out} says what to run", file=sys.stderr)
         print(f"wrote {args.out} ({size / 1e6:.1f} MB)")

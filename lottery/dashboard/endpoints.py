@@ -15,7 +15,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from lottery.dashboard import data, views
+from lottery.dashboard import (accuracy_table, attribution, class_ranking, loading, model_index, sample_frames,
+                               spanning_tree, views)
 
 LOCAL_PER_CLASS = 300  # points drawn per class in the local view
 GLOBAL_LINES = 300  # lines drawn per series in the parallel coordinates
@@ -24,7 +25,7 @@ RANKED = 25  # bars in the ranking chart (the shown classes are always among the
 MEASURE_TITLES = {"angle_own": "angle_own (°)", "length": "length", "margin": "margin", "prob_own": "prob_own"}
 
 
-def _model(study: data.Study, value):
+def _model(study: loading.Study, value):
     """A model id from a request value ('' / None → None); unknown ids raise ValueError."""
     if value in (None, "", "null"):
         return None
@@ -49,7 +50,7 @@ def _cached_spec(builder: str, args: str) -> dict:
 class Endpoints:
     """The answers to the page's requests against one loaded Study (read-only: safe from many threads)."""
 
-    def __init__(self, study: data.Study):
+    def __init__(self, study: loading.Study):
         self.study = study
         s = study
         first = s.samples[["sample", "label"]].drop_duplicates("sample").set_index("sample")["label"]
@@ -88,9 +89,9 @@ class Endpoints:
 
     def _classes(self, q: dict, fa, fb):
         """The class ranking of A (vs B) by q['rank'] and the shown classes (q['k'], pinned q['classes'])."""
-        ranking = data.class_ranking(fa, fb, q.get("rank"), self.study.n_classes)
+        ranking = class_ranking.class_ranking(fa, fb, q.get("rank"), self.study.n_classes)
         k = max(1, min(int(q.get("k") or TOP_K), 40))
-        shown = data.shown_classes(ranking, self.study.n_classes, k, [int(c) for c in q.get("classes") or []])
+        shown = class_ranking.shown_classes(ranking, self.study.n_classes, k, [int(c) for c in q.get("classes") or []])
         return ranking, shown
 
     # -- endpoints ---------------------------------------------------------------------------------------------
@@ -98,21 +99,21 @@ class Endpoints:
         """Models (id, label, keys), eval sets, table columns, classes (names), labels per sample, samples with
         occlusion maps, run id."""
         s = self.study
-        occ = s.occlusion[data.MODEL + ["sample"]].drop_duplicates()
+        occ = s.occlusion[model_index.MODEL + ["sample"]].drop_duplicates()
         cfg = s.config.get("config", {})
         return {
             "run_id": s.config.get("run_id", ""),
             "experiment": cfg.get("experiment", ""),
             "dataset": cfg.get("data", {}).get("name", ""),
-            "models": s.models[data.MODEL + ["id", "label"]].to_dict(orient="records"),
+            "models": s.models[model_index.MODEL + ["id", "label"]].to_dict(orient="records"),
             "eval_sets": s.eval_sets, "corruptions": s.corruptions, "methods": s.methods,
-            "families": {c: data.family_of(c) for c in s.corruptions},
+            "families": {c: accuracy_table.family_of(c) for c in s.corruptions},
             "geometry_severity": int(cfg.get("robustness", {}).get("geometry_severity") or 0),
             "n_classes": s.n_classes, "class_names": s.class_names, "n_samples": int(len(s.sample_ids)),
             "sample_ids": s.sample_ids.tolist(), "labels": self.labels.tolist(), "n_severities": s.n_severities,
             "occlusion_samples": sorted(int(v) for v in occ["sample"].unique()),
-            "embedding_sets": sorted(set(s.points["eval_set"])), "measures": list(data.MEASURES),
-            "rankings_one": data.RANKINGS_ONE, "rankings_two": data.RANKINGS_TWO, "top_k": TOP_K,
+            "embedding_sets": sorted(set(s.points["eval_set"])), "measures": list(model_index.MEASURES),
+            "rankings_one": class_ranking.RANKINGS_ONE, "rankings_two": class_ranking.RANKINGS_TWO, "top_k": TOP_K,
         }
 
     def table(self, q: dict) -> dict:
@@ -121,15 +122,15 @@ class Endpoints:
         s = self.study
         selection = q.get("samples")
         if selection is None:
-            table = data.whole_table(s.evaluation)
+            table = accuracy_table.whole_table(s.evaluation)
             note = ("Accuracy on the whole test set (corruption families: mean over their corruptions, severities "
                     "and seeds).")
         else:
-            table = data.selection_table(s.models, s.sample_ids, s.matrices, selection)
+            table = accuracy_table.selection_table(s.models, s.sample_ids, s.matrices, selection)
             note = (f"Bars: accuracy on the {len(selection)} selected samples; green / red segment: gain / loss "
                     "against the whole test set.")
-        columns = data.table_columns(s.corruptions, q.get("expand") or None)
-        cells = data.table_cells(data.group_columns(table, columns), s.methods, s.models)
+        columns = accuracy_table.table_columns(s.corruptions, q.get("expand") or None)
+        cells = accuracy_table.table_cells(accuracy_table.group_columns(table, columns), s.methods, s.models)
         rows = set(q.get("rows") or ())
         cells["highlight"] = cells["row"].isin(rows) if rows else True
         cells["ratio_label"] = [f"{r:g}" for r in cells["ratio"]]
@@ -150,8 +151,8 @@ class Endpoints:
         """The similarity view for one eval set (q['eval_set'], '' = all) coloured by q['colour'], the minimum
         spanning tree per eval set, the chosen models (q['models']) lettered."""
         s = self.study
-        points, lines = data.embedding(s.points, q.get("eval_set") or None)
-        points = points.merge(s.models[data.MODEL + ["id", "label"]], on=data.MODEL, how="left")
+        points, lines = spanning_tree.embedding(s.points, q.get("eval_set") or None)
+        points = points.merge(s.models[model_index.MODEL + ["id", "label"]], on=model_index.MODEL, how="left")
         points = points.rename(columns={"id": "model_id"})
         points["row"] = points["architecture"].astype(str) + " · " + points["method"].astype(str)
         rows = set(q.get("rows") or ())
@@ -167,18 +168,18 @@ class Endpoints:
 
     def local(self, q: dict) -> dict:
         """The local geometry view of the shown classes (top q['k'] by q['rank'], pinned q['classes'] first):
-        q['x'] against q['y'] (two of data.MEASURES), at most LOCAL_PER_CLASS points per class; the class
+        q['x'] against q['y'] (two of model_index.MEASURES), at most LOCAL_PER_CLASS points per class; the class
         accuracies, ranking and brushes use all samples. Also the ranking chart's rows."""
         s = self.study
         fa, fb = self._local_frames(q)
         xm, ym = q.get("x") or "angle_own", q.get("y") or "length"
-        frame = data.local_frame(fa, fb, xm, ym)
+        frame = sample_frames.local_frame(fa, fb, xm, ym)
         ranking, shown = self._classes(q, fa, fb)
         slot = {c: i for i, c in enumerate(shown)}
         frame = frame[frame["label"].isin(shown)]
-        drawn = data.subsample(frame, LOCAL_PER_CLASS, "label")
+        drawn = sample_frames.subsample(frame, LOCAL_PER_CLASS, "label")
         drawn = drawn.assign(slot=[slot[int(c)] for c in drawn["label"]], x=drawn["x"].round(4), y=drawn["y"].round(4),
-                             selected=data.is_selected(drawn["sample"], q.get("samples")))
+                             selected=sample_frames.is_selected(drawn["sample"], q.get("samples")))
         acc = ranking.set_index("label")
         delta = fb is not None
         panels = pd.DataFrame({"slot": range(len(shown)), "text": [
@@ -190,7 +191,7 @@ class Endpoints:
         ranked = ranked.assign(name=[names[int(c)] for c in ranked["label"]], rank=np.arange(len(ranked)),
                                shown=ranked["label"].isin(shown), score=ranked["score"].round(5))
         by = ranking["by"].iloc[0] if len(ranking) else "errors"
-        rank_title = {**data.RANKINGS_ONE, **data.RANKINGS_TWO}.get(by, by)
+        rank_title = {**class_ranking.RANKINGS_ONE, **class_ranking.RANKINGS_TWO}.get(by, by)
         note = (f"Classes: {len(shown)} of {s.n_classes} shown"
                 + (f" (ranked by {rank_title}; pinned first)" if s.n_classes > len(shown) or q.get("classes") else "")
                 + f". Drawn: {len(drawn)} of {len(frame)} samples of these classes (at most {LOCAL_PER_CLASS} per class, "
@@ -213,8 +214,8 @@ class Endpoints:
     def select_local(self, q: dict) -> dict:
         """Samples inside the local view's brushes (q['brushes']: class → {x, y} ranges), over all samples."""
         fa, fb = self._local_frames(q)
-        frame = data.local_frame(fa, fb, q.get("x") or "angle_own", q.get("y") or "length")
-        chosen = data.brush_select(frame, {int(k): v for k, v in (q.get("brushes") or {}).items()})
+        frame = sample_frames.local_frame(fa, fb, q.get("x") or "angle_own", q.get("y") or "length")
+        chosen = sample_frames.brush_select(frame, {int(k): v for k, v in (q.get("brushes") or {}).items()})
         return {"samples": [int(v) for v in chosen]}
 
     def _series(self, q: dict) -> dict:
@@ -240,15 +241,15 @@ class Endpoints:
         cols = [f"angle_{c}" for c in shown]
         parts = []
         for k, (f, _) in series.items():
-            f = data.subsample(f[f["label"].isin(shown)][["sample", "label", *cols]], GLOBAL_LINES, None)
+            f = sample_frames.subsample(f[f["label"].isin(shown)][["sample", "label", *cols]], GLOBAL_LINES, None)
             long = pd.DataFrame({"series": k, "sample": np.repeat(f["sample"].to_numpy(), len(cols)),
                                  "slot": np.tile(np.arange(len(cols)), len(f)),
                                  "angle": f[cols].to_numpy(float).ravel().round(2),
                                  "class": np.repeat([s.class_names[int(c)] for c in f["label"]], len(cols))})
             parts.append(long)
         lines = pd.concat(parts, ignore_index=True)
-        lines["selected"] = data.is_selected(lines["sample"], q.get("samples"))
-        dens = data.densities({k: f for k, (f, _) in series.items()})
+        lines["selected"] = sample_frames.is_selected(lines["sample"], q.get("samples"))
+        dens = sample_frames.densities({k: f for k, (f, _) in series.items()})
         names = {k: name for k, (_, name) in series.items()}
         totals = {k: int(len(f)) for k, (f, _) in series.items()}
         note = (f"Axes: the {len(shown)} shown classes; lines: at most {GLOBAL_LINES} samples of these classes per series, "
@@ -267,7 +268,7 @@ class Endpoints:
         series = self._series(q)
         wanted = q.get("series") or list(series)
         frames = [f for k, (f, _) in series.items() if k in wanted]
-        chosen = data.axes_select(frames, q.get("axes") or [], float(q["lo"]), float(q["hi"]))
+        chosen = sample_frames.axes_select(frames, q.get("axes") or [], float(q["lo"]), float(q["hi"]))
         return {"samples": [int(v) for v in chosen]}
 
     def attribution(self, q: dict) -> dict:
@@ -285,8 +286,8 @@ class Endpoints:
         rows = [s.model_samples(i, "clean") for i in ids]
         rows = [r[r["sample"] == sample].assign(label_model=s.models.loc[i, "label"]) for r, i in zip(rows, ids)]
         rows = [r for r in rows if len(r)]
-        values = data.unoccluded(pd.concat(rows, ignore_index=True), s.class_names) if rows else None
-        maps = data.occlusion_maps(s.occlusion, s.models, sample, ids)
+        values = attribution.unoccluded(pd.concat(rows, ignore_index=True), s.class_names) if rows else None
+        maps = attribution.occlusion_maps(s.occlusion, s.models, sample, ids)
         pos = np.searchsorted(s.sample_ids, sample)
         label = int(self.labels[pos]) if pos < len(s.sample_ids) and s.sample_ids[pos] == sample else None
         title = f"Sample {sample} on {eval_set}" + (f", label {s.class_names[label]}" if label is not None else "")
@@ -298,7 +299,7 @@ class Endpoints:
                 f"({', '.join(map(str, occ_samples[:20]))}{' …' if len(occ_samples) > 20 else ''}).")
         if lacking:
             note += f" Sample {sample} has no map for: {', '.join(lacking)}."
-        payload = {"data": {"pixels": _records(data.image_pixels(images, sample)),
+        payload = {"data": {"pixels": _records(attribution.image_pixels(images, sample)),
                             "maps": _records(maps.assign(value=maps["value"].astype(float).round(5)) if len(maps) else maps)},
                    "note": note, "title": title, "models_with_maps": have,
                    "values": _records(values.round(4)) if values is not None else []}

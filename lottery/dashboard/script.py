@@ -8,6 +8,11 @@ search (click = that model, shift-click / "add" = one more; A = the first, B = t
 geometry brushes (computed on the server over all samples), one sample into the attribution view. The
 state lives in the URL hash, so a link reopens the same view. `window.dash` exposes the state, the redraw
 timings and the exports for the browser tests.
+
+Why one file over 400 lines: the script is a single closure (one IIFE) whose functions share the page state
+`S`, the request helper and the embed/replace-data step; cut into several Python strings it would only be
+concatenated again, and each part would read names defined in another. Its sections (URL state; models,
+eval sets and classes; the five views; exports; start-up) are marked by `// ---- … ----` lines.
 """
 
 APP_JS = r"""

@@ -10,7 +10,7 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from lottery.dashboard import data, page
+from lottery.dashboard import loading, page
 from lottery.dashboard.endpoints import Endpoints
 
 HOST = "127.0.0.1"
@@ -40,7 +40,7 @@ class Loader:
 
     def _load(self, workdir):
         try:
-            self.endpoints = Endpoints(data.load(workdir))
+            self.endpoints = Endpoints(loading.load(workdir))
         except Exception as e:  # noqa: BLE001 - reported to every request
             self.error = e
         finally:
@@ -55,7 +55,7 @@ class Loader:
         return self.endpoints
 
 
-def make_handler(loader: Loader | None, missing: data.MissingData | None):
+def make_handler(loader: Loader | None, missing: loading.MissingData | None):
     """A request handler class bound to the loader of the endpoints (or to the missing-data error)."""
     index = (page.dashboard_page() if loader else
              page.missing_page(missing.workdir, missing.missing, missing.command)).encode()
@@ -117,8 +117,8 @@ def make_handler(loader: Loader | None, missing: data.MissingData | None):
 def make_server(workdir, port: int = 0) -> ThreadingHTTPServer:
     """Bind the server to 127.0.0.1:port (0 = a free port; see server.server_port) and start loading the
     workdir's tables in the background. A workdir without tables gives a server of the missing-data page."""
-    missing_paths = data.missing_files(workdir)
-    missing = data.MissingData(workdir, missing_paths) if missing_paths else None
+    missing_paths = loading.missing_files(workdir)
+    missing = loading.MissingData(workdir, missing_paths) if missing_paths else None
     loader = None if missing else Loader(workdir)
     server = ThreadingHTTPServer((HOST, port), make_handler(loader, missing))
     server.daemon_threads = True

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lottery.dashboard import data, page
+from lottery.dashboard import loading, page
 from lottery.dashboard.endpoints import Endpoints
 from lottery.dashboard.server import _json_default
 
@@ -21,8 +21,8 @@ class TooLarge(Exception):
 def build(workdir) -> str:
     """The snapshot page of a workdir (the missing-data page when tables are absent)."""
     try:
-        endpoints = Endpoints(data.load(workdir))
-    except data.MissingData as e:
+        endpoints = Endpoints(loading.load(workdir))
+    except loading.MissingData as e:
         return page.missing_page(e.workdir, e.missing, e.command)
     answers = {name: endpoints.answer(name, q) for name, q in endpoints.defaults(interactive=False).items()}
     answers = json.loads(json.dumps(answers, default=_json_default))

@@ -9,7 +9,9 @@ snapshot, which has no server to answer them).
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 
 import altair as alt
 
@@ -43,7 +45,7 @@ def _interval(name: str, encodings, interactive: bool):
 def table_chart(ratios, interactive: bool = True) -> dict:
     """The evaluation table: a facet grid (rows 'architecture · method', columns in the field `order`), each
     cell one bar per prune ratio and the unpruned model as a dashed rule across the cell. Dataset `cells`
-    (data.table_cells plus ratio_label and highlight): bars where kind = 'bar' (height = the lower of the
+    (accuracy_table.table_cells plus ratio_label and highlight): bars where kind = 'bar' (height = the lower of the
     selection's and the whole test set's accuracy, the segment between them green (gain) / red (loss)),
     the rule where kind = 'dense', the column's header text where kind = 'header' (one row per column, in the
     first row). Clicks carry the datum (model_id, or kind 'header' and column). Highlighted rows are opaque,
@@ -102,6 +104,31 @@ def similarity_chart(colour_title: str = "method") -> dict:
 
 
 def local_chart(titles, x_title: str, y_title: str, delta: bool, interactive: bool = True) -> dict:
+    """The local geometry view (see _local_chart): the texts filled into a template cached per number of panels,
+    so other classes or axes cost a walk over the spec (~1 ms) instead of an Altair build (~0.5 s)."""
+    texts = {f"\x01{i}\x01": str(t) for i, t in enumerate(titles)}
+    texts.update({"\x01x\x01": str(x_title), "\x01y\x01": str(y_title)})
+    return _fill(_local_template(len(titles), delta, interactive), texts)
+
+
+@functools.lru_cache(maxsize=32)
+def _local_template(n: int, delta: bool, interactive: bool) -> dict:
+    """The local chart of n panels with placeholders \x01i\x01 (panel titles), \x01x\x01 / \x01y\x01 (axis titles)."""
+    return _local_chart([f"\x01{i}\x01" for i in range(n)], "\x01x\x01", "\x01y\x01", delta, interactive)
+
+
+def _fill(spec, texts: dict):
+    """A copy of a spec with every placeholder (a key of texts) inside its strings replaced by its text."""
+    if isinstance(spec, dict):
+        return {k: _fill(v, texts) for k, v in spec.items()}
+    if isinstance(spec, list):
+        return [_fill(v, texts) for v in spec]
+    if isinstance(spec, str) and "\x01" in spec:
+        return re.sub("\x01[^\x01]*\x01", lambda m: texts[m.group(0)], spec)
+    return spec
+
+
+def _local_chart(titles, x_title: str, y_title: str, delta: bool, interactive: bool = True) -> dict:
     """The local geometry view: one scatter panel per shown class (slot i has title titles[i] and, when
     interactive, the interval selection brush_i on x and y), x against y (correct grey, incorrect red, or
     with a second model the four Δ categories), scales shared by the panels. Datasets `points` (sample,

@@ -1,0 +1,138 @@
+"""Reading a robustness workdir for the dashboard: which files it needs, the class names, and `load`, which
+builds the `Study` once (tables, model list, per-model correctness matrices, per-model sample groups).
+
+Reads only DIR/config.json and DIR/analysis/ (Parquet tables and corrupted/*.npy images). Everything the
+server computes per request is a pure function of the Study's frames (accuracy_table, class_ranking,
+sample_frames, spanning_tree, attribution).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from lottery.dashboard.accuracy_table import correctness
+from lottery.dashboard.model_index import MODEL, model_list
+from lottery.dashboard.sample_frames import angle_columns
+
+TABLES = ("evaluation", "samples", "scores", "embedding_points", "occlusion")  # MST edges: per set, here
+COMMAND = "python -m lottery.main --config=experiments/robustness_lottery_mnist.py:quick --workdir={workdir}"
+
+
+class MissingData(Exception):
+    """The workdir, its config.json or some analysis tables are missing; `missing` lists the paths."""
+
+    def __init__(self, workdir, missing):
+        self.workdir, self.missing = str(workdir), list(missing)
+        super().__init__(f"{workdir}: missing {', '.join(self.missing)}")
+
+    @property
+    def command(self) -> str:
+        """The command that writes the tables into this workdir."""
+        return COMMAND.format(workdir=self.workdir)
+
+
+def missing_files(workdir) -> list[str]:
+    """The paths (relative to the workdir) the dashboard needs and cannot find; [] when all are there."""
+    root = Path(workdir)
+    if not root.is_dir():
+        return [str(root) + "/ (no such directory)"]
+    needed = ["config.json"] + [f"analysis/{t}.parquet" for t in TABLES] + ["analysis/corrupted/clean-0.npy"]
+    return [p for p in needed if not (root / p).exists()]
+
+
+# Class names of the datasets the engine knows (config.json's data.name); others are numbered.
+CLASS_NAMES = {
+    "mnist": [str(k) for k in range(10)],
+    "fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                      "Ankle boot"],
+    "cifar10": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"],
+    "cifar100": """apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus butterfly camel
+        can castle caterpillar cattle chair chimpanzee clock cloud cockroach couch crab crocodile cup dinosaur dolphin
+        elephant flatfish forest fox girl hamster house kangaroo keyboard lamp lawn_mower leopard lion lizard lobster
+        man maple_tree motorcycle mountain mouse mushroom oak_tree orange orchid otter palm_tree pear pickup_truck
+        pine_tree plain plate poppy porcupine possum rabbit raccoon ray road rocket rose sea seal shark shrew skunk
+        skyscraper snail snake spider squirrel streetcar sunflower sweet_pepper table tank telephone television tiger
+        tractor train trout tulip turtle wardrobe whale willow_tree wolf woman worm""".split(),
+}
+
+
+def class_names(config: dict, n_classes: int) -> list[str]:
+    """The class names of a run (config.json): data.class_names when given, else the known dataset's (first
+    n_classes, as data.classes keeps the first k), else 'class k'."""
+    data_cfg = config.get("config", {}).get("data", {})
+    names = list(data_cfg.get("class_names") or CLASS_NAMES.get(str(data_cfg.get("name", "")).replace("-", "_"), []))
+    return [names[k] if k < len(names) else f"class {k}" for k in range(n_classes)]
+
+
+@dataclasses.dataclass
+class Study:
+    """A loaded workdir: the config, the tables and what every request needs precomputed."""
+
+    workdir: Path
+    config: dict
+    evaluation: pd.DataFrame
+    samples: pd.DataFrame
+    scores: pd.DataFrame
+    points: pd.DataFrame
+    occlusion: pd.DataFrame
+    models: pd.DataFrame
+    corruptions: list
+    methods: list
+    n_severities: int
+    n_classes: int
+    eval_sets: list
+    sample_ids: np.ndarray
+    matrices: dict
+    groups: dict  # (model id, eval_set) → row positions in samples
+    class_names: list
+    ratios: list  # the pruned ratios of the table's x axis, ascending (0 included when a method has it)
+
+    def model_samples(self, model_id: int, eval_set: str) -> pd.DataFrame:
+        """The samples.parquet rows of one model on one eval set (empty when absent)."""
+        idx = self.groups.get((int(model_id), eval_set))
+        return self.samples.iloc[idx] if idx is not None else self.samples.iloc[:0]
+
+    def images(self, eval_set: str):
+        """The uint8 images of an eval set (memory-mapped), or None when its .npy is absent."""
+        path = self.workdir / "analysis" / "corrupted" / f"{'clean-0' if eval_set == 'clean' else eval_set}.npy"
+        return np.load(path, mmap_mode="r") if path.exists() else None
+
+
+def load(workdir) -> Study:
+    """Read the workdir's config and analysis tables (raises MissingData naming what is absent)."""
+    workdir = Path(workdir)
+    missing = missing_files(workdir)
+    if missing:
+        raise MissingData(workdir, missing)
+    config = json.loads((workdir / "config.json").read_text())
+    cfg = config.get("config", {})
+    read = lambda name: pq.read_table(workdir / "analysis" / f"{name}.parquet").to_pandas(strings_to_categorical=name == "samples")  # noqa: E731
+    evaluation, samples, scores = read("evaluation"), read("samples"), read("scores")
+    for col in samples.columns:
+        if samples[col].dtype == np.float64 and col not in MODEL:
+            samples[col] = samples[col].astype(np.float32)
+    models = model_list(pd.concat([evaluation[MODEL], scores[MODEL].drop_duplicates()], ignore_index=True))
+    robustness = cfg.get("robustness", {})
+    corruptions = list(robustness.get("corruptions") or sorted(set(evaluation["corruption"]) - {"clean"}))
+    corruptions = [c for c in corruptions if f"correct_{c}" in scores.columns]
+    n_severities = len(robustness.get("severities") or []) or int(evaluation.loc[evaluation.severity > 0, "severity"].nunique()) or 1
+    methods = [m for m in (cfg.get("prune_methods", {}).get("methods") or []) if m != "dense"]
+    methods = methods or sorted(set(evaluation["method"]) - {"dense"})
+    sample_ids, matrices = correctness(models, samples, scores, corruptions, n_severities)
+    keyed = samples[MODEL].drop_duplicates().merge(models[MODEL + ["id"]], on=MODEL)
+    to_id = {tuple(r[:-1]): r[-1] for r in keyed.itertuples(index=False)}
+    groups = {}
+    for key, idx in samples.groupby(MODEL + ["eval_set"], sort=False, observed=True).indices.items():
+        groups[(int(to_id[tuple(key[:-1])]), key[-1])] = idx
+    eval_sets = ["clean"] + sorted(set(samples["eval_set"]) - {"clean"})
+    n_classes = len(angle_columns(samples)) or int(samples["label"].max()) + 1
+    ratios = sorted(float(r) for r in set(models.loc[models["method"] != "dense", "ratio"]))
+    return Study(workdir, config, evaluation, samples, scores, read("embedding_points"), read("occlusion"), models,
+                 corruptions, methods, n_severities, n_classes, eval_sets, sample_ids, matrices, groups,
+                 class_names(config, n_classes), ratios)
