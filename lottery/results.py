@@ -1,13 +1,13 @@
 """``lottery.results.load(workdir)`` → the results DataFrame of a run, or of a sweep's finished units.
 
-The one reader of both kinds of workdir: :mod:`lottery.store.results` knows runs only and
+The one reader of both kinds of workdir: :mod:`lottery.store.result_tables` knows runs only and
 :mod:`lottery.store.manifest` sweeps (it merges its units' run tables)."""
 from __future__ import annotations
 
 import pandas as pd
 
-from lottery.store import manifest, results as run_results
-from lottery.store.results import COLUMNS, SPLITS
+from lottery.store import manifest, result_tables
+from lottery.store.result_tables import COLUMNS, SPLITS
 
 __all__ = ["COLUMNS", "SPLITS", "load", "load_curves"]
 
@@ -18,7 +18,7 @@ def load(workdir: str) -> pd.DataFrame:
     ``point`` and one column per swept field (see :func:`lottery.store.manifest.merged`)."""
     if manifest.is_sweep(workdir):
         return manifest.merged(workdir)
-    return run_results.load(workdir)
+    return result_tables.load(workdir)
 
 
 def load_curves(workdir: str) -> pd.DataFrame:
@@ -26,5 +26,5 @@ def load_curves(workdir: str) -> pd.DataFrame:
     with count, prob_sum (Σ predicted probability) and outcome_sum (Σ outcome); of a sweep, merged
     from its finished units (see :func:`load`)."""
     if manifest.is_sweep(workdir):
-        return manifest.merged(workdir, run_results.CURVES)
-    return run_results.load_curves(workdir)
+        return manifest.merged(workdir, result_tables.CURVES)
+    return result_tables.load_curves(workdir)

@@ -8,7 +8,7 @@ import lottery
 from lottery import validate
 from lottery.errors import ConfigError
 from lottery.models import masks as model_masks
-from lottery.store import results, workdir as wd
+from lottery.store import result_tables, workdir as wd
 from lottery.studies import STUDIES, Study, eval_sets, rows
 from lottery.studies.levels import LevelResult
 from lottery.train.state import Member
@@ -41,10 +41,10 @@ class DenseOnly(Study):
         metrics = trainer.evaluate(pop, eval_sets.for_members(run, members))
         result = LevelResult(0, "main", np.asarray(model_masks.count_weights(pop.masks)), metrics,
                              np.asarray(pop.finite), seconds)
-        results.write(rows.result_rows(run, spec, members, result), wd.part_path(run.workdir, "dense_only"))
+        result_tables.write(rows.result_rows(run, spec, members, result), wd.part_path(run.workdir, "dense_only"))
 
     def merge(self, run) -> pd.DataFrame:
-        return results.merge(run.workdir, run.run_id, 0)
+        return result_tables.merge(run.workdir, run.run_id, 0)
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_a_new_kind_runs_through_lottery_run(registered, tmp_path):
     imp = lottery.run(c, str(tmp_path / "imp"), **QUIET)
     keys = ["width", "seed", "split"]
     a, b = df.sort_values(keys).reset_index(drop=True), imp.sort_values(keys).reset_index(drop=True)
-    assert len(a) == 2 * len(results.SPLITS) and a[keys].equals(b[keys])
+    assert len(a) == 2 * len(result_tables.SPLITS) and a[keys].equals(b[keys])
     for col in ("error", "loss", "weights_remaining"):  # the same members, data order and steps as IMP's level 0
         assert a[col].tolist() == b[col].tolist(), col
     assert lottery.results.load(str(tmp_path / "new")).shape == df.shape

@@ -20,13 +20,13 @@ import lottery
 from lottery import sweeps as sw
 from lottery.sweeps import jobs as sweep_jobs
 from lottery.errors import ConfigError
-from lottery.store import manifest, results, runid
+from lottery.store import manifest, result_tables, runid
 from helpers import override, tiny_config
 from jobs import GRID, ROOT, TINY, TINY_OVERRIDES, expected_rows, job_env, start  # noqa: F401 (fixture)
 
 OWNER = {"host": socket.gethostname(), "pid": os.getpid(), "job": "test"}
 DONE = re.compile(r"^unit (\S+): done, (\d+) rows", re.M)
-SCIENCE_KEYS = ["data.noise.fraction"] + results.KEYS
+SCIENCE_KEYS = ["data.noise.fraction"] + result_tables.KEYS
 
 
 def tiny_grid(**axes):
@@ -252,14 +252,14 @@ def check_table(d: str) -> pd.DataFrame:
     m = manifest.read(d)
     df = lottery.results.load(d)
     assert list(df.columns[:3]) == ["unit", "point", "data.noise.fraction"]
-    assert not df.duplicated(["unit"] + results.KEYS).any() and not df.duplicated(SCIENCE_KEYS).any()
+    assert not df.duplicated(["unit"] + result_tables.KEYS).any() and not df.duplicated(SCIENCE_KEYS).any()
     for u in m["units"]:
         rows = df[df.unit == u["id"]]
         assert len(rows) == expected_rows(u["config"]) > 0
         assert (rows["data.noise.fraction"] == u["values"]["data.noise.fraction"]).all()
         assert np.allclose(rows.noise_fraction, u["values"]["data.noise.fraction"])  # written by the run itself
         assert sorted(rows.seed.unique()) == u["seeds"] and (rows.run_id == u["run_id"]).all()
-        own = pd.read_parquet(os.path.join(manifest.unit_dir(d, u["id"]), "results.parquet"))
+        own = pd.read_parquet(os.path.join(manifest.unit_dir(d, u["id"]), "result_tables.parquet"))
         pd.testing.assert_frame_equal(rows.drop(columns=["unit", "point", "data.noise.fraction"]).reset_index(drop=True), own)
     return df
 
@@ -275,7 +275,7 @@ def test_two_jobs_drain_the_manifest_each_unit_exactly_once(drained):
     assert not [f for f in os.listdir(os.path.join(d, "claims")) if not f.startswith(".")]
     df = check_table(d)
     assert len(df) == 4 * 2 * 4  # units × levels × splits, one width and seed per unit
-    pd.testing.assert_frame_equal(df, pd.read_parquet(os.path.join(d, "results.parquet")))
+    pd.testing.assert_frame_equal(df, pd.read_parquet(os.path.join(d, "result_tables.parquet")))
     # lottery.sweep from Python with the same grid is the same sweep: it returns the table, running nothing.
     again = lottery.sweep(tiny_grid(), d, seeds_per_unit=1, wait=False, log=lambda s: pytest.fail(s))
     pd.testing.assert_frame_equal(again, df)
@@ -345,9 +345,9 @@ def test_seed_blocks_train_the_models_of_the_whole_population(tmp_path, job_env,
                         f"--workdir={tmp_path / 'whole'}"], cwd=ROOT, env=job_env, capture_output=True, text=True,
                        timeout=600)
     assert r.returncode == 0, r.stderr
-    whole = lottery.results.load(str(tmp_path / "whole")).sort_values(results.KEYS).reset_index(drop=True)
+    whole = lottery.results.load(str(tmp_path / "whole")).sort_values(result_tables.KEYS).reset_index(drop=True)
     swept = lottery.results.load(drained["dir"])
-    blocks = swept[swept["data.noise.fraction"] == 0.2].sort_values(results.KEYS).reset_index(drop=True)
+    blocks = swept[swept["data.noise.fraction"] == 0.2].sort_values(result_tables.KEYS).reset_index(drop=True)
     assert len(whole) == len(blocks) == 2 * 2 * 4
     for column in whole.columns:
         if column == "run_id":

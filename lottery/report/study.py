@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from lottery.report import calibration_plots, double_descent, posterior_plots, sparse_double_descent
-from lottery.store import files, results
+from lottery.store import files, result_tables
 
 
 def saved_config(workdir: str) -> dict:
@@ -123,10 +123,10 @@ def imp_section(wd: str, info: dict, df: pd.DataFrame, save) -> list[str]:
     lines += ["### Full vs best pruned models (means over seeds)", "", _markdown_table(full_vs_best(main, best)), ""]
     name = save(f"{tag}-along_imp.png", lambda p: calibration_plots.plot_along_imp(main, p, f"{info['experiment']}: along IMP"))
     lines += [f"![]({name})", ""]
-    curves_path = os.path.join(wd, results.CURVES)
+    curves_path = os.path.join(wd, result_tables.CURVES)
     if not os.path.exists(curves_path):
         return lines
-    curves = results.load_curves(wd)
+    curves = result_tables.load_curves(wd)
     name = save(f"{tag}-calibration.png", lambda p: calibration_plots.plot_reliability(
         curves, best, p, f"{info['experiment']}: calibration, full vs best pruned"))
     name2 = save(f"{tag}-confidence.png", lambda p: calibration_plots.plot_confidence_histogram(
@@ -163,7 +163,7 @@ def build(workdirs: list[str], out: str, sections: dict) -> list[str]:
 
     for wd in workdirs:
         info = run_info(wd)
-        lines += sections[info["kind"]](wd, info, saved_config(wd)["config"], results.load(wd), save)
+        lines += sections[info["kind"]](wd, info, saved_config(wd)["config"], result_tables.load(wd), save)
         if "overparameterized" in info:
             per_run.append((info, info.pop("overparameterized")))
     if any(info["dataset"].startswith("gmm") for info, _ in per_run):

@@ -7,8 +7,8 @@ Layout::
     DIR/claims/UNIT.G     generation G of UNIT's claim (JSON: host, pid, job, time); its mtime is the heartbeat
     DIR/claims/.clock     touched to read the shared filesystem's clock (hosts' clocks may disagree)
     DIR/done/UNIT         UNIT finished (JSON: rows, run id, seconds, host, pid); it is never run again
-    DIR/units/UNIT/       UNIT's own workdir: an ordinary run (checkpoints every level, results.parquet)
-    DIR/results.parquet   the merged table, written once every unit is done
+    DIR/units/UNIT/       UNIT's own workdir: an ordinary run (checkpoints every level, result_tables.parquet)
+    DIR/result_tables.parquet   the merged table, written once every unit is done
     DIR/xla_cache/        XLA's persistent compilation cache shared by the units (command line only)
 
 Claims. A unit's current claim is its highest generation ``UNIT.G`` (generations are made in order,
@@ -35,7 +35,7 @@ import uuid
 import pandas as pd
 
 from lottery.errors import ConfigError
-from lottery.store import files, results
+from lottery.store import files, result_tables
 from lottery.store import workdir as wd
 
 MANIFEST = wd.SWEEP_MANIFEST
@@ -282,7 +282,7 @@ def _cell(value):
     return str(tuple(value)) if isinstance(value, (list, tuple)) else value
 
 
-def merged(workdir: str, name: str = results.TABLE) -> pd.DataFrame:
+def merged(workdir: str, name: str = result_tables.TABLE) -> pd.DataFrame:
     """The ``name`` tables (results or calibration) of every finished unit, in manifest order, each
     row prefixed with its ``unit`` id, grid ``point`` and one column per swept field (named by its
     path, e.g. ``data.noise.fraction``). Unfinished units are left out; no unit is read twice."""
@@ -299,15 +299,15 @@ def merged(workdir: str, name: str = results.TABLE) -> pd.DataFrame:
         extra = {"unit": u["id"], "point": u["point"], **{a: _cell(u["values"][a]) for a in axes}}
         frames.append(df.assign(**extra)[list(extra) + list(df.columns)])
     if not frames:
-        return pd.DataFrame(columns=["unit", "point", *axes] + (results.COLUMNS if name == results.TABLE else []))
+        return pd.DataFrame(columns=["unit", "point", *axes] + (result_tables.COLUMNS if name == result_tables.TABLE else []))
     return pd.concat(frames, ignore_index=True)
 
 
 def write_merged(workdir: str) -> str:
-    """Writes ``DIR/results.parquet`` (and ``DIR/calibration.parquet``) merged from every finished unit."""
-    path = os.path.join(workdir, results.TABLE)
-    results.write(merged(workdir), path)
-    curves = merged(workdir, results.CURVES)
+    """Writes ``DIR/result_tables.parquet`` (and ``DIR/calibration.parquet``) merged from every finished unit."""
+    path = os.path.join(workdir, result_tables.TABLE)
+    result_tables.write(merged(workdir), path)
+    curves = merged(workdir, result_tables.CURVES)
     if len(curves):
-        results.write(curves, os.path.join(workdir, results.CURVES))
+        result_tables.write(curves, os.path.join(workdir, result_tables.CURVES))
     return path

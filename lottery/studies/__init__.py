@@ -1,10 +1,10 @@
-"""Study kinds: ``config.kind`` → the :class:`~lottery.studies.base.Study` that checks, runs, merges and reports it.
+"""Study kinds: ``config.kind`` → the :class:`~lottery.studies.interface.Study` that checks, runs, merges and reports it.
 
 To add a kind: one module with a ``Study`` subclass, and one line here.
 """
 from __future__ import annotations
 
-from lottery.studies.base import Run, Study
+from lottery.studies.interface import Run, Study
 from lottery.studies.imp import IMP
 from lottery.studies.prune_methods import PruneMethods
 from lottery.studies.robustness import Robustness

@@ -15,10 +15,10 @@ from lottery.errors import ConfigError
 from lottery.prune import magnitude
 from lottery.report import double_descent, sparse_double_descent
 from lottery.report import study as study_report
-from lottery.store import files, results, workdir as wd
+from lottery.store import files, result_tables, workdir as wd
 from lottery.store.checkpoints import BucketCheckpoints
 from lottery.studies import eval_sets, rows
-from lottery.studies.base import Run, Study
+from lottery.studies.interface import Run, Study
 from lottery.studies.imp_levels import BRANCHES, BucketIMP, level_name, rewind_step
 from lottery.train import buckets as bucketing
 from lottery.train import order
@@ -121,8 +121,8 @@ class IMP(Study):
                     log(f"  {name} {key}: restored from its checkpoint")
                     if os.path.exists(part):
                         return
-                results.write(rows.curve_rows(run, spec, members, result), wd.curve_part_path(workdir, f"{name}-{key}"))
-                results.write(rows.result_rows(run, spec, members, result), part)
+                result_tables.write(rows.curve_rows(run, spec, members, result), wd.curve_part_path(workdir, f"{name}-{key}"))
+                result_tables.write(rows.result_rows(run, spec, members, result), part)
                 if result.seconds is None:
                     return
                 bucket_timing["levels"][key] = result.seconds
@@ -136,7 +136,7 @@ class IMP(Study):
             runner.run(int(config.imp.levels), on_result)
 
     def merge(self, run: Run) -> pd.DataFrame:
-        return results.merge(run.workdir, run.run_id, int(run.config.imp.levels))
+        return result_tables.merge(run.workdir, run.run_id, int(run.config.imp.levels))
 
     def report(self, run: Run, df: pd.DataFrame) -> None:
         """Prints the double-descent table (and the IMP summary) and writes the figures."""
@@ -157,7 +157,7 @@ class IMP(Study):
                 with files.atomic_path(path) as tmp:
                     draw(tmp)
                 log(f"wrote {path}")
-        log(f"results: {os.path.join(workdir, results.TABLE)} ({len(df)} rows)")
+        log(f"results: {os.path.join(workdir, result_tables.TABLE)} ({len(df)} rows)")
 
     def report_section(self, workdir, info, config, df, save) -> list[str]:
         return study_report.imp_section(workdir, info, df, save)

@@ -12,10 +12,10 @@ from lottery import validate
 from lottery.errors import ConfigError
 from lottery.prune import magnitude, methods, taylor
 from lottery.report import prune_methods_section
-from lottery.store import results, workdir as wd
+from lottery.store import result_tables, workdir as wd
 from lottery.store.checkpoints import BucketCheckpoints
 from lottery.studies import rows
-from lottery.studies.base import Run, Study
+from lottery.studies.interface import Run, Study
 from lottery.studies.method_populations import BRANCH, KEYS, MethodPopulations
 
 DATA_BATCHES = (("snip", "snip_batches"), ("taylor1", "taylor_batches"), ("taylor2", "taylor_batches"))
@@ -119,7 +119,7 @@ class PruneMethods(Study):
                 result = pops.evaluate(params, masks, dense["finite"], retrained, stats)
                 frames.append(rows.result_rows(run, spec, pops.population, result, pops.row_extras(name, retrained)))
                 errors.append(result.metrics["test"]["error"].reshape(len(pops.members), -1).mean(0))
-            results.write(pd.concat(frames, ignore_index=True), part)
+            result_tables.write(pd.concat(frames, ignore_index=True), part)
             seconds = time.perf_counter() - t0
             timing.setdefault(BRANCH, {})[name] = seconds
             wd.write_timing(workdir, timing)
@@ -127,7 +127,7 @@ class PruneMethods(Study):
             log(f"  {name}: {seconds:.1f}s, test accuracy % by ratio{' after retraining' if p.retrain_epochs else ''} {acc}")
 
     def merge(self, run: Run) -> pd.DataFrame:
-        return results.merge(run.workdir, run.run_id, 0, keys=KEYS)
+        return result_tables.merge(run.workdir, run.run_id, 0, keys=KEYS)
 
     def report(self, run: Run, df: pd.DataFrame) -> None:
         prune_methods_section.log_and_plot(run.config, run.workdir, df, run.log)

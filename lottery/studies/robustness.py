@@ -19,9 +19,9 @@ from lottery.data import corruptions
 from lottery.errors import ConfigError
 from lottery.models import registry as model_registry
 from lottery.report import robustness_section
-from lottery.store import analysis as store, results, workdir as wd
+from lottery.store import analysis as store, result_tables, workdir as wd
 from lottery.studies import eval_sets, prune_methods, rows
-from lottery.studies.base import Run, Study
+from lottery.studies.interface import Run, Study
 from lottery.studies.levels import LevelResult
 from lottery.studies.method_populations import BRANCH, KEYS as METHOD_KEYS
 from lottery.studies.robustness_analysis import (DENSE, METRICS, Architecture, EvalSets, analyse,
@@ -145,7 +145,7 @@ class Robustness(Study):
                     pop = arch.populations.pruned_population(params, masks, dense["finite"], retrained, stats)
                     result = arch.populations.result(pop, time.perf_counter() - t0)
                     members, extras = arch.populations.population, arch.populations.row_extras(method, retrained)
-                results.write(rows.result_rows(run, arch.spec, members, result, extras), wd.part_path(workdir, f"robustness-{part}"))
+                result_tables.write(rows.result_rows(run, arch.spec, members, result, extras), wd.part_path(workdir, f"robustness-{part}"))
                 out = analyse(arch.analyser, pop.params, pop.stats, sets, keys, int(r.geometry_severity))
                 clean = out["clean"]
                 ratios = len(keys) // len(arch.populations.members)
@@ -175,10 +175,10 @@ class Robustness(Study):
         finish(config, workdir, parts, dataset, sets, log)
 
     def merge(self, run: Run) -> pd.DataFrame:
-        return results.merge(run.workdir, run.run_id, 0, keys=["model", *METHOD_KEYS])
+        return result_tables.merge(run.workdir, run.run_id, 0, keys=["model", *METHOD_KEYS])
 
     def report(self, run: Run, df: pd.DataFrame) -> None:
-        run.log(f"results: {os.path.join(run.workdir, results.TABLE)} ({len(df)} rows); report: python -m lottery.report "
+        run.log(f"results: {os.path.join(run.workdir, result_tables.TABLE)} ({len(df)} rows); report: python -m lottery.report "
                 f"--workdir={run.workdir}; dashboard: python -m lottery.dashboard --workdir={run.workdir}")
 
     def report_section(self, workdir, info, config, df, save) -> list[str]:

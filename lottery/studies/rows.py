@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from lottery.analysis import calibration
-from lottery.store import results
+from lottery.store import result_tables
 
 
 def result_rows(run, spec, members, result, extras: list[dict] | None = None) -> pd.DataFrame:
@@ -18,7 +18,7 @@ def result_rows(run, spec, members, result, extras: list[dict] | None = None) ->
     metrics = result.metrics
     for k, m in enumerate(members):
         total = spec.weight_count(m.width, input_shape, num_classes)
-        for split in results.SPLITS:
+        for split in result_tables.SPLITS:
             r = metrics[split]
             extra = {}
             if "top" in r:
@@ -38,7 +38,7 @@ def result_rows(run, spec, members, result, extras: list[dict] | None = None) ->
                 "density": float(result.remaining[k]) / total, "split": split,
                 "error": float(r["error"][k]), "loss": float(r["loss"][k]), "diverged": not bool(result.finite[k]),
             })
-    return pd.DataFrame(rows, columns=results.PRUNE_COLUMNS if extras else results.COLUMNS)
+    return pd.DataFrame(rows, columns=result_tables.PRUNE_COLUMNS if extras else result_tables.COLUMNS)
 
 
 def curve_rows(run, spec, members, result) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Training strategies: how one bucket's population runs a range of steps (see :mod:`.base` for the contract).
+"""Training strategies: how one bucket's population runs a range of steps (see :mod:`.contract` for the contract).
 
 ``choose(bucket)`` takes the first of ``STRATEGIES`` that applies to the bucket's model, optimizer, backend and
 config. Compaction (:mod:`.compacted`) wraps a bucket's trainer for IMP levels with a fresh optimizer.
@@ -6,7 +6,7 @@ To add a strategy: one module with a :class:`Strategy` subclass, and its class i
 """
 from __future__ import annotations
 
-from lottery.train.strategies.base import Bucket, Strategy
+from lottery.train.strategies.contract import Bucket, Strategy
 from lottery.train.strategies.member_loop import MemberLoop
 from lottery.train.strategies.packed import Packed
 from lottery.train.strategies.vmapped import VmappedScan

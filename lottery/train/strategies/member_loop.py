@@ -14,7 +14,7 @@ import numpy as np
 
 from lottery.train.state import Population
 from lottery.train.step import augment_keys_or_zeros, member_step
-from lottery.train.strategies.base import Bucket, Strategy
+from lottery.train.strategies.contract import Bucket, Strategy
 
 MEMBERS = ("auto", "vmap", "loop")  # train.members
 

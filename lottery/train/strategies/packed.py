@@ -11,7 +11,7 @@ import numpy as np
 
 from lottery.train import optim, packed_step
 from lottery.train.state import Population
-from lottery.train.strategies.base import Bucket, Strategy
+from lottery.train.strategies.contract import Bucket, Strategy
 
 
 def packs(spec, train_cfg, opt_cfg) -> bool:

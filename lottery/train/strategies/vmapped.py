@@ -8,7 +8,7 @@ import jax.numpy as jnp
 
 from lottery.train.state import Population
 from lottery.train.step import augment_keys_or_zeros, member_step
-from lottery.train.strategies.base import Bucket, Strategy
+from lottery.train.strategies.contract import Bucket, Strategy
 
 
 class VmappedScan(Strategy):
