@@ -176,6 +176,30 @@ def test_bin_index_edges():
     assert cal.bin_index(jnp.zeros((2, 3)), 15).shape == (2, 3)
 
 
+@pytest.mark.parametrize("num_bins", [10, 15])
+def test_bin_index_is_exact_at_every_edge(num_bins):
+    """float32 probabilities at, just below and just above every edge b/M land where the exact value does —
+    uncertainty-calibration's bisect on float64 edges is the reference."""
+    edges = np.arange(0, num_bins + 1) / num_bins
+    near = np.concatenate([edges.astype(np.float32),
+                           np.nextafter(edges.astype(np.float32), np.float32(-1)),
+                           np.nextafter(edges.astype(np.float32), np.float32(2))])
+    p = near[(near >= 0) & (near <= 1)]
+    bins = calibration.get_equal_prob_bins(list(p), num_bins)
+    expected = [calibration.utils.get_bin(float(v), bins) for v in p]
+    np.testing.assert_array_equal(np.asarray(cal.bin_index(jnp.asarray(p), num_bins)), expected)
+
+
+def test_ece_of_a_probability_just_above_an_edge_matches_uncertainty_calibration():
+    """float32(0.8) > 12/15: the first example's confidence goes to bin 12 (bin 11 by ⌈p·M⌉ − 1 in float32)."""
+    probs = np.asarray([[0.2, 0.8], [0.79, 0.21]], np.float32)
+    labels = np.asarray([1, 1])
+    ref = calibration.get_ece(probs.astype(np.float64), labels, num_bins=15)
+    assert ref == pytest.approx(0.495, abs=1e-6)
+    got, _ = _lib_eces(jnp.asarray(probs), jnp.asarray(labels), 15)
+    assert got == pytest.approx(ref, abs=1e-6)
+
+
 # ---------------------------------------------------------------- 2. reliability diagram
 
 def test_reliability_matches_numpy_loop_with_empty_bins():

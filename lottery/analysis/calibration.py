@@ -20,9 +20,26 @@ import numpy as np
 DEFAULT_BINS = 15
 
 
+def inner_edges(num_bins: int) -> np.ndarray:
+    """The inner bin edges b/M, b = 1 … M−1, each rounded *down* to float32 [M−1].
+
+    For a float32 p and a real edge r, p > r exactly when p > (r rounded down to float32): no float32 lies
+    between the two roundings of r. So comparing float32 probabilities with these edges bins them exactly as
+    comparing their exact values with the real edges b/M does (``uncertainty-calibration``'s bisect on
+    float64 edges): e.g. float32(0.8) = 0.800000011… lies above 12/15 and goes to bin 12 of 15.
+    """
+    edges = np.arange(1, num_bins, dtype=np.float64) / num_bins
+    down = edges.astype(np.float32)
+    above = down.astype(np.float64) > edges
+    down[above] = np.nextafter(down[above], np.float32(0.0))
+    return down
+
+
 def bin_index(p: jax.Array, num_bins: int) -> jax.Array:
-    """Bin of each probability in [0, 1]: ⌈p·M⌉ − 1 clipped to [0, M−1]. Any shape → same shape int32."""
-    return jnp.clip(jnp.ceil(p * num_bins).astype(jnp.int32) - 1, 0, num_bins - 1)
+    """Bin of each probability in [0, 1]: the number of edges b/M (b < M) strictly below it, i.e. ⌈p·M⌉ − 1 in
+    exact arithmetic (bin 0 also holds 0). p float32, any shape → same shape int32."""
+    edges = jnp.asarray(inner_edges(num_bins))
+    return jnp.sum(jnp.asarray(p, jnp.float32)[..., None] > edges, axis=-1, dtype=jnp.int32)
 
 
 def _binned(p, outcome, weight, num_bins):
