@@ -33,7 +33,13 @@ def last_line(e: BaseException) -> str:
 def parse(argv: list[str]) -> list[str]:
     """absl's flag parsing (``app.run(main, flags_parser=cli.parse)``): the arguments left over, or one
     line and exit 2 for an unknown flag, a bad ``--config.x.y=…`` override, a config file that fails
-    to load or an unknown preset."""
+    to load or an unknown preset. A field overridden twice is refused (ml_collections would concatenate
+    repeated tuple overrides and let the last scalar win: a silently different experiment)."""
+    names = [a.split("=", 1)[0] for a in argv[1:] if a.startswith("--config.")]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        fail(f"config: {', '.join(repeated)} given more than once; give each override once "
+             f"(for a list, every value in one: --config.model.widths=(2,8,35))")
     try:
         return flags.FLAGS(argv)
     except Exception as e:

@@ -155,6 +155,13 @@ def test_unwritable_workdir_is_refused(tmp_path):
     (["--config=experiments/gmm_linear.py:nope"], "config"),
     (["--config=experiments/missing.py"], "config"),
     (["--config=experiments/gmm_linear.py:quick"], "workdir"),
+    # a field overridden twice is refused: ml_collections would run widths (2, 8, 35) / seeds (0, 1)
+    (["--config=experiments/gmm_linear.py:quick", "--config.model.widths=(2,8)", "--config.model.widths=(35,)"],
+     "--config.model.widths given more than once"),
+    (["--config=experiments/gmm_linear.py:quick", "--config.train.seeds=(0,)", "--config.train.seeds", "(1,)"],
+     "--config.train.seeds given more than once"),
+    (["--config=experiments/gmm_linear.py:quick", "--config.train.epochs=2", "--config.train.epochs=3"],
+     "--config.train.epochs given more than once"),
 ])
 def test_cli_bad_input_exits_2_with_one_line(tmp_path, args, needle):
     wd = tmp_path / "w"
