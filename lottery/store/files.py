@@ -10,6 +10,8 @@ import tempfile
 
 from lottery import distributed
 
+TEMPORARY_PREFIX = ".tmp-"  # what a write killed before its rename leaves behind
+
 
 @contextlib.contextmanager
 def atomic_path(path: str):
@@ -20,7 +22,7 @@ def atomic_path(path: str):
             yield os.path.join(scratch, os.path.basename(path))
         return
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, dir=directory)
     os.close(fd)
     try:
         yield tmp
@@ -34,3 +36,17 @@ def write_text(path: str, text: str) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "w") as f:
             f.write(text)
+
+
+def remove_stale_temporaries(root: str) -> list[str]:
+    """Removes the temporaries of interrupted atomic writes (``.tmp-*`` files) anywhere under ``root`` and returns
+    their paths. Call it only while holding ``root``'s workdir lock: then no write of this run is in flight."""
+    removed = []
+    for directory, _, names in os.walk(root):
+        for name in names:
+            if name.startswith(TEMPORARY_PREFIX):
+                path = os.path.join(directory, name)
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)
+                    removed.append(path)
+    return removed

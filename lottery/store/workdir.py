@@ -68,8 +68,10 @@ def check_run(workdir: str, run_id: str) -> None:
 
 
 def prepare(workdir: str, config_dict: dict, run_id: str) -> None:
-    """Creates the layout and records the config (call under the workdir lock, after check_run)."""
+    """Creates the layout, removes the temporaries a killed run left (``.tmp-*``) and records the config (call
+    under the workdir lock, after check_run)."""
     os.makedirs(os.path.join(workdir, "parts"), exist_ok=True)
+    files.remove_stale_temporaries(workdir)
     check_run(workdir, run_id)
     path = os.path.join(workdir, CONFIG)
     files.write_text(path, json.dumps({"run_id": run_id, "config": config_dict}, indent=2, sort_keys=True, default=list))
