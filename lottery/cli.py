@@ -11,6 +11,7 @@ this module for :func:`fail` alone.
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 from typing import NoReturn
 
@@ -90,3 +91,21 @@ def config():
         return holder.value.copy_and_resolve_references()
     except Exception as e:
         fail(f"config: cannot load {flags.FLAGS['config'].serialize().split('=', 1)[-1]}: {last_line(e)}")
+
+
+class Interrupted(BaseException):
+    """SIGTERM as an exception (like KeyboardInterrupt for SIGINT), so ``finally`` blocks run: the workdir lock is
+    released and atomic writes remove their temporaries."""
+
+
+def raise_on_sigterm() -> None:
+    """Turns SIGTERM into :class:`Interrupted` in this (main) thread."""
+    def handler(signum, frame):
+        raise Interrupted()
+    signal.signal(signal.SIGTERM, handler)
+
+
+def interrupted(e: BaseException) -> NoReturn:
+    """One line and the shell's status of the signal: 130 for Ctrl-C (SIGINT), 143 for SIGTERM."""
+    print("interrupted — run the same command to resume", file=sys.stderr, flush=True)
+    sys.exit(143 if isinstance(e, Interrupted) else 130)
