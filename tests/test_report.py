@@ -81,3 +81,22 @@ def test_report_refuses_a_directory_without_a_run(tmp_path):
     r = subprocess.run([sys.executable, "-m", "lottery.report", f"--workdir={tmp_path}"], cwd=ROOT,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and r.stderr.startswith("error: workdir")
+
+
+def test_double_descent_means_leave_diverged_models_out():
+    """Width 8: three seeds at 10 %, 20 %, 30 % test error and one diverged at 100 %: the mean is 20 % over the
+    three healthy ones (not 40 % over four); a width whose every model diverged has no mean."""
+    from lottery.report import double_descent
+    rows = []
+    for width, errors, diverged in ((8, [0.1, 0.2, 0.3, 1.0], [False, False, False, True]), (2, [1.0], [True])):
+        for seed, (e, d) in enumerate(zip(errors, diverged)):
+            for split in ("train_noisy", "train_clean", "test"):
+                rows.append({"level": 0, "width": width, "seed": seed, "split": split, "weights_total": 10 * width,
+                             "error": e, "diverged": d})
+    table = double_descent.summary(pd.DataFrame(rows)).set_index("width")
+    assert table.loc[8, "test err"] == pytest.approx(0.2)
+    assert table.loc[8, "test err sd"] == pytest.approx(np.std([0.1, 0.2, 0.3], ddof=1))
+    assert (table.loc[8, "models"], table.loc[8, "diverged"]) == (3, 1)
+    assert np.isnan(table.loc[2, "test err"]) and table.loc[2, "diverged"] == 1
+    text = double_descent.format_table(table.reset_index())
+    assert "20.00 ±" in text and "(1 diverged)" in text and "–" in text

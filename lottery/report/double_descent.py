@@ -7,11 +7,14 @@ SPLIT_COLUMNS = {"train_noisy": "train err (noisy)", "train_clean": "train err (
 
 
 def summary(df: pd.DataFrame, level: int = 0) -> pd.DataFrame:
-    """Per width at one level: parameters and mean/std over seeds and noise draws of each split's error."""
+    """Per width at one level: parameters and mean/std over the seeds and noise draws that did not diverge of each
+    split's error (``models``: how many; ``diverged``: how many were left out — a diverged model's error says
+    nothing about the width). NaN where every model of a width diverged."""
     d = df[(df.level == level) & df.split.isin(list(SPLIT_COLUMNS))]
-    g = d.groupby(["width", "split"]).agg(params=("weights_total", "first"), mean=("error", "mean"),
-                                          std=("error", "std"), n=("error", "size"),
-                                          diverged=("diverged", "sum"))
+    healthy = d.error.where(~d.diverged.astype(bool))
+    g = d.assign(healthy=healthy).groupby(["width", "split"]).agg(
+        params=("weights_total", "first"), mean=("healthy", "mean"), std=("healthy", "std"), n=("healthy", "count"),
+        diverged=("diverged", "sum"))
     wide = g.unstack("split")
     out = pd.DataFrame({"params": wide["params"]["test"]})
     for split, name in SPLIT_COLUMNS.items():
@@ -26,7 +29,8 @@ def format_table(table: pd.DataFrame) -> str:
     """The summary as aligned text: errors in %, mean ± sd."""
     lines = [f"{'width':>7} {'params':>10} {'train err noisy':>17} {'train err clean':>17} {'test err':>17} {'models':>6}"]
     for _, r in table.iterrows():
-        cells = [f"{100 * r[n]:6.2f} ± {100 * r[n + ' sd']:5.2f}%" for n in SPLIT_COLUMNS.values()]
+        cells = [f"{100 * r[n]:6.2f} ± {100 * r[n + ' sd']:5.2f}%" if r[n] == r[n] else "–"
+                 for n in SPLIT_COLUMNS.values()]
         flag = f"  ({int(r['diverged'])} diverged)" if r["diverged"] else ""
         lines.append(f"{int(r['width']):>7} {int(r['params']):>10} {cells[0]:>17} {cells[1]:>17} {cells[2]:>17} "
                      f"{int(r['models']):>6}{flag}")
