@@ -12,6 +12,7 @@ import pandas as pd
 from lottery import distributed, validate
 from lottery.data import catalog as data_catalog
 from lottery.errors import ConfigError
+from lottery.models import registry as model_registry
 from lottery.store import runid, workdir as wd
 from lottery.store.lock import WorkdirLock
 from lottery.studies import STUDIES, Run, Study
@@ -57,8 +58,9 @@ def run(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], No
     rid = runid.run_id(cdict)
     wd.check_run(workdir, rid)
     with contextlib.ExitStack() as held:  # process 0 creates, locks and records the workdir
+        models = {spec.name: model_registry.record(spec) for spec in study.models(config)}
         distributed.on_primary(lambda: (wd.create(workdir), held.enter_context(WorkdirLock(workdir)),
-                                        wd.prepare(workdir, cdict, rid)))
+                                        wd.prepare(workdir, cdict, rid, models)))
         this = Run(config, workdir, dataset, rid, log)
         study.run(this)
         distributed.barrier("parts written")

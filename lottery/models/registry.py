@@ -80,3 +80,11 @@ def get(name: str, hidden=None, use_bias=None, init=None):
 
 
 NAMES = tuple(MODELS) + ("fcn",) + conv.FAMILIES  # for messages
+
+
+def record(spec) -> dict:
+    """What a model really is, for the run's record: hidden sizes, biases and init of a fully connected net (a
+    named one ignores ``model.hidden`` / ``use_bias`` / ``init``); init and batch-norm of a convolutional one."""
+    if spec.fully_connected:
+        return {"hidden": list(spec.hidden), "use_bias": bool(spec.use_bias), "init": spec.init}
+    return {"init": spec.init, "batch_norm": bool(spec.batch_norm)}

@@ -67,14 +67,16 @@ def check_run(workdir: str, run_id: str) -> None:
                                          f"use a new workdir for run {run_id} (only imp.levels may change)")
 
 
-def prepare(workdir: str, config_dict: dict, run_id: str) -> None:
+def prepare(workdir: str, config_dict: dict, run_id: str, models: dict | None = None) -> None:
     """Creates the layout, removes the temporaries a killed run left (``.tmp-*``) and records the config (call
-    under the workdir lock, after check_run)."""
+    under the workdir lock, after check_run). ``models``: what each model of the run really is ({name: {hidden,
+    use_bias, init, …}}), recorded beside the config, whose ``model.*`` fields a named model may ignore."""
     os.makedirs(os.path.join(workdir, "parts"), exist_ok=True)
     files.remove_stale_temporaries(workdir)
     check_run(workdir, run_id)
     path = os.path.join(workdir, CONFIG)
-    files.write_text(path, json.dumps({"run_id": run_id, "config": config_dict}, indent=2, sort_keys=True, default=list))
+    record = {"run_id": run_id, "config": config_dict, **({"models": models} if models else {})}
+    files.write_text(path, json.dumps(record, indent=2, sort_keys=True, default=list))
 
 
 def part_path(workdir: str, name: str) -> str:

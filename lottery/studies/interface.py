@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import pandas as pd
 
+from lottery import validate
 from lottery.data import noise
 from lottery.progress import Progress
 
@@ -73,6 +74,10 @@ class Study(abc.ABC):
     def check(self, config) -> None:
         """ConfigError naming the field for anything wrong in the config that does not need the data
         (the shared sections too: call ``lottery.validate.common`` where they apply)."""
+
+    def models(self, config) -> list:
+        """The model specs the run trains (recorded in DIR/config.json); the configured model by default."""
+        return [validate.model_spec(config)]
 
     def prepare(self, config, dataset):
         """The dataset the study runs on (e.g. a subset); the loaded one by default."""

@@ -95,6 +95,9 @@ class Robustness(Study):
         check_section(c)
         _per_architecture(c, prune_methods.PruneMethods().check)
 
+    def models(self, c) -> list:
+        return [validate.model_spec(arch) for _, arch in _architectures(c)]
+
     def prepare(self, c, dataset):
         """The first ``robustness.train_examples`` / ``test_examples`` examples (0: all)."""
         r = c.robustness

@@ -1,4 +1,4 @@
-"""A rerun removes the temporaries that a kill inside an atomic write leaves (``.tmp-*``), and nothing else."""
+"""What a run leaves in its workdir: no stale temporaries after a rerun; a config.json that says what the model is."""
 import os
 
 from lottery.api import run
@@ -25,3 +25,15 @@ def test_a_rerun_removes_stale_temporaries_and_keeps_the_table(tmp_path):
     assert again.equals(first)
     left = [n for _, _, names in os.walk(wd) for n in names if n.startswith(files.TEMPORARY_PREFIX)]
     assert left == []
+
+
+def test_config_json_records_what_the_model_really_is(tmp_path):
+    """gmm_fcn has no biases and Kaiming-uniform init whatever model.use_bias / model.init say (the base config's
+    True / kaiming_normal): DIR/config.json records the model as it is, beside the config as given."""
+    import json
+    c = tiny_config(**{"imp.levels": 0, "model.widths": (2,), "eval.fresh_samples": 0})
+    assert c.model.name == "gmm_fcn" and c.model.use_bias and c.model.init == "kaiming_normal"
+    run(c, str(tmp_path), **QUIET)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["models"] == {"gmm_fcn": {"hidden": ["W"], "use_bias": False, "init": "kaiming_uniform"}}
+    assert saved["config"]["model"]["use_bias"] is True  # the config as given (its run id is unchanged)
