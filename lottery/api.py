@@ -9,7 +9,7 @@ from typing import Callable
 import ml_collections
 import pandas as pd
 
-from lottery import distributed, validate
+from lottery import configs, distributed, validate
 from lottery.data import catalog as data_catalog
 from lottery.errors import ConfigError
 from lottery.models import registry as model_registry
@@ -26,9 +26,20 @@ def study_of(config) -> Study:
     return STUDIES[config.kind]
 
 
+def as_config(config) -> ml_collections.ConfigDict:
+    """A copy of ``config`` (a ConfigDict or a plain dict of sections) as a ConfigDict."""
+    if isinstance(config, ml_collections.ConfigDict):
+        config = config.to_dict()
+    if not isinstance(config, dict):
+        raise ConfigError("config", f"must be a ConfigDict or a dict, got {type(config).__name__}")
+    return ml_collections.ConfigDict(config)
+
+
 def check(config) -> Study:
-    """Everything that does not need the data: the shared sections and the study's own (ConfigError)."""
+    """Everything that does not need the data: every section and field against the kind's schema (unknown,
+    missing and mistyped fields), the shared sections and the study's own checks (ConfigError)."""
     study = study_of(config)
+    validate.against_schema(config, configs.schema(config.kind))
     study.check(config)
     return study
 
@@ -48,7 +59,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], No
     log = log or (lambda s: print(s, flush=True))
     if not distributed.primary():  # a multi-process run: process 0 logs and writes (lottery.distributed)
         log = lambda s: None  # noqa: E731
-    config = ml_collections.ConfigDict(config.to_dict())
+    config = as_config(config)
     study = check(config)
     wd.check_writable(workdir)
     workdir = os.path.abspath(workdir)  # Orbax wants absolute paths; the user may give a relative one

@@ -322,3 +322,13 @@ def study_a_conv(name: str, dataset: str, model: str, widths: tuple, preset: str
         c.imp.rewind = "1ep" if rewind != "init" else "init"
         c.imp.levels = 2
     return c
+
+
+def schema(kind: str) -> ml_collections.ConfigDict:
+    """Every section and field a config of ``kind`` has, with values of the right types (those of a default
+    experiment of that kind): what ``lottery.run`` checks a config against."""
+    if kind == "prune_methods":
+        return study_b_prune_methods("schema", "mnist", "lenet5", 1, "default")
+    if kind == "robustness":
+        return study_b_robustness("schema", "mnist", ("lenet5:1",), "mnist_c", "default")
+    return base()

@@ -4,6 +4,7 @@ Each failure is a ConfigError naming the field. A study checks its own section (
 """
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
 
@@ -178,3 +179,54 @@ def layers_of(c, spec, input_shape: tuple, num_classes: int) -> list[str]:
 def model_spec(c):
     """The model spec of ``model.*``."""
     return model_registry.get(c.model.name, c.model.hidden, c.model.use_bias, c.model.init)
+
+
+def _kind_of(value) -> str:
+    if isinstance(value, bool):
+        return "True or False"
+    if isinstance(value, numbers.Integral):
+        return "an integer"
+    if isinstance(value, numbers.Real):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (tuple, list)):
+        return "a list"
+    if value is None:
+        return "None"
+    return type(value).__name__
+
+
+def _same_type(value, reference) -> bool:
+    if isinstance(reference, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(reference, bool)
+    if isinstance(reference, numbers.Integral):
+        return isinstance(value, numbers.Integral)
+    if isinstance(reference, numbers.Real):
+        return isinstance(value, numbers.Real)
+    if isinstance(reference, (tuple, list)):
+        return isinstance(value, (tuple, list))
+    if reference is None:
+        return True
+    return isinstance(value, type(reference))
+
+
+def against_schema(c, reference, prefix: str = "") -> None:
+    """Every section and field of ``reference`` (a ConfigDict, see ``configs.schema``) is in ``c`` with a value of
+    its type, and ``c`` has nothing else: ConfigError naming the field (with a "did you mean" for a misspelling)."""
+    if not hasattr(c, "keys"):
+        raise ConfigError(prefix.rstrip(".") or "config", f"must be a section (a ConfigDict or a dict), got {c!r}")
+    for key in c.keys():
+        if key not in reference:
+            close = difflib.get_close_matches(key, list(reference.keys()), n=1)
+            hint = f"; did you mean {prefix}{close[0]}?" if close else f"; allowed: {', '.join(sorted(reference.keys()))}"
+            raise ConfigError(prefix + key, f"is not a field of the config{hint}")
+    for key in reference.keys():
+        field, ref = prefix + key, reference[key]
+        if key not in c:
+            raise ConfigError(field, "is missing" + (" (a whole section)" if hasattr(ref, "keys") else ""))
+        value = c[key]
+        if hasattr(ref, "keys"):
+            against_schema(value, ref, field + ".")
+        elif not _same_type(value, ref):
+            raise ConfigError(field, f"must be {_kind_of(ref)}, got {value!r}")
