@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import json
 import os
 from typing import Callable
 
@@ -29,12 +30,26 @@ def part_dir(workdir: str, name: str) -> str:
 
 
 def part_done(workdir: str, name: str) -> bool:
-    return os.path.exists(os.path.join(part_dir(workdir, name), DONE))
+    """Whether a part is complete and whole: its ``DONE`` marker exists and every file matches the digest the
+    marker holds (a marker written before digests existed is empty: trusted). A damaged part is analysed again."""
+    d = part_dir(workdir, name)
+    marker = os.path.join(d, DONE)
+    if not os.path.exists(marker):
+        return False
+    with open(marker) as f:
+        text = f.read().strip()
+    if not text:
+        return True
+    try:
+        digests = json.loads(text)
+    except ValueError:
+        return False
+    return all(os.path.exists(os.path.join(d, n)) and files.sha256_of(os.path.join(d, n)) == h for n, h in digests.items())
 
 
 def write_part(workdir: str, name: str, tables: dict[str, pd.DataFrame], arrays: dict[str, np.ndarray]) -> None:
     """Writes one part's tables (``<table>.parquet``) and arrays (``<array>.npy``), each atomically, then its
-    ``DONE`` marker."""
+    ``DONE`` marker with the digest of every file."""
     d = part_dir(workdir, name)
     os.makedirs(d, exist_ok=True)
     for table, df in tables.items():
@@ -44,7 +59,8 @@ def write_part(workdir: str, name: str, tables: dict[str, pd.DataFrame], arrays:
         with files.atomic_path(os.path.join(d, f"{array}.npy")) as tmp:
             with open(tmp, "wb") as f:
                 np.save(f, a)
-    files.write_text(os.path.join(d, DONE), "")
+    names = [f"{t}.parquet" for t in tables] + [f"{a}.npy" for a in arrays]
+    files.write_text(os.path.join(d, DONE), json.dumps({n: files.sha256_of(os.path.join(d, n)) for n in names}))
 
 
 def part_table(workdir: str, name: str, table: str) -> pd.DataFrame:

@@ -5,6 +5,7 @@ dropped (every process computes the same values; see :mod:`lottery.distributed`)
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 
@@ -36,6 +37,15 @@ def write_text(path: str, text: str) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "w") as f:
             f.write(text)
+
+
+def sha256_of(path: str) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def remove_stale_temporaries(root: str) -> list[str]:

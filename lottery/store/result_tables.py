@@ -8,6 +8,8 @@ import pandas as pd
 
 from lottery.store import files
 
+DIGEST = ".sha256"  # beside every part: the SHA-256 of its bytes
+
 COLUMNS = [
     "run_id", "experiment", "dataset", "model", "width", "seed", "noise_fraction", "noise_mode", "noise_seed",
     "flip_rate", "level", "branch", "weights_total", "weights_remaining", "density", "split", "error", "loss", "diverged",
@@ -31,6 +33,27 @@ def write(df: pd.DataFrame, path: str) -> None:
     """Writes ``df`` as Parquet atomically (a reader never sees half a file)."""
     with files.atomic_path(path) as tmp:
         df.to_parquet(tmp, index=False)
+
+
+def write_part(df: pd.DataFrame, path: str) -> None:
+    """Writes one part atomically, then ``<path>.sha256`` with the digest of its bytes (see :func:`intact`)."""
+    write(df, path)
+    files.write_text(path + DIGEST, files.sha256_of(path))
+
+
+def intact(path: str) -> bool:
+    """Whether a part exists and is whole: its bytes match the digest written with it (a part written before
+    digests existed: it reads). A damaged part (a bad copy, a disk error) is not: its rows are made again."""
+    if not os.path.exists(path):
+        return False
+    if os.path.exists(path + DIGEST):
+        with open(path + DIGEST) as f:
+            return f.read().strip() == files.sha256_of(path)
+    try:
+        pd.read_parquet(path)
+        return True
+    except Exception:  # noqa: BLE001 — any failure to read is a damaged file
+        return False
 
 
 def read_parts(workdir: str, folder: str = "parts") -> pd.DataFrame:

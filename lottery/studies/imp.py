@@ -116,13 +116,13 @@ class IMP(Study):
 
             def on_result(result, name=name, members=members, bucket_timing=bucket_timing):
                 key = level_name(result.level, result.branch)
-                part = wd.part_path(workdir, f"{name}-{key}")
+                part, curves = wd.part_path(workdir, f"{name}-{key}"), wd.curve_part_path(workdir, f"{name}-{key}")
                 if result.seconds is None:
                     log(f"  {name} {key}: restored from its checkpoint")
-                    if os.path.exists(part):
-                        return
-                result_tables.write(rows.curve_rows(run, spec, members, result), wd.curve_part_path(workdir, f"{name}-{key}"))
-                result_tables.write(rows.result_rows(run, spec, members, result), part)
+                    if result_tables.intact(part) and result_tables.intact(curves):
+                        return  # (a damaged part is written again from the checkpoint)
+                result_tables.write_part(rows.curve_rows(run, spec, members, result), curves)
+                result_tables.write_part(rows.result_rows(run, spec, members, result), part)
                 if result.seconds is None:
                     return
                 bucket_timing["levels"][key] = result.seconds

@@ -3,7 +3,6 @@ then per method scores → ratio-sweep masks → evaluation → fine-tuning → 
 per method (:mod:`lottery.studies.method_populations`); a killed run resumes at the first method without rows."""
 from __future__ import annotations
 
-import os
 import time
 
 import pandas as pd
@@ -107,7 +106,7 @@ class PruneMethods(Study):
         timing = wd.read_timing(workdir)
         for name in p.methods:
             part = wd.part_path(workdir, f"{BRANCH}-{name}")
-            if os.path.exists(part):
+            if result_tables.intact(part):  # a damaged part is made again
                 log(f"  {name}: rows already written")
                 continue
             t0 = time.perf_counter()
@@ -119,7 +118,7 @@ class PruneMethods(Study):
                 result = pops.evaluate(params, masks, dense["finite"], retrained, stats)
                 frames.append(rows.result_rows(run, spec, pops.population, result, pops.row_extras(name, retrained)))
                 errors.append(result.metrics["test"]["error"].reshape(len(pops.members), -1).mean(0))
-            result_tables.write(pd.concat(frames, ignore_index=True), part)
+            result_tables.write_part(pd.concat(frames, ignore_index=True), part)
             seconds = time.perf_counter() - t0
             timing.setdefault(BRANCH, {})[name] = seconds
             wd.write_timing(workdir, timing)

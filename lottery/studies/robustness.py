@@ -130,7 +130,8 @@ class Robustness(Study):
             for method in (DENSE, *p.methods):
                 part = f"{arch.tag}-{method}"
                 parts.append(part)
-                if store.part_done(workdir, part):
+                rows_part = wd.part_path(workdir, f"robustness-{part}")
+                if store.part_done(workdir, part) and result_tables.intact(rows_part):  # damaged: analysed again
                     log(f"  {method}: analysed already")
                     continue
                 t0 = time.perf_counter()
@@ -148,7 +149,7 @@ class Robustness(Study):
                     pop = arch.populations.pruned_population(params, masks, dense["finite"], retrained, stats)
                     result = arch.populations.result(pop, time.perf_counter() - t0)
                     members, extras = arch.populations.population, arch.populations.row_extras(method, retrained)
-                result_tables.write(rows.result_rows(run, arch.spec, members, result, extras), wd.part_path(workdir, f"robustness-{part}"))
+                result_tables.write_part(rows.result_rows(run, arch.spec, members, result, extras), rows_part)
                 out = analyse(arch.analyser, pop.params, pop.stats, sets, keys, int(r.geometry_severity))
                 clean = out["clean"]
                 ratios = len(keys) // len(arch.populations.members)
