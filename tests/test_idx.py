@@ -301,3 +301,17 @@ def test_fashion_mnist_autodetected():
     expected = (pixels[::37] / 255.0 - mean) / std
     np.testing.assert_allclose(x, expected, atol=2e-3)
     assert abs(x.mean()) < 0.02 and abs(x.std() - 1.0) < 0.02
+
+
+def test_a_gzip_with_a_corrupt_body_is_the_data_dir_line(tmp_path):
+    """A valid gzip header and a damaged deflate stream (zlib.error inside gzip): the documented one-line
+    data.data_dir error naming the file, not a zlib traceback."""
+    _mnist_dir(tmp_path / "mnist")
+    path = tmp_path / "mnist" / "train-images-idx3-ubyte.gz"
+    body = bytearray(path.read_bytes())
+    assert body[:2] == b"\x1f\x8b"
+    for i in range(12, len(body) - 8, 7):  # the header (10 bytes) stays valid
+        body[i] ^= 0x5A
+    path.write_bytes(bytes(body))
+    e = _config_error("data.data_dir", data_dir=str(tmp_path / "mnist"))
+    assert "corrupt gzip" in str(e) and str(path) in str(e) and "\n" not in str(e)

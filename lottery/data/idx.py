@@ -6,6 +6,7 @@ as a big-endian uint32, then the data in row-major order (big-endian for multi-b
 from __future__ import annotations
 
 import gzip
+import zlib
 import os
 
 import numpy as np
@@ -27,7 +28,7 @@ def read_idx(path: str) -> np.ndarray:
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
-        except (EOFError, OSError, gzip.BadGzipFile) as e:
+        except (EOFError, OSError, zlib.error) as e:  # zlib.error: a corrupt body (BadGzipFile is an OSError)
             raise IdxError(f"{path} is a truncated or corrupt gzip file ({e})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _DTYPES:
         raise IdxError(f"{path} is not an IDX file (bad magic number)")
