@@ -3,6 +3,7 @@ results, report — the one place that glues the layers together."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from typing import Callable
 
@@ -49,12 +50,29 @@ def check_data(config, dataset) -> None:
     study_of(config).check_data(config, dataset)
 
 
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+NO_SPACE_TEXT = ("No space left on device", "Disk quota exceeded")
+
+
+def out_of_space(e: BaseException) -> tuple[bool, str | None]:
+    """Whether ``e`` (or an exception it was raised from, e.g. inside Orbax, tensorstore or pyarrow) is a full
+    disk or quota, and the path being written when it names one."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if (isinstance(e, OSError) and e.errno in NO_SPACE) or any(t in str(e) for t in NO_SPACE_TEXT):
+            return True, getattr(e, "filename", None)
+        e = e.__cause__ or e.__context__
+    return False, None
+
+
 def run(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Runs the experiment ``config`` in ``workdir``; returns the results table.
 
     Everything the user gave is checked before anything is written (ConfigError otherwise).
     Every finished level is checkpointed: a killed run resumes where it stopped, and asking
-    for more ``imp.levels`` extends a finished run.
+    for more ``imp.levels`` extends a finished run. A full disk is a ConfigError naming the path (every file is
+    written atomically, so nothing is left half-written; the same call resumes once there is space).
     """
     log = log or (lambda s: print(s, flush=True))
     if not distributed.primary():  # a multi-process run: process 0 logs and writes (lottery.distributed)
@@ -68,6 +86,17 @@ def run(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], No
     cdict = config.to_dict()
     rid = runid.run_id(cdict)
     wd.check_run(workdir, rid)
+    try:
+        return _run(study, config, workdir, dataset, cdict, rid, log)
+    except Exception as e:
+        full, path = out_of_space(e)
+        if not full:
+            raise
+        raise ConfigError("workdir", f"no space left writing {path or workdir}: free space on its filesystem (or use "
+                                     f"another workdir) and run the same command to resume") from None
+
+
+def _run(study, config, workdir, dataset, cdict, rid, log) -> pd.DataFrame:
     with contextlib.ExitStack() as held:  # process 0 creates, locks and records the workdir
         models = {spec.name: model_registry.record(spec) for spec in study.models(config)}
         distributed.on_primary(lambda: (wd.create(workdir), held.enter_context(WorkdirLock(workdir)),
