@@ -87,6 +87,9 @@ def base() -> ml_collections.ConfigDict:
     c.eval = ml_collections.ConfigDict()
     c.eval.bins = 15  # calibration bins (equal width); 0 turns calibration off
     c.eval.fresh_samples = 100_000  # synthetic data: a fresh sample for the Bayes-posterior gap (0: none)
+    # Learning curves: every member's errors and losses on the labelled sets every Nep / Nit during each IMP
+    # level's training (from its rewind step), in DIR/learning_curves.parquet; "0": off.
+    c.eval.every = "0"
 
     c.imp = ml_collections.ConfigDict()
     c.imp.levels = 0  # pruning levels after the dense level 0

@@ -9,7 +9,7 @@ import pandas as pd
 from lottery.store import manifest, result_tables
 from lottery.store.result_tables import COLUMNS, SPLITS
 
-__all__ = ["COLUMNS", "SPLITS", "load", "load_curves"]
+__all__ = ["COLUMNS", "SPLITS", "load", "load_curves", "load_learning_curves"]
 
 
 def load(workdir: str) -> pd.DataFrame:
@@ -28,3 +28,11 @@ def load_curves(workdir: str) -> pd.DataFrame:
     if manifest.is_sweep(workdir):
         return manifest.merged(workdir, result_tables.CURVES)
     return result_tables.load_curves(workdir)
+
+
+def load_learning_curves(workdir: str) -> pd.DataFrame:
+    """Learning curves (with ``eval.every``): run × model × level × branch × step × split with epoch, error and
+    loss; of a sweep, merged from its finished units (see :func:`load`)."""
+    if manifest.is_sweep(workdir):
+        return manifest.merged(workdir, result_tables.LEARNING_CURVES)
+    return result_tables.load_learning_curves(workdir)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import re
 
 
 from lottery.data import noise
@@ -156,6 +157,9 @@ def eval_section(c) -> None:
     e = c.eval
     if not is_int(e.bins) or e.bins < 0:
         raise ConfigError("eval.bins", f"must be an integer ≥ 1 (or 0 for no calibration), got {e.bins!r}")
+    if not isinstance(e.every, str) or not re.fullmatch(r"0|\d+(ep|it)", e.every) or re.fullmatch(r"0+(ep|it)", e.every):
+        raise ConfigError("eval.every", f"must be 'Nep' (every N epochs), 'Nit' (every N iterations) or '0' (off), "
+                                        f"N ≥ 1, got {e.every!r}")
     if not is_int(e.fresh_samples) or e.fresh_samples < 0:
         raise ConfigError("eval.fresh_samples", f"must be an integer ≥ 0, got {e.fresh_samples!r}")
 

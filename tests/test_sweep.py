@@ -259,7 +259,7 @@ def check_table(d: str) -> pd.DataFrame:
         assert (rows["data.noise.fraction"] == u["values"]["data.noise.fraction"]).all()
         assert np.allclose(rows.noise_fraction, u["values"]["data.noise.fraction"])  # written by the run itself
         assert sorted(rows.seed.unique()) == u["seeds"] and (rows.run_id == u["run_id"]).all()
-        own = pd.read_parquet(os.path.join(manifest.unit_dir(d, u["id"]), "result_tables.parquet"))
+        own = pd.read_parquet(os.path.join(manifest.unit_dir(d, u["id"]), "results.parquet"))
         pd.testing.assert_frame_equal(rows.drop(columns=["unit", "point", "data.noise.fraction"]).reset_index(drop=True), own)
     return df
 
@@ -275,7 +275,7 @@ def test_two_jobs_drain_the_manifest_each_unit_exactly_once(drained):
     assert not [f for f in os.listdir(os.path.join(d, "claims")) if not f.startswith(".")]
     df = check_table(d)
     assert len(df) == 4 * 2 * 4  # units × levels × splits, one width and seed per unit
-    pd.testing.assert_frame_equal(df, pd.read_parquet(os.path.join(d, "result_tables.parquet")))
+    pd.testing.assert_frame_equal(df, pd.read_parquet(os.path.join(d, "results.parquet")))
     # lottery.sweep from Python with the same grid is the same sweep: it returns the table, running nothing.
     again = lottery.sweep(tiny_grid(), d, seeds_per_unit=1, wait=False, log=lambda s: pytest.fail(s))
     pd.testing.assert_frame_equal(again, df)

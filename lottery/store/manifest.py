@@ -7,8 +7,8 @@ Layout::
     DIR/claims/UNIT.G     generation G of UNIT's claim (JSON: host, pid, job, time); its mtime is the heartbeat
     DIR/claims/.clock     touched to read the shared filesystem's clock (hosts' clocks may disagree)
     DIR/done/UNIT         UNIT finished (JSON: rows, run id, seconds, host, pid); it is never run again
-    DIR/units/UNIT/       UNIT's own workdir: an ordinary run (checkpoints every level, result_tables.parquet)
-    DIR/result_tables.parquet   the merged table, written once every unit is done
+    DIR/units/UNIT/       UNIT's own workdir: an ordinary run (checkpoints every level, results.parquet)
+    DIR/results.parquet   the merged table, written once every unit is done
     DIR/xla_cache/        XLA's persistent compilation cache shared by the units (command line only)
 
 Claims. A unit's current claim is its highest generation ``UNIT.G`` (generations are made in order,
@@ -304,7 +304,7 @@ def merged(workdir: str, name: str = result_tables.TABLE) -> pd.DataFrame:
 
 
 def write_merged(workdir: str) -> str:
-    """Writes ``DIR/result_tables.parquet`` (and ``DIR/calibration.parquet``) merged from every finished unit."""
+    """Writes ``DIR/results.parquet`` (and ``DIR/calibration.parquet``) merged from every finished unit."""
     path = os.path.join(workdir, result_tables.TABLE)
     result_tables.write(merged(workdir), path)
     curves = merged(workdir, result_tables.CURVES)

@@ -24,6 +24,7 @@ COLUMNS = [
 # the ratio of its weights removed, and whether (and how many epochs) the survivors were retrained.
 PRUNE_COLUMNS = COLUMNS + ["method", "ratio", "retrained", "retrain_epochs", "scope"]
 CURVES = "calibration.parquet"
+LEARNING_CURVES = "learning_curves.parquet"
 KEYS = ["width", "seed", "noise_seed", "level", "branch", "split"]
 SPLITS = ("train_noisy", "train_clean", "test", "test_noisy")
 TABLE = "results.parquet"
@@ -75,8 +76,19 @@ def merge(workdir: str, run_id: str, levels: int, keys: list[str] = KEYS) -> pd.
         curves = curves[(curves.run_id == run_id) & (curves.level <= levels)]
         curves = curves.sort_values(KEYS + ["curve", "bin"], kind="stable").reset_index(drop=True)
         write(curves, os.path.join(workdir, CURVES))
+    learning = read_parts(workdir, "learning_curves")
+    if len(learning):
+        learning = learning[(learning.run_id == run_id) & (learning.level <= levels)]
+        learning = learning.sort_values(KEYS + ["step"], kind="stable").reset_index(drop=True)
+        write(learning, os.path.join(workdir, LEARNING_CURVES))
     write(df, os.path.join(workdir, TABLE))
     return df
+
+
+def load_learning_curves(workdir: str) -> pd.DataFrame:
+    """The learning curves of the run in ``workdir`` (``DIR/learning_curves.parquet``, with ``eval.every``):
+    model × level × branch × step × split with epoch, error and loss."""
+    return pd.read_parquet(os.path.join(workdir, LEARNING_CURVES))
 
 
 def load_curves(workdir: str) -> pd.DataFrame:

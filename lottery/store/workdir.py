@@ -21,6 +21,7 @@ from lottery.errors import ConfigError
 from lottery.store import files
 
 CONFIG = "config.json"
+LEARNING_CURVES = "learning_curves"  # DIR/learning_curves/*.parquet: per level; merged into learning_curves.parquet
 SWEEP_MANIFEST = "manifest.json"  # a sweep's directory (lottery.store.manifest), not a run's
 
 
@@ -81,6 +82,12 @@ def prepare(workdir: str, config_dict: dict, run_id: str, models: dict | None = 
 
 def part_path(workdir: str, name: str) -> str:
     return os.path.join(workdir, "parts", f"{name}.parquet")
+
+
+def learning_curve_part_path(workdir: str, name: str) -> str:
+    """Learning curves of one level (errors and losses during its training)."""
+    os.makedirs(os.path.join(workdir, LEARNING_CURVES), exist_ok=True)
+    return os.path.join(workdir, LEARNING_CURVES, f"{name}.parquet")
 
 
 def curve_part_path(workdir: str, name: str) -> str:

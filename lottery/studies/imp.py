@@ -97,7 +97,9 @@ class IMP(Study):
         spec = validate.model_spec(config)
         plan = bucketing.plan_for(config.model.widths, config.train, packs(spec, config.train, config.optimizer),
                                   pads=spec.fully_connected)
-        rewind = rewind_step(config.imp.rewind, order.steps_per_epoch(dataset.train_size, config.train.batch_size))
+        per_epoch = order.steps_per_epoch(dataset.train_size, config.train.batch_size)
+        rewind = rewind_step(config.imp.rewind, per_epoch)
+        every = order.steps_of(config.eval.every, per_epoch)  # learning curves (0: none)
         fresh = eval_sets.fresh_sample(run)
         log(f"run {run.run_id}: {config.experiment} on {dataset.name} ({dataset.train_size} train), model {spec.name}, "
             f"{len(config.model.widths)} widths × {len(config.train.seeds)} seeds × {len(run.sets)} noise draws "
@@ -107,11 +109,12 @@ class IMP(Study):
             name = f"bucket{bi:02d}-w{widths[0]}-{widths[-1]}"
             members = [Member(w, s, li) for w in widths for s in config.train.seeds for li in range(len(run.sets))]
             trainer = BucketTrainer(spec, dataset.x_train, run.train_labels, members, config.train, config.optimizer,
-                                    dataset.num_classes, boundaries=(rewind,), bins=config.eval.bins,
+                                    dataset.num_classes, boundaries=(rewind, every), bins=config.eval.bins,
                                     pad_fill=dataset.black)
             runner = BucketIMP(trainer, config.imp, eval_sets.for_members(run, members, fresh),
                                BucketCheckpoints(wd.checkpoint_dir(workdir, name)),
-                               progress=lambda label, name=name, k=len(members): run.progress(f"{name} {label} ({k} models)"))
+                               progress=lambda label, name=name, k=len(members): run.progress(f"{name} {label} ({k} models)"),
+                               curve_every=every)
             bucket_timing = timing.setdefault(name, {"models": len(members), "widths": widths, "levels": {}})
 
             def on_result(result, name=name, members=members, bucket_timing=bucket_timing):
@@ -122,6 +125,9 @@ class IMP(Study):
                     if result_tables.intact(part) and result_tables.intact(curves):
                         return  # (a damaged part is written again from the checkpoint)
                 result_tables.write_part(rows.curve_rows(run, spec, members, result), curves)
+                if result.curves:  # learning curves exist only for levels trained in this run (not restored ones)
+                    result_tables.write_part(rows.learning_curve_rows(run, spec, members, result, per_epoch),
+                                             wd.learning_curve_part_path(workdir, f"{name}-{key}"))
                 result_tables.write_part(rows.result_rows(run, spec, members, result), part)
                 if result.seconds is None:
                     return

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import re
 import time
 from typing import Callable
 
@@ -35,6 +34,7 @@ from lottery.models import masks as model_masks
 from lottery.prune import magnitude
 from lottery.prune import random as random_prune
 from lottery.studies.levels import LevelResult, starting_population
+from lottery.train import order
 from lottery.train.state import Population, init_key, param_shapes
 from lottery.train.strategies import compacted
 from lottery.train.trainer import BucketTrainer
@@ -45,12 +45,10 @@ REINIT_STREAM, RANDOM_MASK_STREAM = 0x2B, 0x3C
 
 def rewind_step(spec: str, steps_per_epoch: int) -> int:
     """``init`` → 0; ``10ep`` → 10·S; ``500it`` → 500."""
-    if spec in ("init", "0", ""):
-        return 0
-    m = re.fullmatch(r"(\d+)(ep|it)", spec)
-    if not m:
-        raise ValueError(f"imp.rewind must be 'init', 'Nep' or 'Nit', got {spec!r}")
-    return int(m.group(1)) * (steps_per_epoch if m.group(2) == "ep" else 1)
+    try:
+        return order.steps_of(spec, steps_per_epoch)
+    except ValueError:
+        raise ValueError(f"imp.rewind must be 'init', 'Nep' or 'Nit', got {spec!r}") from None
 
 
 def _host(tree):
@@ -64,8 +62,14 @@ def level_name(level: int, branch: str = "main") -> str:
 class BucketIMP:
     """IMP for one bucket: the compiled train, eval and prune functions are built once and reused."""
 
-    def __init__(self, trainer: BucketTrainer, imp_cfg, eval_sets: list, checkpoints, progress: Callable = None):
+    def __init__(self, trainer: BucketTrainer, imp_cfg, eval_sets: list, checkpoints, progress: Callable = None,
+                 curve_every: int = 0):
+        """curve_every: steps between two evaluations of every member during a level's training (its learning curve:
+        errors and losses on the labelled evaluation sets; 0: none). A multiple of the trainer's chunk."""
         self.trainer, self.cfg, self.eval_sets, self.ckpt = trainer, imp_cfg, eval_sets, checkpoints
+        self.curve_every = int(curve_every)
+        self.curve_sets = [dataclasses.replace(s, target=None, flip=None, binning=None)
+                           for s in eval_sets if s.labels is not None]
         self.progress = progress or (lambda label: None)
         self.rewind_at = rewind_step(imp_cfg.rewind, trainer.steps_per_epoch)  # the rewind step k
         self.total = trainer.total_steps  # the last step T
@@ -88,16 +92,22 @@ class BucketIMP:
     def _finish(self, level, branch, pop, label, start, t0):
         """Trains a level's starting state to the end (compacted when it pays, for any state with a
         fresh optimizer, i.e. every level but 0), evaluates it, and times it."""
+        curves = {} if self.curve_every else None
+
+        def observe(step, p, trainer):  # errors and losses of every member at this step (a compacted trainer's own)
+            curves[step] = trainer.evaluate(p, self.curve_sets, trainer.curve_evaluator)
+
+        seen = dict(observe=observe, every=self.curve_every) if self.curve_every else {}
         if self.compacted is not None and (level > 0 or branch != "main"):
-            pop, sizes = self.compacted.train(pop, start, self.total, self.progress(label))
+            pop, sizes = self.compacted.train(pop, start, self.total, self.progress(label), **seen)
         else:
-            pop, _, _ = self.trainer.train(pop, start, self.total, self.progress(label))
+            pop, _, _ = self.trainer.train(pop, start, self.total, self.progress(label), **seen)
             sizes = (self.trainer.padded_width,)
         metrics = self.trainer.evaluate(pop, self.eval_sets)
         reported = self.trainer.reported  # the layout's inert padding members are not results
         remaining = distributed.host(model_masks.count_weights(pop.masks))[:reported]
         result = LevelResult(level, branch, remaining, metrics, distributed.host(pop.finite)[:reported],
-                             time.perf_counter() - t0, max(sizes))
+                             time.perf_counter() - t0, max(sizes), curves)
         return pop, result
 
     def _save(self, name, pop, result):

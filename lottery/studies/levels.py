@@ -27,6 +27,8 @@ class LevelResult:
     finite: np.ndarray
     seconds: Optional[float]
     trained_width: Optional[int] = None  # widest hidden layer trained (< padded width when compacted)
+    # learning curves: {step: {label name: {"error", "loss": [K]}}} observed during training (None: not observed)
+    curves: Optional[dict] = None
 
 
 def starting_population(trainer, params, masks, step: int, finite, stats) -> Population:

@@ -73,3 +73,22 @@ def curve_rows(run, spec, members, result) -> pd.DataFrame:
             "level": result.level, "branch": result.branch, "split": "fresh", "curve": curve, "bin": idx[1],
             "count": stats[..., 0].ravel(), "prob_sum": stats[..., 1].ravel(), "outcome_sum": stats[..., 2].ravel()}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+LEARNING_CURVE_COLUMNS = ["run_id", "width", "seed", "noise_seed", "level", "branch", "step", "epoch", "split",
+                          "error", "loss"]
+
+
+def learning_curve_rows(run, spec, members, result, steps_per_epoch: int) -> pd.DataFrame:
+    """Rows of a level's learning curves: model × observed step × labelled split (train_noisy, train_clean, test,
+    test_noisy), with the epoch (step / steps per epoch) and the error and loss at that step."""
+    rows = []
+    for step in sorted(result.curves or {}):
+        metrics = result.curves[step]
+        for k, m in enumerate(members):
+            for split, r in metrics.items():
+                rows.append({"run_id": run.run_id, "width": spec.width_of(m.width), "seed": m.seed,
+                             "noise_seed": run.sets[m.label_set]["seed"], "level": result.level, "branch": result.branch,
+                             "step": int(step), "epoch": step / steps_per_epoch, "split": split,
+                             "error": float(r["error"][k]), "loss": float(r["loss"][k])})
+    return pd.DataFrame(rows, columns=LEARNING_CURVE_COLUMNS)

@@ -13,6 +13,7 @@ order is a pure function of its seed and a run is reproducible.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -44,3 +45,14 @@ def step_batches(seeds: list[int], start: int, steps: int, n: int, batch: int) -
     per_seed = [np.concatenate([epoch_batches(s, e, n, batch) for e in range(first, last + 1)])[offset:offset + steps]
                 for s in seeds]
     return np.stack(per_seed, axis=1)
+
+
+def steps_of(spec: str, steps_per_epoch: int) -> int:
+    """A step count written ``Nep`` (N epochs), ``Nit`` (N iterations) or ``0`` / ``init`` / "" (none) → steps
+    (ValueError otherwise)."""
+    if spec in ("init", "0", ""):
+        return 0
+    m = re.fullmatch(r"(\d+)(ep|it)", spec)
+    if not m:
+        raise ValueError(f"must be 'Nep' or 'Nit' (or 0), got {spec!r}")
+    return int(m.group(1)) * (steps_per_epoch if m.group(2) == "ep" else 1)

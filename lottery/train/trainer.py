@@ -114,6 +114,8 @@ class BucketTrainer:
                    if train_cfg.augment else None)
         self.augment_keys = self.layout.by_model(jnp.stack([augment_key(m.seed) for m in members])) if augment else None
         self.evaluator = EvalProgram(self.module, int(train_cfg.eval_batch_size), num_classes, int(bins), loop)
+        # error and loss only (no calibration statistics): the learning curves, evaluated during training
+        self.curve_evaluator = EvalProgram(self.module, int(train_cfg.eval_batch_size), num_classes, 0, loop)
         self.label_set = self.layout.by_model(jnp.asarray([m.label_set for m in members], jnp.int32))
         self.strategy = strategies.choose(strategies.Bucket(
             spec, self.module, members, self.layout, self.tx, self.lr_schedule, train_cfg, opt_cfg, x_train, labels,
@@ -160,23 +162,30 @@ class BucketTrainer:
         return self.layout.by_model(jnp.asarray(idx), axis=1)
 
     def train(self, pop: Population, start: int, stop: int,
-              progress: Optional[Callable[[int, int], None]] = None) -> tuple[Population, np.ndarray, float]:
+              progress: Optional[Callable[[int, int], None]] = None,
+              observe: Optional[Callable[[int, Population, "BucketTrainer"], None]] = None,
+              every: int = 0) -> tuple[Population, np.ndarray, float]:
         """Trains steps [start, stop) (multiples of ``self.chunk``); ``pop.step`` must equal start.
+        ``observe(step, population, trainer)`` sees the population after every ``every`` steps (a multiple of the
+        chunk: give it among the ``boundaries``), e.g. for learning curves.
 
         Returns (population, training losses [stop − start, K], seconds). The input
         population is donated (its arrays are consumed; in member-loop mode its per-member slices are).
         """
         assert (stop - start) % self.chunk == 0 and start % self.chunk == 0, (start, stop, self.chunk)
         t0 = time.perf_counter()
-        pop, losses = self.strategy.run(self.layout.by_model(pop), start, stop, self.chunk, self._indices, progress)
+        seen = None if observe is None else (lambda step, p: observe(step, p, self))
+        pop, losses = self.strategy.run(self.layout.by_model(pop), start, stop, self.chunk, self._indices, progress,
+                                        seen, every)
         return pop, losses, time.perf_counter() - t0
 
-    def evaluate(self, pop: Population, sets: "list[EvalSet]") -> dict:
+    def evaluate(self, pop: Population, sets: "list[EvalSet]", evaluator: Optional[EvalProgram] = None) -> dict:
         """Metrics of every model on every evaluation set (a sequence of :class:`EvalSet`).
 
         Returns {label name: {"loss", "error": [K], "top": [K, bins, 3], "classwise": [K, C, bins, 3]}}
         and, for sets with a target, {"posterior_" + set name: {"gap_mean", "gap_max", "gap_adj_mean",
-        "gap_adj_max": [K], and the binning's "axis" / "map"}}.
+        "gap_adj_max": [K], and the binning's "axis" / "map"}}. ``evaluator``: another EvalProgram of this bucket
+        (``curve_evaluator``: errors and losses only).
         """
         out = {}
         pop = self.layout.by_model(pop)
@@ -184,7 +193,7 @@ class BucketTrainer:
         for es in sets:
             padded = dataclasses.replace(es, labels=self.layout.by_model(sharding.pad_models(es.labels, k)),
                                          flip=self.layout.by_model(sharding.pad_models(es.flip, k)))
-            r = self.evaluator.run(pop.params, pop.masks, padded, pop.stats)
+            r = (evaluator or self.evaluator).run(pop.params, pop.masks, padded, pop.stats)
             for j, name in enumerate(es.label_names):
                 out[name] = {key: r[key][:, j] for key in ("loss", "error", "top", "classwise") if key in r}
             if "gap_mean" in r:

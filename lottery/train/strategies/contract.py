@@ -87,10 +87,12 @@ class Strategy(abc.ABC):
         return state
 
     def run(self, pop: Population, start: int, stop: int, chunk: int, draw: Callable[[int], Any],
-            progress: Optional[Callable[[int, int], None]] = None) -> tuple[Population, np.ndarray]:
+            progress: Optional[Callable[[int, int], None]] = None,
+            observe: Optional[Callable[[int, Population], None]] = None, every: int = 0) -> tuple[Population, np.ndarray]:
         """Trains steps [start, stop) in chunks of ``chunk`` steps; ``draw(s)`` gives the batch indices of the
-        chunk starting at step s (drawn on the host while the previous chunk runs). Returns (population,
-        training losses [stop − start, K])."""
+        chunk starting at step s (drawn on the host while the previous chunk runs). ``observe(step, population)``
+        is called after every chunk that ends on a multiple of ``every`` (a multiple of ``chunk``), before the next
+        chunk consumes the state. Returns (population, training losses [stop − start, K])."""
         state = self.begin(pop)
         losses = []
         idx = draw(start) if stop > start else None
@@ -99,6 +101,8 @@ class Strategy(abc.ABC):
             if s + chunk < stop:
                 idx = draw(s + chunk)  # drawn on the host while the chunk runs
             losses.append(self.member_losses(distributed.host(loss)))  # waits for the chunk
+            if observe is not None and every and (s + chunk) % every == 0:
+                observe(s + chunk, self.end(state, pop))
             if progress:
                 progress(s + chunk - start, stop - start)
         pop = self.end(state, pop)
