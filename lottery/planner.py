@@ -67,7 +67,7 @@ def parse_flops(text: str) -> float:
     return float(m.group(1)) * PREFIXES[m.group(2)]
 
 
-_MEMORY: dict[str, tuple[int, float]] = {}  # HLO text digest → (bytes, compile seconds): one compile per program
+_MEMORY: dict[str, int] = {}  # HLO text digest → bytes of the program: one compile per program
 
 
 def program_bytes(trainer: BucketTrainer) -> tuple[int, float]:
@@ -75,13 +75,14 @@ def program_bytes(trainer: BucketTrainer) -> tuple[int, float]:
     seconds to compile it here, 0 when cached)."""
     lowered, held = trainer.chunk_program()
     key = hashlib.sha256(lowered.as_text().encode()).hexdigest()
+    seconds = 0.0
     if key not in _MEMORY:
         t0 = time.perf_counter()
         m = lowered.compile().memory_analysis()
         own = m.argument_size_in_bytes + m.output_size_in_bytes - m.alias_size_in_bytes + m.temp_size_in_bytes
-        _MEMORY[key] = (int(max(own, getattr(m, "peak_memory_in_bytes", 0) or 0)), time.perf_counter() - t0)
-        return _MEMORY[key]
-    return _MEMORY[key][0], 0.0
+        _MEMORY[key] = int(max(own, getattr(m, "peak_memory_in_bytes", 0) or 0))
+        seconds = time.perf_counter() - t0
+    return _MEMORY[key] + held, seconds
 
 
 def _epoch_flops(spec, trainer: BucketTrainer, dataset) -> tuple[float, list[int]]:
@@ -190,7 +191,7 @@ def _si(x: float, unit: str) -> str:
     if x != x:  # NaN
         return "–"
     for p, f in (("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(x) >= f:
+        if abs(x) >= 0.9995 * f:
             return f"{x / f:.3g} {p}{unit}"
     return f"{x:.3g} {unit}"
 
