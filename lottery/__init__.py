@@ -2,7 +2,8 @@
 
 ``lottery.run(config, workdir)`` runs an experiment and returns its results table;
 ``lottery.sweep(grid or configs, workdir)`` runs a sweep as one of any number of jobs;
-``lottery.results.load(workdir)`` reads the table of a finished run (or of a sweep's finished units).
+``lottery.results.load(workdir)`` reads the table of a finished run (or of a sweep's finished units);
+``lottery.plan(config)`` says what a run will cost (buckets, strategies, FLOPs, memory, time) without training.
 """
 from lottery import results  # noqa: F401
 
@@ -30,3 +31,13 @@ def sweep(configs_or_grid, workdir: str, **options):
     from lottery import sweeps
 
     return sweeps.sweep(configs_or_grid, workdir, **options)
+
+
+def plan(config, **options):
+    """What running ``config`` would cost, one row per bucket (a pandas DataFrame), without training: members,
+    widths, strategy, weights, FLOPs, memory of the compiled training program, estimated time. ``options``
+    (``device``, ``memory``, ``peak``, ``efficiency``, ``analyse_memory``): see :func:`lottery.planner.plan`.
+    The command line is ``python -m lottery.plan``."""
+    from lottery import planner
+
+    return planner.plan(config, **options)

@@ -20,6 +20,7 @@ LAYERS = [
     ["lottery.api", "lottery.results", "lottery.sweeps"],
     ["lottery.cli"],
     ["lottery.main", "lottery.sweep", "lottery.report.__main__", "lottery.bench", "lottery.dashboard", "lottery.plan",
+     "lottery.planner",
      "lottery"],
 ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 
 import jax
+import numpy as np
 
 from lottery.data import cifar, gmm, images
 from lottery.data.dataset import Dataset, first_classes
@@ -46,3 +47,40 @@ def load(cfg) -> Dataset:
     else:
         dataset = images.load(cfg.name, cfg.data_dir, cfg.tfds_data_dir)
     return first_classes(dataset, cfg.classes)
+
+
+# Examples per class of the published splits (train, test), for a stand-in of the first k classes.
+CLASS_COUNTS = {
+    "mnist": ((5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),
+              (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009)),
+    "fashion_mnist": ((6000,) * 10, (1000,) * 10),
+    "cifar10": ((5000,) * 10, (1000,) * 10),
+}
+
+
+def stand_in(cfg) -> Dataset:
+    """A dataset with the shapes, classes and normalisation ``load(cfg)`` gives, and no data: every array is a
+    zero-stride numpy view of one 0 (nothing is read, sampled or allocated), labels [N] all 0. For planning a run
+    (``lottery.plan``): trainers and studies see the true sizes. Synthetic CIFAR-format data is balanced
+    (class c of i < n when i mod 10 = c); the published splits have the counts of :data:`CLASS_COUNTS`."""
+    if cfg.name in GMM_LAYOUTS:
+        shape, counts, classes = (int(cfg.dim),), (int(cfg.train_size), int(cfg.test_size)), mixture_of(cfg).num_classes
+        black = pixels = None
+    else:
+        shape = (32, 32, 3) if cfg.name in CIFAR else (28, 28, 1)
+        classes = 10
+        k = int(cfg.classes) or classes
+        if cfg.name == "cifar10_synthetic":
+            counts = tuple(sum(-(-(n - c) // 10) for c in range(k)) for n in (int(cfg.train_size), int(cfg.test_size)))
+        else:
+            counts = tuple(sum(split[:k]) for split in CLASS_COUNTS[cfg.name])
+        classes = k
+        mean, std = (cifar.MEAN, cifar.STD) if cfg.name in CIFAR else ((images.NORMALIZATION[cfg.name][0],),
+                                                                      (images.NORMALIZATION[cfg.name][1],))
+        black, pixels = tuple(-m / s for m, s in zip(mean, std)), (mean, std)
+
+    def nothing(*s, dtype=np.float32):
+        return np.broadcast_to(np.zeros((), dtype), s)
+
+    return Dataset(cfg.name, nothing(counts[0], *shape), nothing(counts[0], dtype=np.int32),
+                   nothing(counts[1], *shape), nothing(counts[1], dtype=np.int32), classes, black=black, pixels=pixels)

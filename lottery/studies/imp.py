@@ -54,6 +54,16 @@ def remaining_after(levels: int, fraction: float, rule: str, count: int) -> int:
     return count
 
 
+def buckets(config, spec, label_sets: int) -> list[tuple[str, list[int], list[Member]]]:
+    """(name, widths, members) of every bucket of an IMP run: the widths grouped by ``train.bucket_*`` (and
+    ``pack_small`` when packed), each width × seed × noise draw (``label_sets`` of them) a member."""
+    plan = bucketing.plan_for(config.model.widths, config.train, packs(spec, config.train, config.optimizer),
+                              pads=spec.fully_connected)
+    return [(f"bucket{bi:02d}-w{widths[0]}-{widths[-1]}", widths,
+             [Member(w, s, li) for w in widths for s in config.train.seeds for li in range(label_sets)])
+            for bi, widths in enumerate(plan)]
+
+
 class IMP(Study):
     kind = "imp"
 
@@ -95,8 +105,7 @@ class IMP(Study):
     def run(self, run: Run) -> None:
         config, dataset, workdir, log = run.config, run.dataset, run.workdir, run.log
         spec = validate.model_spec(config)
-        plan = bucketing.plan_for(config.model.widths, config.train, packs(spec, config.train, config.optimizer),
-                                  pads=spec.fully_connected)
+        plan = buckets(config, spec, len(run.sets))
         per_epoch = order.steps_per_epoch(dataset.train_size, config.train.batch_size)
         rewind = rewind_step(config.imp.rewind, per_epoch)
         every = order.steps_of(config.eval.every, per_epoch)  # learning curves (0: none)
@@ -105,9 +114,7 @@ class IMP(Study):
             f"{len(config.model.widths)} widths × {len(config.train.seeds)} seeds × {len(run.sets)} noise draws "
             f"in {len(plan)} buckets, {config.imp.levels} pruning levels")
         timing = wd.read_timing(workdir)
-        for bi, widths in enumerate(plan):
-            name = f"bucket{bi:02d}-w{widths[0]}-{widths[-1]}"
-            members = [Member(w, s, li) for w in widths for s in config.train.seeds for li in range(len(run.sets))]
+        for name, widths, members in plan:
             trainer = BucketTrainer(spec, dataset.x_train, run.train_labels, members, config.train, config.optimizer,
                                     dataset.num_classes, boundaries=(rewind, every), bins=config.eval.bins,
                                     pad_fill=dataset.black)

@@ -49,6 +49,26 @@ def _repeat(tree, r: int):
     return jax.tree.map(lambda a: jnp.repeat(jnp.asarray(a), r, axis=0), tree)
 
 
+def trainers(config, spec, dataset, train_labels, backend=None) -> tuple[BucketTrainer, BucketTrainer]:
+    """(the dense trainer: one model per seed × noise draw — M members, ``train.epochs``; the population trainer:
+    the M·R pruned models, ratio fastest, ``retrain_epochs`` at ``retrain_lr``). train_labels [L, N];
+    ``backend``: see :class:`BucketTrainer`."""
+    section = config.prune_methods
+    width = int(config.model.widths[0])
+    members = [Member(width, s, ls) for s in config.train.seeds for ls in range(train_labels.shape[0])]
+    population = [m for m in members for _ in range(len(section.ratios))]
+    train = ml_collections.ConfigDict(config.train.to_dict())
+    train.shard = False  # a pruning-method run builds its populations at their own size (no sharding padding yet)
+    dense = BucketTrainer(spec, dataset.x_train, train_labels, members, train, config.optimizer,
+                          dataset.num_classes, bins=config.eval.bins, pad_fill=dataset.black, backend=backend)
+    retrain = ml_collections.ConfigDict(train.to_dict())
+    retrain.epochs = max(int(section.retrain_epochs), 1)
+    optimizer = ml_collections.ConfigDict(config.optimizer.to_dict())
+    optimizer.lr = float(section.retrain_lr) or optimizer.lr
+    return dense, BucketTrainer(spec, dataset.x_train, train_labels, population, retrain, optimizer,
+                                dataset.num_classes, bins=config.eval.bins, pad_fill=dataset.black, backend=backend)
+
+
 class MethodPopulations:
     """The compiled pieces of one run: the dense trainer (M models) and the population trainer (M·R).
 
@@ -58,21 +78,10 @@ class MethodPopulations:
         dataset, train_labels = run.dataset, run.train_labels
         self.config, self.section, self.spec, self.data = config, config.prune_methods, spec, dataset
         self.labels, self.ckpt, self.progress = train_labels, checkpoints, run.progress
-        width = int(config.model.widths[0])
-        self.members = [Member(width, s, ls) for s in config.train.seeds for ls in range(train_labels.shape[0])]
         self.ratios = np.asarray(self.section.ratios, np.float32)
-        r = len(self.ratios)
-        self.population = [m for m in self.members for _ in range(r)]
-        train = ml_collections.ConfigDict(config.train.to_dict())
-        train.shard = False  # a pruning-method run builds its populations at their own size (no sharding padding yet)
-        self.dense = BucketTrainer(spec, dataset.x_train, train_labels, self.members, train, config.optimizer,
-                                   dataset.num_classes, bins=config.eval.bins, pad_fill=dataset.black)
-        retrain = ml_collections.ConfigDict(train.to_dict())
-        retrain.epochs = max(int(self.section.retrain_epochs), 1)
-        optimizer = ml_collections.ConfigDict(config.optimizer.to_dict())
-        optimizer.lr = float(self.section.retrain_lr) or optimizer.lr
-        self.trainer = BucketTrainer(spec, dataset.x_train, train_labels, self.population, retrain, optimizer,
-                                     dataset.num_classes, bins=config.eval.bins, pad_fill=dataset.black)
+        self.dense, self.trainer = trainers(config, spec, dataset, train_labels)
+        self.members = self.dense.members[:self.dense.reported]  # (unsharded: no padding members)
+        self.population = self.trainer.members[:self.trainer.reported]
         self.eval_sets = eval_sets.for_members(run, self.population)
         self.scope, self.ignore = self.section.scope, tuple(self.section.ignore)
         self.sweep = jax.jit(functools.partial(methods.sweep, scope=self.scope, ignore=self.ignore))

@@ -29,7 +29,7 @@ from lottery.studies.robustness_analysis import (DENSE, METRICS, Architecture, E
                                                  occlusion_table, pie_by_ratio, population_weights, scores_table)
 
 
-def _architectures(c) -> list:
+def architecture_configs(c) -> list:
     """[(label "model:width", its prune-methods config)] of a robustness run."""
     out = []
     for name, width in architectures(c.robustness):
@@ -42,7 +42,7 @@ def _architectures(c) -> list:
 def _per_architecture(c, check) -> None:
     """check(arch config) for every architecture; errors on ``model.*`` are reported on
     ``robustness.architectures`` with the architecture named."""
-    for label, arch in _architectures(c):
+    for label, arch in architecture_configs(c):
         try:
             check(arch)
         except ConfigError as e:
@@ -96,7 +96,7 @@ class Robustness(Study):
         _per_architecture(c, prune_methods.PruneMethods().check)
 
     def models(self, c) -> list:
-        return [validate.model_spec(arch) for _, arch in _architectures(c)]
+        return [validate.model_spec(arch) for _, arch in architecture_configs(c)]
 
     def prepare(self, c, dataset):
         """The first ``robustness.train_examples`` / ``test_examples`` examples (0: all)."""

@@ -78,6 +78,7 @@ class TrainSetup:
     boundaries: tuple = ()
     bins: int = 15
     pad_fill: Any = None
+    backend: Optional[str] = None
 
 
 class BucketTrainer:
@@ -86,15 +87,17 @@ class BucketTrainer:
     ``BucketTrainer(spec, x_train, labels, members, train_cfg, opt_cfg, num_classes, boundaries, bins, pad_fill)``
     (see :class:`TrainSetup`). Steps are global: epoch e covers steps [e·S, (e+1)·S), S = ⌈N / batch⌉. With
     ``train.augment`` (images) every member's batches are randomly cropped (``pad_fill`` around, per channel)
-    and flipped.
+    and flipped. ``backend``: the backend the strategy is chosen for (None: this machine's; another one only to plan
+    a run, :meth:`chunk_program`).
     """
 
     def __init__(self, spec: ModelSpec, x_train, labels, members: list[Member], train_cfg, opt_cfg,
-                 num_classes: int, boundaries: tuple[int, ...] = (), bins: int = 15, pad_fill=None):
+                 num_classes: int, boundaries: tuple[int, ...] = (), bins: int = 15, pad_fill=None,
+                 backend: Optional[str] = None):
         self.setup = TrainSetup(x_train, labels, list(members), train_cfg, opt_cfg, num_classes, tuple(boundaries),
-                                bins, pad_fill)
+                                bins, pad_fill, backend)
         self.opt_cfg = opt_cfg
-        loop = member_loop_strategy.chosen(spec, train_cfg)
+        loop = member_loop_strategy.chosen(spec, train_cfg, backend)
         self.layout = sharding.Layout(shard_devices() if shards(train_cfg, loop) else jax.local_devices()[:1])
         self.reported = len(members)  # members beyond these are the layout's inert padding
         members = self.layout.padded(members)
@@ -119,7 +122,7 @@ class BucketTrainer:
         self.label_set = self.layout.by_model(jnp.asarray([m.label_set for m in members], jnp.int32))
         self.strategy = strategies.choose(strategies.Bucket(
             spec, self.module, members, self.layout, self.tx, self.lr_schedule, train_cfg, opt_cfg, x_train, labels,
-            self.label_set, num_classes, self.shared_order, augment, self.augment_keys))
+            self.label_set, num_classes, self.shared_order, augment, self.augment_keys, backend))
         self.seeds = self.strategy.orders()
         self.chunk = chunk_steps([self.total_steps, *boundaries], len(self.seeds), self.batch, self.steps_per_epoch)
 
@@ -141,11 +144,19 @@ class BucketTrainer:
         """The same members, data, optimizer and chunking with another model spec (e.g. compacted)."""
         s = self.setup
         return BucketTrainer(spec, s.x_train, s.labels, s.members, s.train_cfg, s.opt_cfg, s.num_classes, s.boundaries,
-                             s.bins, s.pad_fill)
+                             s.bins, s.pad_fill, s.backend)
 
     def init(self) -> Population:
         return init_population(self.spec, self.module, self.tx, self.members, self.padded_width,
                                tuple(self.x_train.shape[1:]), self.num_classes)
+
+    def chunk_program(self) -> tuple[Any, int]:
+        """(the training program of one chunk lowered on abstract inputs, bytes the strategy holds beside it):
+        for planning a run — nothing is allocated, trained or run (``jax.eval_shape`` of :meth:`init`)."""
+        pop = jax.eval_shape(self.init)
+        rows = () if self.shared_order else (len(self.seeds),)
+        idx = jax.ShapeDtypeStruct((self.chunk, *rows, self.batch), jnp.int32)
+        return self.strategy.lower(pop, idx), self.strategy.held(pop)
 
     def fresh_opt_state(self, params):
         return jax.vmap(self.tx.init)(params)

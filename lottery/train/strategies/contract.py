@@ -13,6 +13,7 @@ import abc
 import dataclasses
 from typing import Any, Callable, Optional
 
+import jax
 import numpy as np
 
 from lottery import distributed
@@ -45,6 +46,7 @@ class Bucket:
     shared_order: bool
     augment: Optional[dict] = None
     augment_keys: Any = None
+    backend: Optional[str] = None  # the backend the bucket is planned for (None: this machine's)
 
 
 class Strategy(abc.ABC):
@@ -78,6 +80,17 @@ class Strategy(abc.ABC):
     def cache_size(self) -> int:
         """How many times the training program was compiled so far (for tests and the bench: 1 when reused)."""
 
+    def lower(self, pop, idx) -> jax.stages.Lowered:
+        """The program of one chunk lowered for ``pop`` (in the population layout) and batch indices ``idx``, both
+        abstract (``jax.ShapeDtypeStruct`` leaves): what the planner compiles for XLA's memory analysis, never run.
+        A strategy without it cannot be planned for memory."""
+        raise NotImplementedError(f"the {self.name} strategy cannot lower its chunk program for planning")
+
+    def held(self, pop) -> int:
+        """Bytes of device memory the strategy keeps besides the chunk program's buffers while a range trains
+        (``pop`` abstract): 0 when the population is the program's argument."""
+        return 0
+
     def member_losses(self, loss) -> np.ndarray:
         """A chunk's losses as [S, K] (one column per member)."""
         return loss
@@ -108,3 +121,13 @@ class Strategy(abc.ABC):
         pop = self.end(state, pop)
         out = np.concatenate(losses) if losses else np.zeros((0, len(self.bucket.members)), np.float32)
         return pop, out
+
+
+def abstract(tree):
+    """``tree`` with every array leaf as a ``jax.ShapeDtypeStruct`` (None stays None)."""
+    return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), tree)
+
+
+def nbytes(tree) -> int:
+    """Bytes of the array (or ShapeDtypeStruct) leaves of ``tree``."""
+    return int(sum(np.prod(a.shape) * np.dtype(a.dtype).itemsize for a in jax.tree.leaves(tree)))

@@ -14,15 +14,16 @@ import numpy as np
 
 from lottery.train.state import Population
 from lottery.train.step import augment_keys_or_zeros, member_step
-from lottery.train.strategies.contract import Bucket, Strategy
+from lottery.train.strategies.contract import Bucket, Strategy, abstract, nbytes
 
 MEMBERS = ("auto", "vmap", "loop")  # train.members
 
 
-def chosen(spec, train_cfg) -> bool:
-    """Whether ``train.members`` asks for the member loop (``auto``: convolutional nets on a CPU)."""
+def chosen(spec, train_cfg, backend: str | None = None) -> bool:
+    """Whether ``train.members`` asks for the member loop (``auto``: convolutional nets on a CPU; ``backend``: the
+    one planned for, this machine's by default)."""
     if train_cfg.members == "auto":
-        return not spec.fully_connected and jax.default_backend() == "cpu"
+        return not spec.fully_connected and (backend or jax.default_backend()) == "cpu"
     return train_cfg.members == "loop"
 
 
@@ -33,7 +34,7 @@ class MemberLoop(Strategy):
 
     @classmethod
     def applies(cls, bucket: Bucket) -> bool:
-        return chosen(bucket.spec, bucket.train_cfg)
+        return chosen(bucket.spec, bucket.train_cfg, bucket.backend)
 
     def __init__(self, bucket: Bucket):
         super().__init__(bucket)
@@ -50,6 +51,19 @@ class MemberLoop(Strategy):
 
     def cache_size(self) -> int:
         return self._one._cache_size()
+
+    def lower(self, pop, idx):
+        """The single-member step (the program every member and step runs)."""
+        b = self.bucket
+        one = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), pop)
+        row = jax.ShapeDtypeStruct(idx.shape[-1:], idx.dtype)
+        key = jax.ShapeDtypeStruct((2,), jnp.uint32)
+        return self._one.lower(one, *abstract((b.x_train, b.labels)), 0, row, key)
+
+    def held(self, pop) -> int:
+        """The other members, held while one steps."""
+        k = pop.step.shape[0]
+        return nbytes(pop) * (k - 1) // max(k, 1)
 
     def chunk(self, pop: Population, idx):
         b = self.bucket

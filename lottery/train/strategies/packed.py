@@ -11,7 +11,7 @@ import numpy as np
 
 from lottery.train import optim, packed_step
 from lottery.train.state import Population
-from lottery.train.strategies.contract import Bucket, Strategy
+from lottery.train.strategies.contract import Bucket, Strategy, abstract, nbytes
 
 
 def packs(spec, train_cfg, opt_cfg) -> bool:
@@ -63,6 +63,15 @@ class Packed(Strategy):
 
     def cache_size(self) -> int:
         return self.program.run._cache_size()
+
+    def lower(self, pop, idx):
+        b = self.bucket
+        state = jax.eval_shape(self.program.pack, pop)
+        return self.program.run.lower(state, *abstract((b.x_train, b.labels, self.slot_labels)), idx)
+
+    def held(self, pop) -> int:
+        """The padded population, the record, kept while the packed one trains."""
+        return nbytes(pop)
 
     def begin(self, pop: Population):
         return self.program.pack(pop)

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 
 from lottery.train.state import Population
 from lottery.train.step import augment_keys_or_zeros, member_step
-from lottery.train.strategies.contract import Bucket, Strategy
+from lottery.train.strategies.contract import Bucket, Strategy, abstract
 
 
 class VmappedScan(Strategy):
@@ -31,6 +31,10 @@ class VmappedScan(Strategy):
     def chunk(self, state: Population, idx):
         b = self.bucket
         return self._run(state, b.x_train, b.labels, b.label_set, idx, b.augment_keys)
+
+    def lower(self, pop, idx):
+        b = self.bucket
+        return self._run.lower(pop, *abstract((b.x_train, b.labels, b.label_set)), idx, abstract(b.augment_keys))
 
     def _scan(self, pop: Population, x_train, labels, label_set, idx, augment_keys=None):
         """pop [K, ...]; idx [S, K, B] (or [S, B] shared) → (pop after S steps, losses [S, K])."""
