@@ -35,7 +35,6 @@ from lottery.data import catalog
 from lottery.prune import methods
 from lottery.studies import imp, method_populations, robustness
 from lottery.studies.imp_levels import rewind_step
-from lottery.train import order
 from lottery.train.strategies import compacted
 from lottery.train.trainer import BucketTrainer
 
@@ -107,11 +106,8 @@ def _units(config, study, dataset, labels, backend):
     """(study, bucket, spec, trainer, epochs per member over the run, what those epochs are, compacted)."""
     if config.kind == "imp":
         spec = validate.model_spec(config)
-        rewind = rewind_step(config.imp.rewind, order.steps_per_epoch(dataset.train_size, config.train.batch_size))
         for name, _, members in imp.buckets(config, spec, labels.shape[0]):
-            trainer = BucketTrainer(spec, dataset.x_train, labels, members, config.train, config.optimizer,
-                                    dataset.num_classes, boundaries=(rewind,), bins=config.eval.bins,
-                                    pad_fill=dataset.black, backend=backend)
+            trainer = imp.bucket_trainer(config, spec, dataset, labels, members, backend)
             epochs = _imp_epochs(config, trainer.steps_per_epoch, trainer.total_steps)
             what = f"level 0 + {config.imp.levels} levels" + (f" × (1 + {len(config.imp.branches)} branches)"
                                                                if config.imp.branches else "")

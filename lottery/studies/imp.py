@@ -64,6 +64,15 @@ def buckets(config, spec, label_sets: int) -> list[tuple[str, list[int], list[Me
             for bi, widths in enumerate(plan)]
 
 
+def bucket_trainer(config, spec, dataset, labels, members, backend=None) -> BucketTrainer:
+    """The trainer of one IMP bucket: every range it trains starts or stops at the rewind step, and every learning
+    curve observation (``eval.every``) falls on a chunk boundary."""
+    per_epoch = order.steps_per_epoch(dataset.train_size, config.train.batch_size)
+    boundaries = (rewind_step(config.imp.rewind, per_epoch), order.steps_of(config.eval.every, per_epoch))
+    return BucketTrainer(spec, dataset.x_train, labels, members, config.train, config.optimizer, dataset.num_classes,
+                         boundaries=boundaries, bins=config.eval.bins, pad_fill=dataset.black, backend=backend)
+
+
 class IMP(Study):
     kind = "imp"
 
@@ -107,7 +116,6 @@ class IMP(Study):
         spec = validate.model_spec(config)
         plan = buckets(config, spec, len(run.sets))
         per_epoch = order.steps_per_epoch(dataset.train_size, config.train.batch_size)
-        rewind = rewind_step(config.imp.rewind, per_epoch)
         every = order.steps_of(config.eval.every, per_epoch)  # learning curves (0: none)
         fresh = eval_sets.fresh_sample(run)
         log(f"run {run.run_id}: {config.experiment} on {dataset.name} ({dataset.train_size} train), model {spec.name}, "
@@ -115,9 +123,7 @@ class IMP(Study):
             f"in {len(plan)} buckets, {config.imp.levels} pruning levels")
         timing = wd.read_timing(workdir)
         for name, widths, members in plan:
-            trainer = BucketTrainer(spec, dataset.x_train, run.train_labels, members, config.train, config.optimizer,
-                                    dataset.num_classes, boundaries=(rewind, every), bins=config.eval.bins,
-                                    pad_fill=dataset.black)
+            trainer = bucket_trainer(config, spec, dataset, run.train_labels, members)
             runner = BucketIMP(trainer, config.imp, eval_sets.for_members(run, members, fresh),
                                BucketCheckpoints(wd.checkpoint_dir(workdir, name)),
                                progress=lambda label, name=name, k=len(members): run.progress(f"{name} {label} ({k} models)"),

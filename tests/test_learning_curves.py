@@ -1,0 +1,87 @@
+"""Learning curves (``eval.every``): every member's errors and losses observed during each IMP level's training.
+The curve's last point is the level's end; a member trained alone has the same curve as inside its population;
+observing changes no result and compiles nothing per chunk."""
+import numpy as np
+import pandas as pd
+import pytest
+
+import lottery
+from lottery.studies import imp_levels
+
+from helpers import tiny_config
+
+QUIET = {"log": lambda s: None}
+
+
+def config(**kw):
+    return tiny_config(**{"imp.levels": 2, "model.widths": (2, 5), "train.seeds": (0, 1), "train.epochs": 4,
+                          "eval.fresh_samples": 0, "eval.every": "1ep", **kw})
+
+
+@pytest.fixture(scope="module")
+def observed(tmp_path_factory):
+    wd = tmp_path_factory.mktemp("curves")
+    df = lottery.run(config(), str(wd), **QUIET)
+    return wd, df, lottery.results.load_learning_curves(str(wd))
+
+
+def test_every_level_has_one_point_per_epoch_and_split(observed):
+    _, df, curves = observed
+    per_epoch = 64 // 16
+    assert sorted(curves.step.unique()) == [per_epoch * e for e in (1, 2, 3, 4)]
+    assert set(curves.split) == {"train_noisy", "train_clean", "test", "test_noisy"}
+    assert set(curves.level) == {0, 1, 2}
+    models = df[["width", "seed", "noise_seed"]].drop_duplicates()
+    assert len(curves) == len(models) * 3 * 4 * 4  # models × levels × epochs × splits
+    np.testing.assert_array_equal(curves.epoch, curves.step / per_epoch)
+
+
+def test_the_last_point_is_the_level_end(observed):
+    _, df, curves = observed
+    keys = ["width", "seed", "noise_seed", "level", "branch", "split"]
+    last = curves[curves.step == curves.step.max()].set_index(keys).sort_index()
+    end = df.set_index(keys).sort_index().loc[last.index]
+    np.testing.assert_array_equal(last.error.to_numpy(), end.error.to_numpy())
+    np.testing.assert_allclose(last.loss.to_numpy(), end.loss.to_numpy(), rtol=1e-6)
+
+
+def test_observing_changes_no_result(observed, tmp_path):
+    _, df, _ = observed
+    plain = lottery.run(config(**{"eval.every": "0"}), str(tmp_path), **QUIET)
+    pd.testing.assert_frame_equal(df, plain)  # bitwise: the same run id and every column
+    assert not (tmp_path / "learning_curves.parquet").exists()
+
+
+def test_a_member_alone_has_its_curve_in_the_population(observed, tmp_path):
+    _, _, curves = observed
+    alone = lottery.run(config(**{"model.widths": (5,), "train.seeds": (1,)}), str(tmp_path), **QUIET)
+    assert len(alone)
+    mine = lottery.results.load_learning_curves(str(tmp_path))
+    keys = ["level", "branch", "step", "split"]
+    inside = curves[(curves.width == 5) & (curves.seed == 1)].sort_values(keys).reset_index(drop=True)
+    mine = mine.sort_values(keys).reset_index(drop=True)
+    np.testing.assert_allclose(mine.error, inside.error, atol=1e-6)
+    np.testing.assert_allclose(mine.loss, inside.loss, rtol=1e-4)
+
+
+def test_one_compile_per_bucket_with_curves(monkeypatch, tmp_path):
+    runners = []
+    original = imp_levels.BucketIMP.__init__
+
+    def keep(self, *a, **k):
+        original(self, *a, **k)
+        runners.append(self)
+
+    monkeypatch.setattr(imp_levels.BucketIMP, "__init__", keep)
+    lottery.run(config(**{"model.widths": (3,), "imp.compact": False}), str(tmp_path), **QUIET)
+    (runner,) = runners
+    assert runner.curve_every == 4
+    assert runner.trainer.strategy.cache_size() == 1
+    assert runner.trainer.curve_evaluator.cache_size() == 2  # train and test sets: compiled once each
+
+
+def test_a_bad_interval_is_one_config_error(tmp_path):
+    from lottery.errors import ConfigError
+    for bad in ("1e", "0ep", "every epoch"):
+        with pytest.raises(ConfigError, match="eval.every"):
+            lottery.run(config(**{"eval.every": bad}), str(tmp_path / "w"), **QUIET)
