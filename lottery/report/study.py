@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from lottery.report import calibration_plots, double_descent, posterior_plots, sparse_double_descent
+from lottery.report import calibration_plots, double_descent, learning_curves, posterior_plots, sparse_double_descent
 from lottery.store import files, result_tables
 
 
@@ -123,6 +123,12 @@ def imp_section(wd: str, info: dict, df: pd.DataFrame, save) -> list[str]:
     lines += ["### Full vs best pruned models (means over seeds)", "", _markdown_table(full_vs_best(main, best)), ""]
     name = save(f"{tag}-along_imp.png", lambda p: calibration_plots.plot_along_imp(main, p, f"{info['experiment']}: along IMP"))
     lines += [f"![]({name})", ""]
+    if os.path.exists(os.path.join(wd, result_tables.LEARNING_CURVES)):
+        learning = result_tables.load_learning_curves(wd)
+        name = save(f"{tag}-learning_curves.png", lambda p: learning_curves.plot(
+            learning, p, f"{info['experiment']}: learning curves"))
+        lines += ["### Learning curves", "", "Test error and training error on the noisy labels against epoch, "
+                  "level 0 (solid) and the last level (dashed), mean ± sd over seeds.", "", f"![]({name})", ""]
     curves_path = os.path.join(wd, result_tables.CURVES)
     if not os.path.exists(curves_path):
         return lines

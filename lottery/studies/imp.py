@@ -13,7 +13,7 @@ from lottery import validate
 from lottery.data.noise import corrupted_count
 from lottery.errors import ConfigError
 from lottery.prune import magnitude
-from lottery.report import double_descent, sparse_double_descent
+from lottery.report import double_descent, learning_curves, sparse_double_descent
 from lottery.report import study as study_report
 from lottery.store import files, result_tables, workdir as wd
 from lottery.store.checkpoints import BucketCheckpoints
@@ -170,6 +170,10 @@ class IMP(Study):
                 + sparse_double_descent.format_best(best))
             figures.append(("sparse_double_descent.png", lambda tmp: sparse_double_descent.plot(
                 main, best, tmp, f"{config.experiment}: sparse double descent")))
+        if os.path.exists(os.path.join(workdir, result_tables.LEARNING_CURVES)):
+            curves = result_tables.load_learning_curves(workdir)
+            figures.append(("learning_curves.png", lambda tmp: learning_curves.plot(
+                curves, tmp, f"{config.experiment}: learning curves")))
         if config.report.figures:
             for fname, draw in figures:
                 path = os.path.join(workdir, fname)
