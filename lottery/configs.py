@@ -268,7 +268,7 @@ def study_b_robustness(name: str, dataset: str, architectures: tuple, corruption
     r.train_examples = 0  # the first n training examples (0: all)
     r.test_examples = 0  # the first n test examples, clean and corrupted, analysed per sample (0: all)
     r.geometry_severity = 3  # the corrupted sets kept per sample (samples table, embedding, dashboard); 0: clean only
-    r.occlusion_samples = 8  # occlusion maps of the first n test examples, every model
+    r.occlusion_samples = 8  # occlusion maps of the first n test examples, every model (-1: every analysed one)
     r.occlusion_patch = 4
     r.occlusion_stride = 2
     r.umap_seed = 0
@@ -279,7 +279,7 @@ def study_b_robustness(name: str, dataset: str, architectures: tuple, corruption
         c.prune_methods.methods = ("random", "magnitude", "snip", "taylor1")
         r.train_examples = 10_000
         r.test_examples = 500
-        r.occlusion_samples = 4
+        r.occlusion_samples = -1  # every one of the 500: ~5 min of the run on 2 CPU cores (docs/dashboard.md)
         r.dimension_widths = (1, 2, 4)
         r.random_dims = (2, 8, 32, 128, 512, 2048)
     return c

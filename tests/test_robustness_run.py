@@ -68,7 +68,8 @@ def test_every_table_has_every_model_and_set(finished):
     assert (pv.nunique() == 1).all() and scores.pruning_vulnerability.between(0, 2).all()
     points = store.load(workdir, "embedding_points")
     edges = store.load(workdir, "embedding_edges")
-    assert len(points) == 2 * _models_per_arch() * 4 and len(edges) == len(points) - 1
+    assert len(points) == 2 * _models_per_arch() * 4 and len(edges) == len(points) - 4  # a tree per eval set
+    assert edges.groupby("eval_set").size().eq(2 * _models_per_arch() - 1).all()
     cka = store.load(workdir, "cka")
     assert len(cka) == 2 * _models_per_arch() ** 2
     np.testing.assert_allclose(cka[cka.model_a == cka.model_b].cka, 1.0, atol=1e-4)

@@ -20,7 +20,7 @@ from lottery.dashboard.accuracy_table import correctness
 from lottery.dashboard.model_index import MODEL, model_list
 from lottery.dashboard.sample_frames import angle_columns
 
-TABLES = ("evaluation", "samples", "scores", "embedding_points", "occlusion")  # MST edges: per set, here
+TABLES = ("evaluation", "samples", "scores", "embedding_points", "embedding_edges", "occlusion")
 COMMAND = "python -m lottery.main --config=experiments/robustness_lottery_mnist.py:quick --workdir={workdir}"
 
 
@@ -43,7 +43,11 @@ def missing_files(workdir) -> list[str]:
     if not root.is_dir():
         return [str(root) + "/ (no such directory)"]
     needed = ["config.json"] + [f"analysis/{t}.parquet" for t in TABLES] + ["analysis/corrupted/clean-0.npy"]
-    return [p for p in needed if not (root / p).exists()]
+    missing = [p for p in needed if not (root / p).exists()]
+    edges = root / "analysis" / "embedding_edges.parquet"
+    if edges.exists() and "eval_set" not in pq.read_schema(edges).names:  # one tree over every set: an older analysis
+        missing.append("analysis/embedding_edges.parquet's eval_set column (a tree per eval set; rerun the command)")
+    return missing
 
 
 # Class names of the datasets the engine knows (config.json's data.name); others are numbered.
@@ -80,7 +84,8 @@ class Study:
     samples: pd.DataFrame
     scores: pd.DataFrame
     points: pd.DataFrame
-    occlusion: pd.DataFrame
+    edges: pd.DataFrame
+    occlusion_samples: list  # the samples with occlusion maps, ascending
     models: pd.DataFrame
     corruptions: list
     methods: list
@@ -97,6 +102,13 @@ class Study:
         """The samples.parquet rows of one model on one eval set (empty when absent)."""
         idx = self.groups.get((int(model_id), eval_set))
         return self.samples.iloc[idx] if idx is not None else self.samples.iloc[:0]
+
+    def occlusion(self, sample: int) -> pd.DataFrame:
+        """The occlusion.parquet rows of one sample (every model × measure; empty when it has no maps). The
+        table is sample-major with a row group per sample, so only that sample's group is read: the maps of
+        every analysed sample need not fit in memory."""
+        path = self.workdir / "analysis" / "occlusion.parquet"
+        return pq.read_table(path, filters=[("sample", "==", int(sample))]).to_pandas()
 
     def images(self, eval_set: str):
         """The uint8 images of an eval set (memory-mapped), or None when its .npy is absent."""
@@ -133,6 +145,9 @@ def load(workdir) -> Study:
     eval_sets = ["clean"] + sorted(set(samples["eval_set"]) - {"clean"})
     n_classes = len(angle_columns(samples)) or int(samples["label"].max()) + 1
     ratios = sorted(float(r) for r in set(models.loc[models["method"] != "dense", "ratio"]))
-    return Study(workdir, config, evaluation, samples, scores, read("embedding_points"), read("occlusion"), models,
+    occlusion_samples = pq.read_table(workdir / "analysis" / "occlusion.parquet", columns=["sample"]).column("sample")
+    occlusion_samples = sorted(int(v) for v in set(occlusion_samples.to_pylist()))
+    return Study(workdir, config, evaluation, samples, scores, read("embedding_points"), read("embedding_edges"),
+                 occlusion_samples, models,
                  corruptions, methods, n_severities, n_classes, eval_sets, sample_ids, matrices, groups,
                  class_names(config, n_classes), ratios)
