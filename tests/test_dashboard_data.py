@@ -228,6 +228,8 @@ def test_class_names_ranking_and_shown_classes(study):
     cfg = {"config": {"data": {"name": "fashion_mnist"}}}
     assert loading.class_names(cfg, 10)[6] == "Shirt" and loading.class_names(cfg, 3) == ["T-shirt/top", "Trouser", "Pullover"]
     assert loading.class_names({"config": {"data": {"name": "cifar100"}}}, 100)[99] == "worm"
+    coarse = loading.class_names({"config": {"data": {"name": "cifar100", "label_kind": "coarse"}}}, 20)
+    assert len(set(coarse)) == 20 and coarse[0] == "aquatic_mammals" and coarse[19] == "vehicles_2"
     assert loading.class_names({}, 2) == ["class 0", "class 1"]
     a, b = study.model_samples(3, "clean"), study.model_samples(9, "clean")
     for by in class_ranking.RANKINGS_TWO:

@@ -63,14 +63,22 @@ CLASS_NAMES = {
         pine_tree plain plate poppy porcupine possum rabbit raccoon ray road rocket rose sea seal shark shrew skunk
         skyscraper snail snake spider squirrel streetcar sunflower sweet_pepper table tank telephone television tiger
         tractor train trout tulip turtle wardrobe whale willow_tree wolf woman worm""".split(),
+    "cifar100_coarse": """aquatic_mammals fish flowers food_containers fruit_and_vegetables household_electrical_devices
+        household_furniture insects large_carnivores large_man-made_outdoor_things large_natural_outdoor_scenes
+        large_omnivores_and_herbivores medium_mammals non-insect_invertebrates people reptiles small_mammals trees
+        vehicles_1 vehicles_2""".split(),
 }
 
 
 def class_names(config: dict, n_classes: int) -> list[str]:
     """The class names of a run (config.json): data.class_names when given, else the known dataset's (first
-    n_classes, as data.classes keeps the first k), else 'class k'."""
+    n_classes, as data.classes keeps the first k; cifar100 with data.label_kind 'coarse': its 20 superclasses),
+    else 'class k'."""
     data_cfg = config.get("config", {}).get("data", {})
-    names = list(data_cfg.get("class_names") or CLASS_NAMES.get(str(data_cfg.get("name", "")).replace("-", "_"), []))
+    known = str(data_cfg.get("name", "")).replace("-", "_")
+    if data_cfg.get("label_kind") == "coarse":
+        known += "_coarse"
+    names = list(data_cfg.get("class_names") or CLASS_NAMES.get(known, []))
     return [names[k] if k < len(names) else f"class {k}" for k in range(n_classes)]
 
 
