@@ -159,7 +159,8 @@ def _sample_rows(keys: pd.DataFrame, out: dict, labels: np.ndarray, eval_set: st
                          pred=out["pred"].ravel().astype(np.int16), correct=out["correct"].ravel(),
                          **{m: out[m].ravel().astype(np.float32) for m in (*METRICS, "prob_own")})
     angles = out["angles"].reshape(k * n, -1).astype(np.float32)
-    return frame.assign(**{f"angle_{c}": angles[:, c] for c in range(angles.shape[1])})
+    columns = pd.DataFrame(angles, columns=[f"angle_{c}" for c in range(angles.shape[1])])
+    return pd.concat([frame, columns], axis=1)  # one block: 100 classes' columns one by one would fragment it
 
 
 def analyse(analyser: Analyser, params, stats, sets: EvalSets, keys: pd.DataFrame, geometry_severity: int) -> dict:
