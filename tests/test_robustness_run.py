@@ -155,6 +155,7 @@ def test_report_writes_the_grid_tables_and_dimensionality_plot(finished, tmp_pat
     ("robustness.severities", (1, 6), "severities are 1…5"),
     ("robustness.architectures", ("lenet5:1", "resnet_21:4"), "robustness.architectures"),
     ("robustness.geometry_severity", 4, "one of robustness.severities"),
+    ("robustness.occlusion_samples", -2, r"≥ 0 or -1 \(every analysed sample\)"),
 ])
 def test_bad_robustness_fields_are_one_line_errors(tmp_path, field, value, needle):
     with pytest.raises(ConfigError, match=needle) as e:
