@@ -20,9 +20,10 @@ def base() -> ml_collections.ConfigDict:
     c.kind = "imp"
 
     c.data = ml_collections.ConfigDict()
-    # gmm_linear | gmm_xor | mnist | fashion_mnist | cifar10 | cifar10_synthetic (SYNTHETIC colour blobs
-    # written in the CIFAR-10 binary format and read back through the real reader: smoke runs only)
+    # gmm_linear | gmm_xor | mnist | fashion_mnist | cifar10 | cifar100 | cifar10_synthetic (SYNTHETIC colour
+    # blobs written in the CIFAR-10 binary format and read back through the real reader: smoke runs only)
     c.data.name = "gmm_linear"
+    c.data.label_kind = "fine"  # cifar100's labels: fine (100 classes) | coarse (its 20 superclasses)
     # dim and nu describe the Gaussian mixtures only; train_size, test_size and seed the mixtures and
     # cifar10_synthetic. Real image datasets are used whole.
     c.data.dim = 100  # GMM input dimension D
@@ -33,8 +34,9 @@ def base() -> ml_collections.ConfigDict:
     # Image datasets: keep only the examples of the first k classes, with a k-way head (study A,
     # figure 3b); 0 = all classes. Labels stay 0…k−1.
     c.data.classes = 0
-    # directory of IDX files (MNIST, Fashion-MNIST) or of the CIFAR-10 batches (the extracted
-    # cifar-10-batches-bin / cifar-10-batches-py folder, or the folder holding it)
+    # directory of IDX files (MNIST, Fashion-MNIST), of the CIFAR-10 batches (the extracted
+    # cifar-10-batches-bin / cifar-10-batches-py folder, or the folder holding it) or of CIFAR-100's
+    # cifar-100-python folder (or the folder holding it)
     c.data.data_dir = ""
     c.data.tfds_data_dir = ""  # prepared TFDS data_dir (read with download=False)
     c.data.noise = ml_collections.ConfigDict()
@@ -271,7 +273,7 @@ def study_b_robustness(name: str, dataset: str, architectures: tuple, corruption
     r.train_examples = 0  # the first n training examples (0: all)
     r.test_examples = 0  # the first n test examples, clean and corrupted, analysed per sample (0: all)
     r.geometry_severity = 3  # the corrupted sets kept per sample (samples table, embedding, dashboard); 0: clean only
-    r.occlusion_samples = 8  # occlusion maps of the first n test examples, every model
+    r.occlusion_samples = 8  # occlusion maps of the first n test examples, every model (-1: every analysed one)
     r.occlusion_patch = 4
     r.occlusion_stride = 2
     r.umap_seed = 0
@@ -282,7 +284,7 @@ def study_b_robustness(name: str, dataset: str, architectures: tuple, corruption
         c.prune_methods.methods = ("random", "magnitude", "snip", "taylor1")
         r.train_examples = 10_000
         r.test_examples = 500
-        r.occlusion_samples = 4
+        r.occlusion_samples = -1  # every one of the 500 (the dashboard's attribution view): ≈ 8.5 min on 2 CPU cores
         r.dimension_widths = (1, 2, 4)
         r.random_dims = (2, 8, 32, 128, 512, 2048)
     return c

@@ -74,6 +74,10 @@ def common(c):
             raise ConfigError("data.train_size", f"cifar10_synthetic writes 5 training batch files: needs an integer ≥ 5, "
                                                  f"got {d.train_size!r}")
         positive("data.test_size", d.test_size, integer=True)
+    if d.get("label_kind", "fine") not in ("fine", "coarse"):
+        raise ConfigError("data.label_kind", f"must be 'fine' or 'coarse' (cifar100's labels), got {d.label_kind!r}")
+    if d.get("label_kind", "fine") == "coarse" and d.name != "cifar100":
+        raise ConfigError("data.label_kind", f"coarse labels are cifar100's superclasses; {d.name} has none (use 'fine')")
     classes = d.classes
     if not is_int(classes) or not (classes == 0 or 2 <= classes <= 10):
         raise ConfigError("data.classes", f"must be an integer, 0 (all classes) or 2…10 (the first k), got {classes!r}")

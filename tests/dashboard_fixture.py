@@ -37,7 +37,7 @@ def _models(architectures, methods, ratios, seeds) -> pd.DataFrame:
 
 def _mst(xy: np.ndarray) -> list[tuple[int, int, float]]:
     """A minimum spanning tree of points xy [P, 2] under the Euclidean distance (scipy), as the engine's
-    embedding_edges rows (source, target, distance)."""
+    embedding_edges rows (source, target, distance) over those points."""
     from scipy.sparse.csgraph import minimum_spanning_tree
     from scipy.spatial.distance import cdist
 
@@ -149,7 +149,11 @@ def write_workdir(
             point_rows.append((*model, name, len(point_rows), float(xy[0]), float(xy[1])))
     points = pd.DataFrame(point_rows, columns=[*MODEL, "eval_set", "point", "x", "y"])
     points.to_parquet(analysis / "embedding_points.parquet", index=False)
-    edges = pd.DataFrame(_mst(points[["x", "y"]].to_numpy()), columns=["source", "target", "distance"])
+    trees = []  # one tree per eval set, as the engine writes (its trees are over the geometry vectors)
+    for name, idx in points.groupby("eval_set", sort=True).indices.items():
+        for i, j, d in _mst(points[["x", "y"]].to_numpy()[idx]):
+            trees.append((int(points.point.iloc[idx[i]]), int(points.point.iloc[idx[j]]), d, name))
+    edges = pd.DataFrame(trees, columns=["source", "target", "distance", "eval_set"])
     edges.to_parquet(analysis / "embedding_edges.parquet", index=False)
 
     # Occlusion maps for a few samples and every model.
@@ -163,7 +167,8 @@ def write_workdir(
                 values = (blob * rng.normal(0, 1) + rng.normal(0, 0.05, (gh, gw))).ravel().tolist()
                 occ_rows.append((*model, int(sample), measure, gh, gw, values))
     occlusion = pd.DataFrame(occ_rows, columns=[*MODEL, "sample", "measure", "height", "width", "map"])
-    occlusion.to_parquet(analysis / "occlusion.parquet", index=False)
+    occlusion = occlusion.sort_values("sample", kind="stable")  # sample-major, a row group per sample (the engine's)
+    occlusion.to_parquet(analysis / "occlusion.parquet", index=False, row_group_size=len(models) * 4)
 
     cka_rows = []
     for arch in architectures:

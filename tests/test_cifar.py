@@ -411,3 +411,113 @@ def test_augment_vmaps_over_models():
         np.testing.assert_array_equal(out_shared[m], np.asarray(augment.augment(keys[m], shared)))
         np.testing.assert_array_equal(out_own[m], np.asarray(augment.augment(keys[m], per_model[m])))
     assert len({out_shared[m].tobytes() for m in range(4)}) == 4
+
+
+# ---------------------------------------------------------------- CIFAR-100
+
+FINE = np.array([0, 99, 42, 7, 63, 18, 5], np.uint8)  # 5 training images, then 2 test images
+COARSE = FINE % 20
+
+
+def write_cifar100(folder, meta: bool = True) -> dict:
+    """The cifar-100-python layout: pickled train / test dicts (protocol 2, bytes keys, as distributed) with
+    b'data', b'fine_labels', b'coarse_labels', and a meta pickle with the label names."""
+    os.makedirs(folder, exist_ok=True)
+    images = pictures(len(FINE), 11)
+    out = {}
+    for split, idx in (("train", slice(0, 5)), ("test", slice(5, 7))):
+        batch = {b"filenames": [b"x.png"] * len(FINE[idx]), b"batch_label": split.encode(),
+                 b"fine_labels": [int(v) for v in FINE[idx]], b"coarse_labels": [int(v) for v in COARSE[idx]],
+                 b"data": pixel_rows(images[idx])}
+        with open(os.path.join(folder, split), "wb") as f:
+            pickle.dump(batch, f, protocol=2)
+        out[split] = (images[idx], FINE[idx], COARSE[idx])
+    if meta:
+        with open(os.path.join(folder, "meta"), "wb") as f:
+            pickle.dump({b"fine_label_names": [f"fine{k}".encode() for k in range(100)],
+                         b"coarse_label_names": [f"coarse{k}".encode() for k in range(20)]}, f, protocol=2)
+    return out
+
+
+@pytest.mark.parametrize("parent", [False, True], ids=["folder", "parent"])
+@pytest.mark.parametrize("kind", ["fine", "coarse"])
+def test_cifar100_pickles_fine_or_coarse_labels(tmp_path, kind, parent):
+    folder = tmp_path / "cifar-100-python"
+    written = write_cifar100(folder)
+    ds = registry.load(data_cfg(name="cifar100", label_kind=kind, data_dir=str(tmp_path if parent else folder)))
+    assert ds.name == "cifar100" and ds.num_classes == (100 if kind == "fine" else 20)
+    mean, std = np.array([0.5071, 0.4865, 0.4409]), np.array([0.2673, 0.2564, 0.2762])  # CIFAR-100's statistics
+    for split in ("train", "test"):
+        images, fine, coarse = written[split]
+        pixels = (np.asarray(getattr(ds, f"x_{split}"), np.float64) * std + mean) * 255.0
+        np.testing.assert_allclose(pixels, images, atol=1e-3)
+        np.testing.assert_array_equal(np.asarray(getattr(ds, f"y_{split}")), fine if kind == "fine" else coarse)
+    assert cifar.cifar100_names(str(folder), kind)[3] == f"{kind}3"
+    np.testing.assert_allclose(ds.black, -mean / std, rtol=1e-6)
+
+
+def test_cifar100_errors_are_one_line(tmp_path):
+    assert "no CIFAR-100 pickles" in str(config_error("data.data_dir", name="cifar100", data_dir=str(tmp_path)))
+    folder = tmp_path / "cifar-100-python"
+    write_cifar100(folder, meta=False)  # meta is optional
+    assert registry.load(data_cfg(name="cifar100", data_dir=str(folder))).num_classes == 100
+    os.remove(folder / "test")
+    assert "lacks test" in str(config_error("data.data_dir", name="cifar100", data_dir=str(folder)))
+    write_cifar100(folder)
+    with open(folder / "meta", "wb") as f:
+        pickle.dump({b"fine_label_names": [b"a"] * 10}, f, protocol=2)
+    assert "meta" in str(config_error("data.data_dir", name="cifar100", data_dir=str(folder)))
+    write_cifar100(folder)
+    with open(folder / "train", "wb") as f:  # CIFAR-10's keys: no fine_labels
+        pickle.dump({b"data": pixel_rows(pictures(2, 0)), b"labels": [0, 1]}, f, protocol=2)
+    assert "b'fine_labels'" in str(config_error("data.data_dir", name="cifar100", data_dir=str(folder)))
+    with open(folder / "train", "wb") as f:
+        pickle.dump({b"data": pixel_rows(pictures(2, 0)), b"fine_labels": [0, 100]}, f, protocol=2)
+    assert "outside 0..99" in str(config_error("data.data_dir", name="cifar100", data_dir=str(folder)))
+
+
+def test_cifar100_tfds_features_and_missing_data(tmp_path, monkeypatch):
+    """A prepared TFDS cifar100 is read through tfds.data_source: `label` (fine) or `coarse_label`; an
+    empty TFDS dir is a one-line ConfigError naming cifar100, with no network."""
+    import tensorflow_datasets as tfds
+
+    attempts = block_network(monkeypatch)
+    assert "'cifar100'" in str(config_error("data.tfds_data_dir", name="cifar100", tfds_data_dir=str(tmp_path)))
+    assert not attempts
+    images = pictures(4, 3)
+    items = [{"image": images[i], "label": int(FINE[i]), "coarse_label": int(COARSE[i])} for i in range(4)]
+    calls = []
+
+    def source(name, split, data_dir, download):
+        calls.append((name, split, data_dir, download))
+        return items
+    monkeypatch.setattr(tfds, "data_source", source)
+    for kind, want in (("fine", FINE[:4]), ("coarse", COARSE[:4])):
+        ds = registry.load(data_cfg(name="cifar100", label_kind=kind, tfds_data_dir=str(tmp_path)))
+        np.testing.assert_array_equal(np.asarray(ds.y_test), want)
+    assert {c[0] for c in calls} == {"cifar100"} and not any(c[3] for c in calls)
+
+
+@pytest.mark.parametrize("overrides,needle", [
+    ({"label_kind": "superclass"}, "must be 'fine' or 'coarse'"),
+    ({"name": "cifar10", "label_kind": "coarse"}, "coarse labels are cifar100's"),
+])
+def test_label_kind_is_validated_in_one_line(overrides, needle):
+    from lottery import validate
+
+    c = configs.base()
+    c.data.name = "cifar100"
+    c.data.update(overrides)
+    with pytest.raises(ConfigError, match=needle) as info:
+        validate.common(c)
+    assert info.value.field == "data.label_kind" and "\n" not in str(info.value)
+
+
+def test_label_kind_at_its_default_keeps_run_ids():
+    """data.label_kind came after runs were made: 'fine' leaves the run id as it was; 'coarse' changes it."""
+    from lottery.store import runid
+
+    c = configs.base().to_dict()
+    before = {**c, "data": {k: v for k, v in c["data"].items() if k != "label_kind"}}
+    assert runid.run_id(c) == runid.run_id(before)
+    assert runid.run_id({**c, "data": {**c["data"], "label_kind": "coarse"}}) != runid.run_id(c)

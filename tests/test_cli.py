@@ -67,7 +67,8 @@ def test_noise_draws_and_seeds_form_the_population(tmp_path):
 
 
 BAD = [
-    ({"data.name": "cifar100"}, "data.name"),
+    ({"data.name": "imagenet"}, "data.name"),
+    ({"data.label_kind": "coarse"}, "data.label_kind"),
     ({"model.name": "resnet"}, "model.name"),
     ({"optimizer.name": "lion"}, "optimizer.name"),
     ({"model.widths": (3, 0)}, "model.widths"),

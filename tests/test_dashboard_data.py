@@ -202,30 +202,34 @@ def test_aggregation_of_10000_samples_is_bounded_and_exact():
     np.testing.assert_allclose(a.density, np.histogram(frame.length, edges, density=True)[0])
 
 
-def test_minimum_spanning_tree_per_eval_set_against_scipy(study):
-    from scipy.sparse.csgraph import minimum_spanning_tree
-    from scipy.spatial.distance import cdist
+def test_spanning_trees_are_the_engines_edges_drawn_on_the_layout(study):
+    """The view draws embedding_edges (a tree per eval set, computed by the engine) between the points' 2-D
+    positions; it computes no tree of its own. Each line joins two points of its set, with the edge's distance."""
+    import pyarrow.parquet as pq
 
-    points, lines = spanning_tree.embedding(study.points, None)
+    edges = pq.read_table(study.workdir / "analysis" / "embedding_edges.parquet").to_pandas()
+    points, lines = spanning_tree.embedding(study.points, study.edges, None)
     sets = sorted(set(points.eval_set))
-    assert len(sets) == 4 and len(lines) == len(points) - len(sets)
+    assert len(sets) == 4 and len(lines) == len(edges) == len(points) - len(sets)
+    xy = points.set_index("point")[["x", "y"]]
     for name in sets:
-        xy = points.loc[points.eval_set == name, ["x", "y"]].to_numpy()
-        mine = lines[lines.eval_set == name]
-        assert len(mine) == len(xy) - 1
-        assert mine.distance.sum() == pytest.approx(minimum_spanning_tree(cdist(xy, xy)).sum())
-        ends = {tuple(p) for p in xy.round(9)}  # every edge joins two points of its own set
+        mine, theirs = lines[lines.eval_set == name], edges[edges.eval_set == name]
+        assert len(mine) == (points.eval_set == name).sum() - 1
+        assert mine.distance.sum() == pytest.approx(theirs.distance.sum())
+        ends = {tuple(p) for p in xy[points.set_index("point").eval_set == name].to_numpy().round(9)}
         assert all((round(r.x, 9), round(r.y, 9)) in ends and (round(r.x2, 9), round(r.y2, 9)) in ends
                    for r in mine.itertuples())
-    one, one_lines = spanning_tree.embedding(study.points, "fog-3")
+    one, one_lines = spanning_tree.embedding(study.points, study.edges, "fog-3")
     assert set(one.eval_set) == {"fog-3"} and len(one) == 26 and len(one_lines) == 25
-    assert len(spanning_tree.minimum_spanning_tree(np.zeros((1, 2)))) == 0
+    assert set(one_lines.eval_set) == {"fog-3"}
 
 
 def test_class_names_ranking_and_shown_classes(study):
     cfg = {"config": {"data": {"name": "fashion_mnist"}}}
     assert loading.class_names(cfg, 10)[6] == "Shirt" and loading.class_names(cfg, 3) == ["T-shirt/top", "Trouser", "Pullover"]
     assert loading.class_names({"config": {"data": {"name": "cifar100"}}}, 100)[99] == "worm"
+    coarse = loading.class_names({"config": {"data": {"name": "cifar100", "label_kind": "coarse"}}}, 20)
+    assert len(set(coarse)) == 20 and coarse[0] == "aquatic_mammals" and coarse[19] == "vehicles_2"
     assert loading.class_names({}, 2) == ["class 0", "class 1"]
     a, b = study.model_samples(3, "clean"), study.model_samples(9, "clean")
     for by in class_ranking.RANKINGS_TWO:
@@ -314,15 +318,18 @@ def test_concurrent_requests_match_sequential_answers(tmp_path):
 
 
 def test_occlusion_maps_and_image(study):
-    maps = attribution.occlusion_maps(study.occlusion, study.models, 1, [0, 4])
+    assert study.occlusion_samples == [0, 1, 2]
+    occ = study.occlusion(1)  # only that sample's row group is read
+    assert set(occ["sample"]) == {1} and len(occ) == len(study.models) * 4
+    maps = attribution.occlusion_maps(occ, study.models, 1, [0, 4])
     assert set(maps.measure) == set(model_index.MEASURES) and maps.model.nunique() == 2 and len(maps) == 2 * 4 * 14 * 14
-    occ = study.occlusion
     m = study.models.loc[4]
     row = occ[(occ.architecture == m.architecture) & (occ.method == m.method) & (occ.ratio == m.ratio)
-              & (occ["sample"] == 1) & (occ.measure == "margin")].iloc[0]
+              & (occ.measure == "margin")].iloc[0]
     got = maps[(maps.model == m.label) & (maps.measure == "margin") & (maps.row == 3) & (maps.col == 5)].value
     assert float(got.iloc[0]) == pytest.approx(row["map"][3 * 14 + 5])
-    assert len(attribution.occlusion_maps(study.occlusion, study.models, 150, [0])) == 0
+    assert len(study.occlusion(150)) == 0
+    assert len(attribution.occlusion_maps(study.occlusion(150), study.models, 150, [0])) == 0
     pixels = attribution.image_pixels(study.images("clean"), 7)
     img = np.load(study.workdir / "analysis" / "corrupted" / "clean-0.npy")[7]
     assert len(pixels) == 784 and pixels.gray.iloc[30] == img[1, 2, 0]
@@ -364,6 +371,16 @@ def test_missing_workdir_and_missing_table_pages(tmp_path):
             server.shutdown()
             server.server_close()
     assert server.server_address[0] == "127.0.0.1"
+
+
+def test_an_older_analysis_with_one_tree_over_every_set_is_named_as_missing(tmp_path):
+    workdir = write_workdir(tmp_path / "old", n_samples=20)
+    path = workdir / "analysis" / "embedding_edges.parquet"
+    pd.read_parquet(path).drop(columns="eval_set").to_parquet(path, index=False)
+    with pytest.raises(loading.MissingData) as info:
+        loading.load(workdir)
+    assert info.value.missing == ["analysis/embedding_edges.parquet's eval_set column (a tree per eval set; "
+                                  "rerun the command)"]
 
 
 def test_command_line_bad_flags_one_line_exit_2(tmp_path):

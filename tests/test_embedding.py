@@ -116,3 +116,39 @@ def test_umap_is_identical_across_processes(tmp_path):
     a, b = (np.load(o) for o in outs)
     assert a.shape == (30, 2) and np.all(np.isfinite(a))
     np.testing.assert_array_equal(a, b)
+
+
+def test_embed_gives_one_tree_per_eval_set_in_the_geometry_space():
+    """robustness_analysis.embed: a tree per evaluation set over that set's geometry vectors (not the 2-D
+    layout), its weight Prim's on those vectors; coincident points stay joined at distance 0."""
+    import pandas as pd
+
+    from lottery.studies import robustness_analysis as ra
+
+    rng = np.random.default_rng(7)
+    n, sets, models = 6, ("clean", "fog-3", "rotate-3"), 5
+    rows = []
+    for m in range(models):
+        for s in sets:
+            values = rng.normal(size=(3, n))
+            if s == "fog-3" and m == 1:  # coincident with model 0's fog-3 point
+                values = first
+            if s == "fog-3" and m == 0:
+                first = values
+            rows.append(pd.DataFrame({"architecture": "a", "method": "magnitude", "ratio": 0.1 * m, "seed": 0,
+                                      "noise_seed": 0, "eval_set": s, "sample": np.arange(n),
+                                      "angle_own": values[0], "length": values[1], "margin": values[2]}))
+    samples = pd.concat(rows, ignore_index=True)
+    points, edges = ra.embed(samples, seed=0)
+    assert sorted(edges.eval_set.unique()) == sorted(sets) and len(edges) == len(points) - len(sets)
+    ordered = samples.sort_values(ra.KEYS + ["eval_set", "sample"], kind="stable")
+    vectors = embedding.geometric_vectors(*(ordered[k].to_numpy(np.float32).reshape(len(points), n)
+                                            for k in ("angle_own", "length", "margin")))
+    for s in sets:
+        ids = points.point[points.eval_set == s].to_numpy()
+        tree = edges[edges.eval_set == s]
+        assert set(tree.source) | set(tree.target) <= set(ids)
+        assert _spans(np.searchsorted(ids, tree[["source", "target"]].to_numpy()), len(ids))
+        np.testing.assert_allclose(tree.distance.sum(), _prim(vectors[ids]), rtol=1e-9)
+        np.testing.assert_allclose(tree.distance, np.linalg.norm(vectors[tree.source] - vectors[tree.target], axis=1))
+    assert (edges[edges.eval_set == "fog-3"].distance == 0).sum() == 1

@@ -124,3 +124,18 @@ def test_bad_arguments():
         call(label=3)
     with pytest.raises(ValueError, match="fill must be"):
         call(fill=np.zeros(4))
+
+
+def test_a_batch_equals_its_images_one_by_one_mapped_or_vmapped():
+    module, stacked, _ = _population(blind_quadrant=False)
+    xs = jnp.asarray(np.random.default_rng(3).normal(size=(3, H, W, 1)), jnp.float32)
+    labels = [2, 0, 1]
+    for loop in (False, True):
+        batch = occlusion.occlusion_batch(module, stacked, {}, "dense_2", xs, labels, 3, 2, 0.0, loop=loop)
+        for i, label in enumerate(labels):
+            one = occlusion.occlusion_maps(module, stacked, {}, "dense_2", xs[i], label, 3, 2, 0.0)
+            for k in occlusion.MAPS:
+                assert batch[k].shape == (2, 3, H, W)
+                np.testing.assert_allclose(batch[k][:, i], one[k], rtol=1e-5, atol=1e-5, err_msg=f"{k} {loop}")
+    with pytest.raises(ValueError, match=r"^occlusion: labels must be \[3\], one per image, got shape \[2\]$"):
+        occlusion.occlusion_batch(module, stacked, {}, "dense_2", xs, [0, 1], 3, 2, 0.0)

@@ -68,7 +68,8 @@ def test_every_table_has_every_model_and_set(finished):
     assert (pv.nunique() == 1).all() and scores.pruning_vulnerability.between(0, 2).all()
     points = store.load(workdir, "embedding_points")
     edges = store.load(workdir, "embedding_edges")
-    assert len(points) == 2 * _models_per_arch() * 4 and len(edges) == len(points) - 1
+    assert len(points) == 2 * _models_per_arch() * 4 and len(edges) == len(points) - 4  # a tree per eval set
+    assert edges.groupby("eval_set").size().eq(2 * _models_per_arch() - 1).all()
     cka = store.load(workdir, "cka")
     assert len(cka) == 2 * _models_per_arch() ** 2
     np.testing.assert_allclose(cka[cka.model_a == cka.model_b].cka, 1.0, atol=1e-4)
@@ -154,6 +155,7 @@ def test_report_writes_the_grid_tables_and_dimensionality_plot(finished, tmp_pat
     ("robustness.severities", (1, 6), "severities are 1…5"),
     ("robustness.architectures", ("lenet5:1", "resnet_21:4"), "robustness.architectures"),
     ("robustness.geometry_severity", 4, "one of robustness.severities"),
+    ("robustness.occlusion_samples", -2, r"≥ 0 or -1 \(every analysed sample\)"),
 ])
 def test_bad_robustness_fields_are_one_line_errors(tmp_path, field, value, needle):
     with pytest.raises(ConfigError, match=needle) as e:
@@ -167,3 +169,40 @@ def test_the_gmm_study_is_refused_and_the_cli_exits_2(tmp_path):
                            "--config.data.name=gmm_linear", f"--workdir={tmp_path / 'w'}"],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "data.name" in proc.stderr, proc.stderr
+
+
+def test_a_100_class_cifar100_run_with_maps_for_every_sample_feeds_the_dashboard(tmp_path):
+    """CIFAR-100 files in the real cifar-100-python format (random pixels, fine labels 0…99) through a
+    one-architecture robustness run with robustness.occlusion_samples = -1: a 100-way head, maps for every
+    analysed sample, one tree per eval set, and the dashboard loads it with CIFAR-100's class names."""
+    import pickle
+
+    from lottery.dashboard import loading
+    from lottery.dashboard.endpoints import Endpoints
+
+    folder = tmp_path / "data" / "cifar-100-python"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 200), ("test", 40)):
+        fine = rng.permutation(np.arange(n) % 100)
+        batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"fine_labels": fine.tolist(),
+                 b"coarse_labels": (fine % 20).tolist(), b"filenames": [b"x.png"] * n, b"batch_label": split.encode()}
+        with open(folder / split, "wb") as f:
+            pickle.dump(batch, f, protocol=2)
+    c = robustness_config(**{"data.name": "cifar100", "data.data_dir": str(folder),
+                             "robustness.architectures": ("mnist_fcn2:16",), "robustness.occlusion_samples": -1,
+                             "robustness.test_examples": 12, "robustness.dimension_widths": (),
+                             "train.seeds": (0,), "prune_methods.methods": ("magnitude",)})
+    workdir = str(tmp_path / "run")
+    run(c, workdir, **QUIET)
+    samples = store.load(workdir, "samples")
+    assert [f"angle_{k}" for k in range(100)] == [col for col in samples.columns if col[6:].isdigit()]
+    occ = store.load(workdir, "occlusion")
+    assert sorted(occ["sample"].unique()) == list(range(12)) and occ["sample"].is_monotonic_increasing
+    assert occ["map"].iloc[0].dtype == np.float16
+    edges, points = store.load(workdir, "embedding_edges"), store.load(workdir, "embedding_points")
+    assert (edges.groupby("eval_set").size() == points.groupby("eval_set").size() - 1).all()
+    study = loading.load(workdir)
+    assert study.n_classes == 100 and study.class_names[99] == "worm" and study.occlusion_samples == list(range(12))
+    answer = Endpoints(study).answer("attribution", {"models": [0], "eval_set": "clean", "sample": 11})
+    assert len(answer["data"]["maps"]) == 4 * 32 * 32 and "every one of the 12" in answer["note"]

@@ -2,8 +2,8 @@
 replace it by a fill value, recompute the sample's angle to its own class, feature length, margin and
 probability, and map the change per pixel.
 
-All window positions go through one forward pass per model (a batch of occluded images, the clean
-image first), vmapped over the population's model axis.
+All window positions of a batch of images go through one forward pass per model (each clean image
+first, then its occluded copies), vmapped (or mapped) over the population's model axis.
 """
 from __future__ import annotations
 
@@ -42,24 +42,32 @@ def window_masks(height: int, width: int, patch: int, stride: int) -> np.ndarray
     return np.stack(out)
 
 
-@functools.partial(jax.jit, static_argnames=("module", "head_name"))
-def _changes(module, head_name, params, stats, batch, labels):
-    """[K, 4, P]: change of each measure (MAPS order) from the clean image batch[0] to every occluded
-    image batch[1:], per model. Compiled once per (module, head, shapes): Flax modules hash by value."""
+@functools.partial(jax.jit, static_argnames=("module", "head_name", "loop"))
+def _changes(module, head_name, loop, params, stats, batch, labels):
+    """[K, 4, B, P]: change of each measure (MAPS order) from each clean image batch[:, 0] to its occluded
+    images batch[:, 1:] (batch [B, 1 + P, H, W, C], labels [B]), per model — models vmapped, or mapped one
+    after the other when ``loop`` (XLA runs vmapped convolutions slowly on CPU). Compiled once per
+    (module, head, loop, shapes): Flax modules hash by value."""
+    b, q = batch.shape[:2]
+    flat = batch.reshape(b * q, *batch.shape[2:])
+    flat_labels = jnp.repeat(labels, q)
 
-    def one(p, s):
-        feats, _ = geometry.features(module, p, s, batch)
-        w, b = geometry.head(p, head_name)
-        m = geometry.measures(feats, w, b, labels)
-        return jnp.stack([m[k][1:] - m[k][0] for k in MAPS])
+    def one(ps):
+        feats, _ = geometry.features(module, ps[0], ps[1], flat)
+        w, bias = geometry.head(ps[0], head_name)
+        m = geometry.measures(feats, w, bias, flat_labels)
+        d = jnp.stack([m[k].reshape(b, q) for k in MAPS])  # [4, B, 1 + P]
+        return d[..., 1:] - d[..., :1]
 
-    return jax.vmap(one)(params, stats)
+    return jax.lax.map(one, (params, stats)) if loop else jax.vmap(one)((params, stats))
 
 
-def occlusion_maps(module, params, stats, head_name: str, x, label: int, patch: int, stride: int, fill) -> dict:
-    """Per-pixel change maps {angle_own, length, margin, prob_own: [K, H, W]} of one image x [H, W, C]
-    with true class ``label`` for a population (params, stats: flat variables with a leading model
-    axis K; stats {} without batch-norm; ``head_name`` from :func:`geometry.head_name`).
+def occlusion_batch(module, params, stats, head_name: str, xs, labels, patch: int, stride: int, fill,
+                    loop: bool = False) -> dict:
+    """Per-pixel change maps {angle_own, length, margin, prob_own: [K, B, H, W]} of images xs [B, H, W, C]
+    with true classes ``labels`` [B] for a population (params, stats: flat variables with a leading model
+    axis K; stats {} without batch-norm; ``head_name`` from :func:`geometry.head_name`); all B × (1 + P)
+    images go through one compiled forward pass per model (``loop``: models one after the other).
 
     Every window (``patch`` × ``patch``, top-left corners on a ``stride`` grid, the last window flush
     with the border) is replaced by ``fill`` — a scalar, a per-channel [C] value or an image [H, W, C]
@@ -68,26 +76,38 @@ def occlusion_maps(module, params, stats, head_name: str, x, label: int, patch: 
     (geometry.measures), so a window that flips the prediction shows up as a large drop.
     ValueError (one line) for patch < 1 or larger than the image, stride < 1, a bad label or fill.
     """
-    x = jnp.asarray(x)
-    if x.ndim != 3:
-        raise ValueError(f"occlusion: x must be one image [H, W, C], got shape {list(x.shape)}")
-    H, W, C = x.shape
+    xs = jnp.asarray(xs)
+    if xs.ndim != 4:
+        raise ValueError(f"occlusion: xs must be images [B, H, W, C], got shape {list(xs.shape)}")
+    B, H, W, C = xs.shape
     masks = window_masks(H, W, patch, stride)  # [P, H, W]
     try:
-        fill_img = jnp.broadcast_to(jnp.asarray(fill, x.dtype), x.shape)
+        fill_img = jnp.broadcast_to(jnp.asarray(fill, xs.dtype), (H, W, C))
     except ValueError:
         raise ValueError(f"occlusion: fill must be a scalar, [C] or [H, W, C] for an image {[H, W, C]}, got "
                          f"shape {list(np.shape(fill))}") from None
+    labels = np.asarray(labels).reshape(-1)
     num_classes = params[head_name]["kernel"].shape[-1]  # kernel [K, d, C]
-    if not 0 <= int(label) < num_classes:
-        raise ValueError(f"occlusion: label must be in [0, {num_classes}), got {label}")
+    if labels.shape != (B,):
+        raise ValueError(f"occlusion: labels must be [{B}], one per image, got shape {list(labels.shape)}")
+    bad = labels[(labels < 0) | (labels >= num_classes)]
+    if bad.size:
+        raise ValueError(f"occlusion: each label must be in [0, {num_classes}), got {bad.tolist()[:5]}")
 
-    occluded = jnp.where(jnp.asarray(masks)[..., None], fill_img[None], x[None])  # [P, H, W, C]
-    batch = jnp.concatenate([x[None], occluded])  # clean image first
-    labels = jnp.full((batch.shape[0],), int(label), jnp.int32)
-    delta = _changes(module, head_name, params, stats, batch, labels)  # [K, 4, P]
+    occluded = jnp.where(jnp.asarray(masks)[None, ..., None], fill_img[None, None], xs[:, None])  # [B, P, H, W, C]
+    batch = jnp.concatenate([xs[:, None], occluded], axis=1)  # clean image first
+    delta = _changes(module, head_name, bool(loop), params, stats, batch, jnp.asarray(labels, jnp.int32))
     m = jnp.asarray(masks, delta.dtype)
     cover = m.sum(0)  # [H, W]
-    summed = jnp.einsum("kqp,phw->kqhw", delta, m)
+    summed = jnp.einsum("kqbp,phw->kqbhw", delta, m)
     maps = jnp.where(cover > 0, summed / jnp.where(cover > 0, cover, 1.0), 0.0)
     return {k: maps[:, i] for i, k in enumerate(MAPS)}
+
+
+def occlusion_maps(module, params, stats, head_name: str, x, label: int, patch: int, stride: int, fill) -> dict:
+    """:func:`occlusion_batch` of one image x [H, W, C] with true class ``label``: {measure: [K, H, W]}."""
+    x = jnp.asarray(x)
+    if x.ndim != 3:
+        raise ValueError(f"occlusion: x must be one image [H, W, C], got shape {list(x.shape)}")
+    maps = occlusion_batch(module, params, stats, head_name, x[None], [int(label)], patch, stride, fill)
+    return {k: v[:, 0] for k, v in maps.items()}

@@ -99,7 +99,6 @@ class Endpoints:
         """Models (id, label, keys), eval sets, table columns, classes (names), labels per sample, samples with
         occlusion maps, run id."""
         s = self.study
-        occ = s.occlusion[model_index.MODEL + ["sample"]].drop_duplicates()
         cfg = s.config.get("config", {})
         return {
             "run_id": s.config.get("run_id", ""),
@@ -111,7 +110,7 @@ class Endpoints:
             "geometry_severity": int(cfg.get("robustness", {}).get("geometry_severity") or 0),
             "n_classes": s.n_classes, "class_names": s.class_names, "n_samples": int(len(s.sample_ids)),
             "sample_ids": s.sample_ids.tolist(), "labels": self.labels.tolist(), "n_severities": s.n_severities,
-            "occlusion_samples": sorted(int(v) for v in occ["sample"].unique()),
+            "occlusion_samples": s.occlusion_samples,
             "embedding_sets": sorted(set(s.points["eval_set"])), "measures": list(model_index.MEASURES),
             "rankings_one": class_ranking.RANKINGS_ONE, "rankings_two": class_ranking.RANKINGS_TWO, "top_k": TOP_K,
         }
@@ -151,7 +150,7 @@ class Endpoints:
         """The similarity view for one eval set (q['eval_set'], '' = all) coloured by q['colour'], the minimum
         spanning tree per eval set, the chosen models (q['models']) lettered."""
         s = self.study
-        points, lines = spanning_tree.embedding(s.points, q.get("eval_set") or None)
+        points, lines = spanning_tree.embedding(s.points, s.edges, q.get("eval_set") or None)
         points = points.merge(s.models[model_index.MODEL + ["id", "label"]], on=model_index.MODEL, how="left")
         points = points.rename(columns={"id": "model_id"})
         points["row"] = points["architecture"].astype(str) + " · " + points["method"].astype(str)
@@ -287,16 +286,19 @@ class Endpoints:
         rows = [r[r["sample"] == sample].assign(label_model=s.models.loc[i, "label"]) for r, i in zip(rows, ids)]
         rows = [r for r in rows if len(r)]
         values = attribution.unoccluded(pd.concat(rows, ignore_index=True), s.class_names) if rows else None
-        maps = attribution.occlusion_maps(s.occlusion, s.models, sample, ids)
+        maps = attribution.occlusion_maps(s.occlusion(sample), s.models, sample, ids)
         pos = np.searchsorted(s.sample_ids, sample)
         label = int(self.labels[pos]) if pos < len(s.sample_ids) and s.sample_ids[pos] == sample else None
         title = f"Sample {sample} on {eval_set}" + (f", label {s.class_names[label]}" if label is not None else "")
         have = sorted(set(maps["model"])) if len(maps) else []
         wanted = [s.models.loc[i, "label"] for i in ids]
         lacking = [w for w in wanted if w not in have]
-        occ_samples = sorted(int(v) for v in s.occlusion["sample"].unique())
-        note = (f"Occlusion maps are precomputed for {len(occ_samples)} samples only "
-                f"({', '.join(map(str, occ_samples[:20]))}{' …' if len(occ_samples) > 20 else ''}).")
+        occ_samples = s.occlusion_samples
+        if len(occ_samples) == len(s.sample_ids):
+            note = f"Occlusion maps are precomputed for every one of the {len(occ_samples)} analysed samples."
+        else:
+            note = (f"Occlusion maps are precomputed for {len(occ_samples)} samples only "
+                    f"({', '.join(map(str, occ_samples[:20]))}{' …' if len(occ_samples) > 20 else ''}).")
         if lacking:
             note += f" Sample {sample} has no map for: {', '.join(lacking)}."
         payload = {"data": {"pixels": _records(attribution.image_pixels(images, sample)),
@@ -314,7 +316,7 @@ class Endpoints:
         s = self.study
         pruned = s.models[s.models["method"] != "dense"]
         a = int((pruned if len(pruned) else s.models)["id"].iloc[0])
-        sample = int(s.occlusion["sample"].min()) if len(s.occlusion) else 0
+        sample = s.occlusion_samples[0] if s.occlusion_samples else 0
         emb = "clean" if "clean" in set(s.points["eval_set"]) else ""
         model = {"models": [a], "eval_set": "clean", "interactive": interactive}
         return {"meta": {}, "table": {"samples": None, "rows": [], "expand": None, "interactive": interactive},

@@ -20,7 +20,7 @@ from lottery.dashboard.accuracy_table import correctness
 from lottery.dashboard.model_index import MODEL, model_list
 from lottery.dashboard.sample_frames import angle_columns
 
-TABLES = ("evaluation", "samples", "scores", "embedding_points", "occlusion")  # MST edges: per set, here
+TABLES = ("evaluation", "samples", "scores", "embedding_points", "embedding_edges", "occlusion")
 COMMAND = "python -m lottery.main --config=experiments/robustness_lottery_mnist.py:quick --workdir={workdir}"
 
 
@@ -43,7 +43,11 @@ def missing_files(workdir) -> list[str]:
     if not root.is_dir():
         return [str(root) + "/ (no such directory)"]
     needed = ["config.json"] + [f"analysis/{t}.parquet" for t in TABLES] + ["analysis/corrupted/clean-0.npy"]
-    return [p for p in needed if not (root / p).exists()]
+    missing = [p for p in needed if not (root / p).exists()]
+    edges = root / "analysis" / "embedding_edges.parquet"
+    if edges.exists() and "eval_set" not in pq.read_schema(edges).names:  # one tree over every set: an older analysis
+        missing.append("analysis/embedding_edges.parquet's eval_set column (a tree per eval set; rerun the command)")
+    return missing
 
 
 # Class names of the datasets the engine knows (config.json's data.name); others are numbered.
@@ -59,14 +63,22 @@ CLASS_NAMES = {
         pine_tree plain plate poppy porcupine possum rabbit raccoon ray road rocket rose sea seal shark shrew skunk
         skyscraper snail snake spider squirrel streetcar sunflower sweet_pepper table tank telephone television tiger
         tractor train trout tulip turtle wardrobe whale willow_tree wolf woman worm""".split(),
+    "cifar100_coarse": """aquatic_mammals fish flowers food_containers fruit_and_vegetables household_electrical_devices
+        household_furniture insects large_carnivores large_man-made_outdoor_things large_natural_outdoor_scenes
+        large_omnivores_and_herbivores medium_mammals non-insect_invertebrates people reptiles small_mammals trees
+        vehicles_1 vehicles_2""".split(),
 }
 
 
 def class_names(config: dict, n_classes: int) -> list[str]:
     """The class names of a run (config.json): data.class_names when given, else the known dataset's (first
-    n_classes, as data.classes keeps the first k), else 'class k'."""
+    n_classes, as data.classes keeps the first k; cifar100 with data.label_kind 'coarse': its 20 superclasses),
+    else 'class k'."""
     data_cfg = config.get("config", {}).get("data", {})
-    names = list(data_cfg.get("class_names") or CLASS_NAMES.get(str(data_cfg.get("name", "")).replace("-", "_"), []))
+    known = str(data_cfg.get("name", "")).replace("-", "_")
+    if data_cfg.get("label_kind") == "coarse":
+        known += "_coarse"
+    names = list(data_cfg.get("class_names") or CLASS_NAMES.get(known, []))
     return [names[k] if k < len(names) else f"class {k}" for k in range(n_classes)]
 
 
@@ -80,7 +92,8 @@ class Study:
     samples: pd.DataFrame
     scores: pd.DataFrame
     points: pd.DataFrame
-    occlusion: pd.DataFrame
+    edges: pd.DataFrame
+    occlusion_samples: list  # the samples with occlusion maps, ascending
     models: pd.DataFrame
     corruptions: list
     methods: list
@@ -97,6 +110,13 @@ class Study:
         """The samples.parquet rows of one model on one eval set (empty when absent)."""
         idx = self.groups.get((int(model_id), eval_set))
         return self.samples.iloc[idx] if idx is not None else self.samples.iloc[:0]
+
+    def occlusion(self, sample: int) -> pd.DataFrame:
+        """The occlusion.parquet rows of one sample (every model × measure; empty when it has no maps). The
+        table is sample-major with a row group per sample, so only that sample's group is read: the maps of
+        every analysed sample need not fit in memory."""
+        path = self.workdir / "analysis" / "occlusion.parquet"
+        return pq.read_table(path, filters=[("sample", "==", int(sample))]).to_pandas()
 
     def images(self, eval_set: str):
         """The uint8 images of an eval set (memory-mapped), or None when its .npy is absent."""
@@ -133,6 +153,9 @@ def load(workdir) -> Study:
     eval_sets = ["clean"] + sorted(set(samples["eval_set"]) - {"clean"})
     n_classes = len(angle_columns(samples)) or int(samples["label"].max()) + 1
     ratios = sorted(float(r) for r in set(models.loc[models["method"] != "dense", "ratio"]))
-    return Study(workdir, config, evaluation, samples, scores, read("embedding_points"), read("occlusion"), models,
+    occlusion_samples = pq.read_table(workdir / "analysis" / "occlusion.parquet", columns=["sample"]).column("sample")
+    occlusion_samples = sorted(int(v) for v in set(occlusion_samples.to_pylist()))
+    return Study(workdir, config, evaluation, samples, scores, read("embedding_points"), read("embedding_edges"),
+                 occlusion_samples, models,
                  corruptions, methods, n_severities, n_classes, eval_sets, sample_ids, matrices, groups,
                  class_names(config, n_classes), ratios)

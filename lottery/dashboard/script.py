@@ -199,7 +199,7 @@ APP_JS = r"""
   // ---- 2 · similarity ---------------------------------------------------------------------------------------------
   async function renderEmbedding() {
     const r = await api('embedding', {eval_set: S.embSet, colour: S.colour, rows: S.rows, models: S.models, structure: have('embedding')});
-    note('embedding', r.n_points + ' models × eval sets, ' + r.n_edges + ' MST edges (a tree per eval set, in the 2-D layout).' +
+    note('embedding', r.n_points + ' models × eval sets, ' + r.n_edges + ' MST edges (a tree per eval set, built over the geometry vectors, drawn on the 2-D layout).' +
          (live ? ' Click a point: that model (shift-click adds it); A, B, … mark the chosen models.' : ''));
     await show('embedding', r, 'svg', (view) => {
       if (!live) return;

@@ -11,7 +11,7 @@ from lottery.data.dataset import Dataset, first_classes
 
 GMM_LAYOUTS = {"gmm_linear": gmm.linear, "gmm_xor": gmm.xor}
 # cifar10_synthetic: SYNTHETIC colour blobs in the CIFAR-10 binary format (smoke runs), read by the real reader
-CIFAR = ("cifar10", "cifar10_synthetic")
+CIFAR = ("cifar10", "cifar10_synthetic", "cifar100")  # cifar100: fine or coarse labels by data.label_kind
 NAMES = tuple(GMM_LAYOUTS) + tuple(images.NORMALIZATION) + CIFAR
 
 
@@ -42,6 +42,8 @@ def load(cfg) -> Dataset:
                        posterior=functools.partial(gmm.posterior, mixture))
     if cfg.name == "cifar10":
         dataset = cifar.load(cfg.data_dir, cfg.tfds_data_dir)
+    elif cfg.name == "cifar100":
+        dataset = cifar.load_cifar100(cfg.data_dir, cfg.tfds_data_dir, cfg.get("label_kind", "fine"))
     elif cfg.name == "cifar10_synthetic":
         dataset = cifar.load_synthetic(cfg.train_size, cfg.test_size, cfg.seed)
     else:

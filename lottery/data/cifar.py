@@ -1,4 +1,5 @@
-"""CIFAR-10: the original binary or Python-pickle batches from a directory, or a prepared TFDS data_dir.
+"""CIFAR-10 and CIFAR-100: the original binary or Python-pickle batches from a directory, or a prepared TFDS
+data_dir.
 
 The two original distributions (https://www.cs.toronto.edu/~kriz/cifar.html), once extracted:
 
@@ -18,11 +19,18 @@ std (0.2470, 0.2435, 0.2616) for red, green, blue. (OpenLTH, study A's code, nor
 with ImageNet's numbers, mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225); the difference
 is an affine change of the input.) Labels are int32 in 0…9.
 
+CIFAR-100 (:func:`load_cifar100`) comes as ``cifar-100-python/``: pickled ``train`` (50,000 images) and
+``test`` (10,000) dicts with ``b"data"`` (the same layout), ``b"fine_labels"`` (0…99) and ``b"coarse_labels"``
+(0…19, the superclasses), and ``meta`` with ``b"fine_label_names"`` / ``b"coarse_label_names"``; or a
+prepared TFDS ``cifar100`` (features ``label`` and ``coarse_label``). ``data.label_kind`` picks fine or coarse;
+it is normalised with CIFAR-100's statistics, mean (0.5071, 0.4865, 0.4409), std (0.2673, 0.2564, 0.2762).
+
 :func:`write_synthetic_cifar10` writes SYNTHETIC files in the real binary format for smoke runs.
 """
 from __future__ import annotations
 
 import codecs
+import functools
 import glob
 import os
 import pickle
@@ -94,24 +102,31 @@ class _ArrayUnpickler(pickle.Unpickler):
         return self._ALLOWED[module, name]
 
 
-def read_pickle_batch(path: str) -> tuple[np.ndarray, np.ndarray]:
-    """One file of the Python-pickle format → images [n, 32, 32, 3] uint8, labels [n] uint8."""
+def _unpickle(path: str, what: str, how_to: str):
+    """The restricted unpickling of one file; ConfigError (one line) when it cannot be read or is no pickle."""
     try:
         with open(path, "rb") as f:
-            batch = _ArrayUnpickler(f, encoding="bytes").load()
+            return _ArrayUnpickler(f, encoding="bytes").load()
     except OSError as e:
         raise ConfigError(FIELD, f"cannot read {path}: {e.strerror}") from None
     except Exception as e:  # truncated (EOFError, UnpicklingError) or not a pickle at all
-        raise ConfigError(FIELD, f"{path} is truncated or not a CIFAR-10 pickle batch ({type(e).__name__}: "
-                                 f"{e}); {HOW_TO}") from None
+        raise ConfigError(FIELD, f"{path} is truncated or not a {what} pickle ({type(e).__name__}: {e}); "
+                                 f"{how_to}") from None
+
+
+def read_pickle_batch(path: str, label_key: str = "labels", num_classes: int = NUM_CLASSES,
+                      what: str = "CIFAR-10", how_to: str = HOW_TO) -> tuple[np.ndarray, np.ndarray]:
+    """One file of the Python-pickle format → images [n, 32, 32, 3] uint8, labels [n] uint8 (``label_key``:
+    CIFAR-10's ``labels``, CIFAR-100's ``fine_labels`` or ``coarse_labels``)."""
+    batch = _unpickle(path, what, how_to)
     batch = batch if isinstance(batch, dict) else {}
-    data, labels = (np.asarray(batch.get(k.encode(), batch.get(k))) for k in ("data", "labels"))
+    data, labels = (np.asarray(batch.get(k.encode(), batch.get(k))) for k in ("data", label_key))
     if not (data.dtype == np.uint8 and data.ndim == 2 and data.shape[1] == PIXELS and len(data)
             and labels.shape == data.shape[:1] and labels.dtype.kind in "iu"):
-        raise ConfigError(FIELD, f"{path} is not a CIFAR-10 pickle batch: expected a dict with b'data' [n, {PIXELS}] "
-                                 f"uint8 and b'labels' (n integers); {HOW_TO}")
-    if labels.min() < 0 or labels.max() >= NUM_CLASSES:
-        raise ConfigError(FIELD, f"{path} has labels outside 0..{NUM_CLASSES - 1}")
+        raise ConfigError(FIELD, f"{path} is not a {what} pickle batch: expected a dict with b'data' [n, {PIXELS}] "
+                                 f"uint8 and b'{label_key}' (n integers); {how_to}")
+    if labels.min() < 0 or labels.max() >= num_classes:
+        raise ConfigError(FIELD, f"{path} has {label_key} outside 0..{num_classes - 1}")
     return _channel_major(data), labels.astype(np.uint8)
 
 
@@ -157,18 +172,20 @@ def read_split_files(data_dir: str) -> dict[str, np.ndarray]:
             "test_images": test_images, "test_labels": test_labels}
 
 
-def from_arrays(name: str, arrays: dict[str, np.ndarray], field: str = FIELD) -> Dataset:
-    """uint8 arrays of :func:`read_split_files` → the normalised Dataset (images [N, 32, 32, 3] float32)."""
-    images.check_splits(name, arrays, SHAPE, field, NUM_CLASSES)
+def from_arrays(name: str, arrays: dict[str, np.ndarray], field: str = FIELD, num_classes: int = NUM_CLASSES,
+                mean=MEAN, std=STD) -> Dataset:
+    """uint8 arrays of :func:`read_split_files` (or :func:`read_cifar100_files`) → the normalised Dataset
+    (images [N, 32, 32, 3] float32, (x/255 − mean)/std per channel; labels int32 [N] in 0…num_classes − 1)."""
+    images.check_splits(name, arrays, SHAPE, field, num_classes)
     return Dataset(
         name=name,
-        x_train=images.normalize(arrays["train_images"], MEAN, STD),
+        x_train=images.normalize(arrays["train_images"], mean, std),
         y_train=jnp.asarray(arrays["train_labels"], jnp.int32),
-        x_test=images.normalize(arrays["test_images"], MEAN, STD),
+        x_test=images.normalize(arrays["test_images"], mean, std),
         y_test=jnp.asarray(arrays["test_labels"], jnp.int32),
-        num_classes=NUM_CLASSES,
-        black=BLACK,
-        pixels=(MEAN, STD),
+        num_classes=num_classes,
+        black=tuple(-m / s for m, s in zip(mean, std)),
+        pixels=(tuple(mean), tuple(std)),
     )
 
 
@@ -188,6 +205,82 @@ def load(data_dir: str = "", tfds_data_dir: str = "") -> Dataset:
     if tfds_data_dir:
         return from_arrays("cifar10", images.from_tfds("cifar10", tfds_data_dir, HOW_TO), "data.tfds_data_dir")
     raise ConfigError(FIELD, f"CIFAR-10 is not on this machine (data.data_dir is empty); {HOW_TO}")
+
+
+# ---------------------------------------------------------------- CIFAR-100
+
+MEAN_100 = (0.5071, 0.4865, 0.4409)  # CIFAR-100 training-set statistics, red, green, blue
+STD_100 = (0.2673, 0.2564, 0.2762)
+FOLDER_100 = "cifar-100-python"
+# label kind → (its key in the pickles, in the meta file, in TFDS's cifar100 features; number of classes)
+LABEL_KINDS = {"fine": ("fine_labels", "fine_label_names", "label", 100),
+               "coarse": ("coarse_labels", "coarse_label_names", "coarse_label", 20)}
+HOW_TO_100 = ("set data.data_dir to the extracted cifar-100-python folder (or the folder holding it) of CIFAR-100 "
+              "from https://www.cs.toronto.edu/~kriz/cifar.html, or data.tfds_data_dir to a prepared TFDS data_dir "
+              "with cifar100")
+
+
+def find_cifar100(data_dir: str) -> str:
+    """The folder holding CIFAR-100's ``train`` and ``test`` pickles: ``data_dir`` or its ``cifar-100-python``;
+    a ConfigError naming what is missing otherwise."""
+    if not os.path.isdir(data_dir):
+        raise ConfigError(FIELD, f"{data_dir} is not a directory; {HOW_TO_100}")
+    for folder in (data_dir, os.path.join(data_dir, FOLDER_100)):
+        missing = [f for f in ("train", "test") if not os.path.isfile(os.path.join(folder, f))]
+        if not missing:
+            return folder
+        if len(missing) == 1:
+            raise ConfigError(FIELD, f"incomplete CIFAR-100 files: {folder} lacks {missing[0]}; {HOW_TO_100}")
+    archives = glob.glob(os.path.join(glob.escape(data_dir), "cifar-100-*.tar.gz"))
+    hint = f" ({os.path.basename(archives[0])} is there: extract it with tar xzf)" if archives else ""
+    raise ConfigError(FIELD, f"no CIFAR-100 pickles (train, test) in {data_dir} or its {FOLDER_100} folder{hint}; "
+                             f"{HOW_TO_100}")
+
+
+def cifar100_names(folder: str, label_kind: str) -> list[str] | None:
+    """The class names of ``label_kind`` from the folder's ``meta`` pickle (None when there is no meta);
+    a ConfigError when it does not hold as many names as the kind has classes."""
+    path = os.path.join(folder, "meta")
+    if not os.path.isfile(path):
+        return None
+    _, key, _, n = LABEL_KINDS[label_kind]
+    meta = _unpickle(path, "CIFAR-100 meta", HOW_TO_100)
+    names = meta.get(key.encode(), meta.get(key)) if isinstance(meta, dict) else None
+    if not isinstance(names, list) or len(names) != n:
+        raise ConfigError(FIELD, f"{path} is not CIFAR-100's meta: expected b'{key}' with {n} names")
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in names]
+
+
+def read_cifar100_files(data_dir: str, label_kind: str = "fine") -> dict[str, np.ndarray]:
+    """``{train,test}_images`` [N, 32, 32, 3] uint8 and ``{train,test}_labels`` [N] uint8 (fine 0…99 or coarse
+    0…19) from the ``train`` / ``test`` pickles (keys b'data', b'fine_labels', b'coarse_labels') under
+    ``data_dir``; its ``meta`` (when there) must name as many classes."""
+    folder = find_cifar100(data_dir)
+    key, _, _, n = LABEL_KINDS[label_kind]
+    cifar100_names(folder, label_kind)
+    out = {}
+    for split in ("train", "test"):
+        out[f"{split}_images"], out[f"{split}_labels"] = read_pickle_batch(
+            os.path.join(folder, split), key, n, "CIFAR-100", HOW_TO_100)
+    return out
+
+
+def load_cifar100(data_dir: str = "", tfds_data_dir: str = "", label_kind: str = "fine") -> Dataset:
+    """CIFAR-100 with its fine (100) or coarse (20) labels from the original pickles in ``data_dir``, else
+    from a prepared TFDS ``cifar100`` in ``tfds_data_dir`` (or in ``data_dir``, as for CIFAR-10)."""
+    _, _, tfds_key, n = LABEL_KINDS[label_kind]
+    make = functools.partial(from_arrays, "cifar100", num_classes=n, mean=MEAN_100, std=STD_100)
+    if data_dir:
+        try:
+            return make(read_cifar100_files(data_dir, label_kind))
+        except ConfigError:
+            if not os.path.isdir(os.path.join(data_dir, "cifar100")):
+                raise
+            return make(images.from_tfds("cifar100", data_dir, HOW_TO_100, FIELD, tfds_key))
+    if tfds_data_dir:
+        return make(images.from_tfds("cifar100", tfds_data_dir, HOW_TO_100, label_key=tfds_key),
+                    field="data.tfds_data_dir")
+    raise ConfigError(FIELD, f"CIFAR-100 is not on this machine (data.data_dir is empty); {HOW_TO_100}")
 
 
 # ---------------------------------------------------------------- synthetic stand-in (smoke runs only)

@@ -28,10 +28,12 @@ HOW_TO = {
 }
 
 
-def from_tfds(name: str, data_dir: str, how_to: str, field: str = "data.tfds_data_dir") -> dict[str, np.ndarray]:
+def from_tfds(name: str, data_dir: str, how_to: str, field: str = "data.tfds_data_dir",
+              label_key: str = "label") -> dict[str, np.ndarray]:
     """Reads a prepared TFDS dataset without downloading (and without TensorFlow).
 
-    Returns ``{train,test}_images`` [N, H, W, C] uint8 and ``{train,test}_labels`` [N]. tfds reports a
+    Returns ``{train,test}_images`` [N, H, W, C] uint8 and ``{train,test}_labels`` [N] (the feature
+    ``label_key``, e.g. cifar100's ``coarse_label``). tfds reports a
     dataset that is not there with misleading errors (a ``NotImplementedError`` about
     ``FileFormat.TFRECORD``, assertions, missing files): any of them becomes a ConfigError on ``field``
     that says what is missing and ``how_to`` provide it.
@@ -49,7 +51,7 @@ def from_tfds(name: str, data_dir: str, how_to: str, field: str = "data.tfds_dat
             raise ConfigError(field, f"no prepared TFDS dataset {name!r} ({split}) in {data_dir} "
                                      f"({type(e).__name__}); {how_to}") from None
         out[f"{split}_images"] = np.stack([it["image"] for it in items])
-        out[f"{split}_labels"] = np.asarray([it["label"] for it in items])
+        out[f"{split}_labels"] = np.asarray([it[label_key] for it in items])
     return out
 
 

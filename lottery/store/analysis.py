@@ -77,11 +77,13 @@ def gather(workdir: str, names: list[str], table: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def write_table(workdir: str, table: str, df: pd.DataFrame) -> str:
+def write_table(workdir: str, table: str, df: pd.DataFrame, row_group_size: int | None = None) -> str:
+    """Writes a merged table atomically; ``row_group_size`` rows per Parquet row group (None: pyarrow's
+    default), so a reader filtering on a sorted column reads only the groups that hold its rows."""
     path = os.path.join(root(workdir), f"{table}.parquet")
     os.makedirs(root(workdir), exist_ok=True)
     with files.atomic_path(path) as tmp:
-        df.to_parquet(tmp, index=False)
+        df.to_parquet(tmp, index=False, row_group_size=row_group_size)
     return path
 
 

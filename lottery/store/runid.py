@@ -25,6 +25,8 @@ def result_settings(config_dict: dict) -> dict:
             holder, node = holder[node], path.pop(0)
         if not path:
             holder.pop(node, None)
+    if out.get("data", {}).get("label_kind") == "fine":  # data.label_kind came later: at its default, ids stay the same
+        out["data"].pop("label_kind")
     if out.get("kind") == "imp":  # config.kind came after the first IMP runs; at its default their ids stay the same
         out.pop("kind")
     return out

@@ -26,7 +26,7 @@ from lottery.studies.levels import LevelResult
 from lottery.studies.method_populations import BRANCH, KEYS as METHOD_KEYS
 from lottery.studies.robustness_analysis import (DENSE, METRICS, Architecture, EvalSets, analyse,
                                                  arch_config, architectures, correlations, finish, measures_pv,
-                                                 occlusion_table, pie_by_ratio, population_weights, scores_table)
+                                                 occlusion_batch_size, occlusion_table, pie_by_ratio, population_weights, scores_table)
 
 
 def architecture_configs(c) -> list:
@@ -74,8 +74,11 @@ def check_section(c) -> None:
     if not validate.is_int(r.geometry_severity) or not (r.geometry_severity == 0 or r.geometry_severity in r.severities):
         raise ConfigError("robustness.geometry_severity", f"must be 0 (clean only) or one of robustness.severities "
                                                           f"{tuple(r.severities)}, got {r.geometry_severity!r}")
-    for field in ("seed", "train_examples", "test_examples", "occlusion_samples", "umap_seed"):
+    for field in ("seed", "train_examples", "test_examples", "umap_seed"):
         validate.count(f"robustness.{field}", r[field], 0)
+    if not validate.is_int(r.occlusion_samples) or r.occlusion_samples < -1:
+        raise ConfigError("robustness.occlusion_samples", f"must be a count ≥ 0 or -1 (every analysed sample), "
+                                                          f"got {r.occlusion_samples!r}")
     validate.positive("robustness.occlusion_patch", r.occlusion_patch, integer=True)
     validate.positive("robustness.occlusion_stride", r.occlusion_stride, integer=True)
     validate.ints("robustness.random_dims", r.random_dims, 2, "dimensions ≥ 2")
@@ -121,6 +124,7 @@ class Robustness(Study):
         sets = EvalSets(r, dataset, workdir)
         retrained = bool(int(p.retrain_epochs))
         fill = jnp.asarray(dataset.black, jnp.float32)
+        occ_batch = occlusion_batch_size(r, dataset.input_shape, int(config.train.eval_batch_size))
         parts = []
         for name, width in architectures(r):
             arch = Architecture(config, run, name, width)
@@ -168,7 +172,8 @@ class Robustness(Study):
                     "scores": scores_table(keys, sets.names, out["counts"], robust, np.repeat(pv, ratios, axis=0),
                                            np.tile(pie, (len(arch.populations.members), 1))),
                     "correlations": correlations(keys, clean, robust, dense_geometry, pv),
-                    "occlusion": occlusion_table(arch.module, arch.head, pop.params, pop.stats, sets, keys, r, fill),
+                    "occlusion": occlusion_table(arch.module, arch.head, pop.params, pop.stats, sets, keys, r, fill,
+                                                 arch.loop, occ_batch),
                 }
                 arrays = {"feats": clean["feats"].astype(np.float32), "pred": clean["pred"],
                           **{m: clean[m] for m in METRICS}}

@@ -19,8 +19,8 @@ margin, the prediction and its probability (:mod:`lottery.analysis.geometry`). W
   its own geometry) and against pruning vulnerability (the dense model's geometry);
 * ``cka`` (linear CKA between the clean features of every pair of models of an architecture),
   ``embedding_points`` / ``embedding_edges`` (UMAP of the per-(model, evaluation set) geometry vectors and
-  their minimum spanning tree), ``occlusion`` (change maps of the first ``occlusion_samples`` samples, every
-  model), ``dimensionality`` (the curse-of-dimensionality check).
+  a minimum spanning tree per evaluation set over its vectors), ``occlusion`` (change maps of the first ``occlusion_samples`` samples,
+  −1: all; every model), ``dimensionality`` (the curse-of-dimensionality check).
 
 Every population's files are one part (``lottery.store.analysis``): a killed run redoes only the population
 it was in; the dense models and the fine-tuned populations are checkpointed by the pruning-method populations.
@@ -159,7 +159,8 @@ def _sample_rows(keys: pd.DataFrame, out: dict, labels: np.ndarray, eval_set: st
                          pred=out["pred"].ravel().astype(np.int16), correct=out["correct"].ravel(),
                          **{m: out[m].ravel().astype(np.float32) for m in (*METRICS, "prob_own")})
     angles = out["angles"].reshape(k * n, -1).astype(np.float32)
-    return frame.assign(**{f"angle_{c}": angles[:, c] for c in range(angles.shape[1])})
+    columns = pd.DataFrame(angles, columns=[f"angle_{c}" for c in range(angles.shape[1])])
+    return pd.concat([frame, columns], axis=1)  # one block: 100 classes' columns one by one would fragment it
 
 
 def analyse(analyser: Analyser, params, stats, sets: EvalSets, keys: pd.DataFrame, geometry_severity: int) -> dict:
@@ -215,22 +216,38 @@ def correlations(keys: pd.DataFrame, clean: dict, robust: np.ndarray, dense: dic
     return pd.concat(frames, ignore_index=True)
 
 
-@functools.lru_cache(maxsize=None)
-def _occlusion_fn(module, head: str, patch: int, stride: int):
-    return functools.partial(occlusion.occlusion_maps, module, head_name=head, patch=patch, stride=stride)
+def occlusion_count(r, n: int) -> int:
+    """How many of the n analysed test examples get occlusion maps: ``robustness.occlusion_samples`` (−1: all)."""
+    k = int(r.occlusion_samples)
+    return n if k < 0 else min(k, n)
 
 
-def occlusion_table(module, head: str, params, stats, sets: EvalSets, keys: pd.DataFrame, r, fill) -> pd.DataFrame:
-    """Change maps of the first ``occlusion_samples`` clean samples for every model: rows model × sample ×
-    measure with the map [H·W] (row-major) as a list."""
+def occlusion_batch_size(r, input_shape, eval_batch: int) -> int:
+    """Images per occlusion batch: each brings 1 + #windows forward passes, so about ``eval_batch`` in all."""
+    windows = len(occlusion.window_masks(int(input_shape[0]), int(input_shape[1]), int(r.occlusion_patch),
+                                         int(r.occlusion_stride)))
+    return max(1, int(eval_batch) // (1 + windows))
+
+
+def occlusion_table(module, head: str, params, stats, sets: EvalSets, keys: pd.DataFrame, r, fill, loop: bool,
+                    batch: int) -> pd.DataFrame:
+    """Change maps of the first :func:`occlusion_count` clean samples for every model: rows sample × measure
+    × model (sorted by sample, so the dashboard reads one sample's rows alone) with the map [H·W] (row-major)
+    as a float16 list (changes beyond ±65,504 clipped there). The samples go ``batch`` images at a time
+    through :func:`occlusion.occlusion_batch` (the last batch padded, so one compiled kernel)."""
+    n = occlusion_count(r, int(sets.labels.shape[0]))
     frames = []
-    fn = _occlusion_fn(module, head, int(r.occlusion_patch), int(r.occlusion_stride))
-    for i in range(min(int(r.occlusion_samples), int(sets.labels.shape[0]))):
-        maps = fn(params=params, stats=stats, x=sets.x_clean[i], label=int(sets.labels[i]), fill=fill)
-        for measure, m in maps.items():
-            m = np.asarray(m)
-            frames.append(keys.assign(sample=i, measure=measure, height=m.shape[1], width=m.shape[2],
-                                      map=list(m.reshape(m.shape[0], -1).astype(np.float32))))
+    limit = float(np.finfo(np.float16).max)
+    for start in range(0, n, batch):
+        idx = np.arange(start, min(start + batch, n))
+        pad = np.concatenate([idx, np.full(batch - len(idx), idx[0])])  # padded with a repeat of the first
+        maps = occlusion.occlusion_batch(module, params, stats, head, sets.x_clean[pad], np.asarray(sets.labels)[pad],
+                                         int(r.occlusion_patch), int(r.occlusion_stride), fill, loop=loop)
+        maps = {k: np.clip(np.asarray(v[:, :len(idx)]), -limit, limit).astype(np.float16) for k, v in maps.items()}
+        for j, i in enumerate(idx):
+            for measure, m in maps.items():  # m [K, B, H, W]
+                frames.append(keys.assign(sample=int(i), measure=measure, height=m.shape[2], width=m.shape[3],
+                                          map=list(m[:, j].reshape(m.shape[0], -1))))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -287,8 +304,13 @@ def population_weights(pop: Population) -> np.ndarray:
 def finish(config, workdir: str, parts: list[str], dataset, sets: EvalSets, log) -> None:
     """The merged tables, the CKA matrices, the similarity embedding and the dimensionality check."""
     r = config.robustness
-    for table in ("evaluation", "samples", "scores", "correlations", "occlusion"):
+    for table in ("evaluation", "samples", "scores", "correlations"):
         store.write_table(workdir, table, store.gather(workdir, parts, table))
+    occ = store.gather(workdir, parts, "occlusion")
+    if len(occ):  # sample-major, one row group per sample: the dashboard reads one sample's maps alone
+        occ = occ.sort_values("sample", kind="stable").reset_index(drop=True)
+    store.write_table(workdir, "occlusion", occ, row_group_size=max(1, len(occ) // max(1, occ["sample"].nunique()))
+                      if len(occ) else None)
     store.write_table(workdir, "cka", cka_table(workdir, parts))
     samples = store.load(workdir, "samples")
     points, edges = embed(samples, int(r.umap_seed))
@@ -320,8 +342,11 @@ def cka_table(workdir: str, parts: list[str]) -> pd.DataFrame:
 
 
 def embed(samples: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The geometric-similarity embedding: one point per (model, evaluation set) → (points with x, y;
-    edges of the minimum spanning tree with their length)."""
+    """The geometric-similarity embedding: one point per (model, evaluation set), its vector [3N] the set's
+    standardised geometry (embedding.geometric_vectors over every point) → (points: keys, eval_set, point,
+    x, y of one UMAP layout of all points; edges: source, target (point ids), distance, eval_set — one
+    minimum spanning tree per evaluation set over that set's vectors in the original 3N-dimensional space,
+    P_set − 1 edges each)."""
     group = KEYS + ["eval_set"]
     samples = samples.sort_values(group + ["sample"], kind="stable")
     points = samples.groupby(group, sort=False).size().reset_index()[group]
@@ -329,10 +354,13 @@ def embed(samples: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]
     blocks = {m: samples[m].to_numpy(np.float32).reshape(len(points), n) for m in METRICS}
     vectors = np.asarray(embedding.geometric_vectors(blocks["angle_own"], blocks["length"], blocks["margin"]))
     xy = np.asarray(embedding.umap_2d(vectors, seed))
-    edges, weights = embedding.minimum_spanning_tree(vectors)
-    edges = np.asarray(edges)
     points = points.assign(point=np.arange(len(points)), x=xy[:, 0], y=xy[:, 1])
-    return points, pd.DataFrame({"source": edges[:, 0], "target": edges[:, 1], "distance": np.asarray(weights)})
+    trees = []
+    for name, idx in points.groupby("eval_set", sort=True).indices.items():
+        edges, weights = embedding.minimum_spanning_tree(vectors[idx])
+        trees.append(pd.DataFrame({"source": idx[edges[:, 0]], "target": idx[edges[:, 1]],
+                                   "distance": np.asarray(weights), "eval_set": name}))
+    return points, pd.concat(trees, ignore_index=True)
 
 
 def dimension_table(config, dataset, sets: EvalSets, log) -> pd.DataFrame:
