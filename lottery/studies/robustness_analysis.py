@@ -27,7 +27,6 @@ it was in; the dense models and the fine-tuned populations are checkpointed by t
 """
 from __future__ import annotations
 
-import functools
 
 import jax
 import jax.numpy as jnp
