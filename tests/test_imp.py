@@ -247,13 +247,13 @@ KILLER = textwrap.dedent("""
     else:  # killed in the middle of training a level, after its first chunk
         original = trainer.BucketTrainer.train
         state = {{"levels": 0}}
-        def train(self, pop, start, stop, progress=None):
+        def train(self, pop, start, stop, progress=None, *observing):
             state["levels"] += 1
             if state["levels"] == int(item):
                 self.chunk = max(1, self.chunk // 2) if (stop - start) % max(1, self.chunk // 2) == 0 else self.chunk
-                out = original(self, pop, start, start + self.chunk, progress)
+                out = original(self, pop, start, start + self.chunk, progress, *observing)
                 os.kill(os.getpid(), signal.SIGKILL)
-            return original(self, pop, start, stop, progress)
+            return original(self, pop, start, stop, progress, *observing)
         trainer.BucketTrainer.train = train
     c = tiny_config(**{{"imp.levels": 3, "imp.fraction": 0.3, "model.widths": (3, 4), "train.epochs": 3,
                         "optimizer.momentum": 0.9}})
