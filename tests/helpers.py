@@ -63,3 +63,16 @@ def block_network(monkeypatch) -> list:
     monkeypatch.setattr(socket.socket, "connect", no_network)
     monkeypatch.setattr(socket.socket, "connect_ex", no_network)
     return attempts
+
+
+def instances_of(monkeypatch, cls) -> list:
+    """Every ``cls`` constructed while the test runs, in order (its ``__init__`` wrapped through ``monkeypatch``)."""
+    made = []
+    original = cls.__init__
+
+    def keep(self, *a, **kw):
+        original(self, *a, **kw)
+        made.append(self)
+
+    monkeypatch.setattr(cls, "__init__", keep)
+    return made

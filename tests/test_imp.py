@@ -17,7 +17,7 @@ from lottery.errors import ConfigError
 from lottery.store.checkpoints import BucketCheckpoints
 from lottery.store.lock import WorkdirLock
 from lottery.train.trainer import BucketTrainer
-from helpers import tiny_config
+from helpers import instances_of, tiny_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUIET = dict(log=lambda s: None)
@@ -99,14 +99,7 @@ def test_each_level_starts_from_rewind_weights_times_its_pruned_mask(tmp_path, r
 
 
 def test_compiled_functions_are_reused_across_levels(tmp_path, monkeypatch):
-    made = []
-    original = imp.BucketIMP.__init__
-
-    def keep(self, *a, **kw):
-        original(self, *a, **kw)
-        made.append(self)
-
-    monkeypatch.setattr(imp.BucketIMP, "__init__", keep)
+    made = instances_of(monkeypatch, imp.BucketIMP)
     run(imp_config(**{"imp.levels": 4, "model.widths": (3,)}), str(tmp_path), **QUIET)
     runner = made[0]
     assert runner.trainer.strategy.cache_size() == 1

@@ -8,7 +8,7 @@ import pytest
 import lottery
 from lottery.studies import imp_levels
 
-from helpers import tiny_config
+from helpers import instances_of, tiny_config
 
 QUIET = {"log": lambda s: None}
 
@@ -65,14 +65,7 @@ def test_a_member_alone_has_its_curve_in_the_population(observed, tmp_path):
 
 
 def test_one_compile_per_bucket_with_curves(monkeypatch, tmp_path):
-    runners = []
-    original = imp_levels.BucketIMP.__init__
-
-    def keep(self, *a, **k):
-        original(self, *a, **k)
-        runners.append(self)
-
-    monkeypatch.setattr(imp_levels.BucketIMP, "__init__", keep)
+    runners = instances_of(monkeypatch, imp_levels.BucketIMP)
     lottery.run(config(**{"model.widths": (3,), "imp.compact": False}), str(tmp_path), **QUIET)
     (runner,) = runners
     assert runner.curve_every == 4
