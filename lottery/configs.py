@@ -10,7 +10,6 @@ import os
 
 import ml_collections
 
-from lottery.store.runid import NON_RESULT_KEYS  # noqa: F401 (the keys that do not change results)
 
 
 def base() -> ml_collections.ConfigDict:
