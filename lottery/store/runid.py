@@ -15,20 +15,31 @@ NON_RESULT_KEYS = ("report", "data.data_dir", "data.tfds_data_dir",
                    "robustness.report_ratio")  # which ratio the report tabulates
 
 
+# Keys added after runs existed: at these values (what earlier runs did without them) they are left out of the run
+# id, so the ids of those runs stay the same.
+LATER_DEFAULTS = {"kind": "imp", "data.label_kind": "fine"}
+
+
+def _drop(tree: dict, key: str, only_if=None) -> None:
+    """Removes the dotted ``key`` from ``tree`` (only when its value is ``only_if``, if given)."""
+    *path, last = key.split(".")
+    holder = tree
+    for node in path:
+        holder = holder.get(node)
+        if not isinstance(holder, dict):
+            return
+    if last in holder and (only_if is None or holder[last] == only_if):
+        holder.pop(last)
+
+
 def result_settings(config_dict: dict) -> dict:
-    """The config as a plain dict without the keys that do not change results."""
+    """The config as a plain dict without the keys that do not change results (and the later keys at their
+    defaults)."""
     out = json.loads(json.dumps(config_dict, default=list))
     for key in NON_RESULT_KEYS:
-        node, *path = key.split(".")
-        holder = out
-        while path and node in holder:
-            holder, node = holder[node], path.pop(0)
-        if not path:
-            holder.pop(node, None)
-    if out.get("data", {}).get("label_kind") == "fine":  # data.label_kind came later: at its default, ids stay the same
-        out["data"].pop("label_kind")
-    if out.get("kind") == "imp":  # config.kind came after the first IMP runs; at its default their ids stay the same
-        out.pop("kind")
+        _drop(out, key)
+    for key, default in LATER_DEFAULTS.items():
+        _drop(out, key, default)
     return out
 
 
