@@ -64,13 +64,31 @@ def test_a_member_alone_has_its_curve_in_the_population(observed, tmp_path):
     np.testing.assert_allclose(mine.loss, inside.loss, rtol=1e-4)
 
 
-def test_one_compile_per_bucket_with_curves(monkeypatch, tmp_path):
+@pytest.mark.parametrize("pack", [True, False])
+def test_curves_are_measured_inside_the_one_training_program(monkeypatch, tmp_path, pack):
     runners = instances_of(monkeypatch, imp_levels.BucketIMP)
-    lottery.run(config(**{"model.widths": (3,), "imp.compact": False}), str(tmp_path), **QUIET)
+    lottery.run(config(**{"model.widths": (3,), "imp.compact": False, "train.pack": pack}), str(tmp_path), **QUIET)
     (runner,) = runners
+    trainer = runner.trainer
+    assert trainer.strategy.name == ("packed" if pack else "vmapped") and trainer.strategy.curves_inside
     assert runner.curve_every == 4
-    assert runner.trainer.strategy.cache_size() == 1
-    assert runner.trainer.curve_evaluator.cache_size() == 2  # train and test sets: compiled once each
+    assert trainer.chunk == trainer.total_steps  # the chunk is not cut at the measurements
+    assert trainer.strategy.cache_size() == 1  # one program trains and measures, every level
+    assert trainer.curve_evaluator.cache_size() == 0  # no evaluation between chunks
+
+
+def test_every_strategy_measures_the_same_curves(observed, tmp_path):
+    """Packed (inside its program), vmapped (inside) and the member loop (between chunks, on the population): the
+    same curves up to float rounding of the layouts."""
+    _, _, packed = observed
+    keys = ["width", "seed", "noise_seed", "level", "branch", "step", "split"]
+    packed = packed.sort_values(keys).reset_index(drop=True)
+    for i, kw in enumerate(({"train.pack": False}, {"train.pack": False, "train.members": "loop"})):
+        lottery.run(config(**kw), str(tmp_path / str(i)), **QUIET)
+        other = lottery.results.load_learning_curves(str(tmp_path / str(i))).sort_values(keys).reset_index(drop=True)
+        pd.testing.assert_frame_equal(other[keys], packed[keys])
+        np.testing.assert_allclose(other.error, packed.error, atol=1 / 64 + 1e-6)  # at most one example flips
+        np.testing.assert_allclose(other.loss, packed.loss, rtol=1e-3, atol=1e-5)
 
 
 def test_a_bad_interval_is_one_config_error(tmp_path):

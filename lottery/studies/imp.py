@@ -65,12 +65,13 @@ def buckets(config, spec, label_sets: int) -> list[tuple[str, list[int], list[Me
 
 
 def bucket_trainer(config, spec, dataset, labels, members, backend=None) -> BucketTrainer:
-    """The trainer of one IMP bucket: every range it trains starts or stops at the rewind step, and every learning
-    curve observation (``eval.every``) falls on a chunk boundary."""
+    """The trainer of one IMP bucket: every range it trains starts or stops at the rewind step; it measures learning
+    curves every ``eval.every``."""
     per_epoch = order.steps_per_epoch(dataset.train_size, config.train.batch_size)
-    boundaries = (rewind_step(config.imp.rewind, per_epoch), order.steps_of(config.eval.every, per_epoch))
     return BucketTrainer(spec, dataset.x_train, labels, members, config.train, config.optimizer, dataset.num_classes,
-                         boundaries=boundaries, bins=config.eval.bins, pad_fill=dataset.black, backend=backend)
+                         boundaries=(rewind_step(config.imp.rewind, per_epoch),), bins=config.eval.bins,
+                         pad_fill=dataset.black, backend=backend,
+                         curve_every=order.steps_of(config.eval.every, per_epoch))
 
 
 class IMP(Study):
@@ -116,7 +117,6 @@ class IMP(Study):
         spec = validate.model_spec(config)
         plan = buckets(config, spec, len(run.sets))
         per_epoch = order.steps_per_epoch(dataset.train_size, config.train.batch_size)
-        every = order.steps_of(config.eval.every, per_epoch)  # learning curves (0: none)
         fresh = eval_sets.fresh_sample(run)
         log(f"run {run.run_id}: {config.experiment} on {dataset.name} ({dataset.train_size} train), model {spec.name}, "
             f"{len(config.model.widths)} widths × {len(config.train.seeds)} seeds × {len(run.sets)} noise draws "
@@ -126,8 +126,7 @@ class IMP(Study):
             trainer = bucket_trainer(config, spec, dataset, run.train_labels, members)
             runner = BucketIMP(trainer, config.imp, eval_sets.for_members(run, members, fresh),
                                BucketCheckpoints(wd.checkpoint_dir(workdir, name)),
-                               progress=lambda label, name=name, k=len(members): run.progress(f"{name} {label} ({k} models)"),
-                               curve_every=every)
+                               progress=lambda label, name=name, k=len(members): run.progress(f"{name} {label} ({k} models)"))
             bucket_timing = timing.setdefault(name, {"models": len(members), "widths": widths, "levels": {}})
 
             def on_result(result, name=name, members=members, bucket_timing=bucket_timing):

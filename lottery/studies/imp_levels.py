@@ -62,14 +62,12 @@ def level_name(level: int, branch: str = "main") -> str:
 class BucketIMP:
     """IMP for one bucket: the compiled train, eval and prune functions are built once and reused."""
 
-    def __init__(self, trainer: BucketTrainer, imp_cfg, eval_sets: list, checkpoints, progress: Callable = None,
-                 curve_every: int = 0):
-        """curve_every: steps between two evaluations of every member during a level's training (its learning curve:
-        errors and losses on the labelled evaluation sets; 0: none). A multiple of the trainer's chunk."""
+    def __init__(self, trainer: BucketTrainer, imp_cfg, eval_sets: list, checkpoints, progress: Callable = None):
+        """Learning curves: every ``trainer.setup.curve_every`` steps of a level's training (0: none), errors and
+        losses of every member on the labelled evaluation sets."""
         self.trainer, self.cfg, self.eval_sets, self.ckpt = trainer, imp_cfg, eval_sets, checkpoints
-        self.curve_every = int(curve_every)
-        self.curve_sets = [dataclasses.replace(s, target=None, flip=None, binning=None)
-                           for s in eval_sets if s.labels is not None]
+        self.curve_every = trainer.setup.curve_every
+        self.probe = trainer.probe([s for s in eval_sets if s.labels is not None]) if self.curve_every else None
         self.progress = progress or (lambda label: None)
         self.rewind_at = rewind_step(imp_cfg.rewind, trainer.steps_per_epoch)  # the rewind step k
         self.total = trainer.total_steps  # the last step T
@@ -92,12 +90,8 @@ class BucketIMP:
     def _finish(self, level, branch, pop, label, start, t0):
         """Trains a level's starting state to the end (compacted when it pays, for any state with a
         fresh optimizer, i.e. every level but 0), evaluates it, and times it."""
-        curves = {} if self.curve_every else None
-
-        def observe(step, p, trainer):  # errors and losses of every member at this step (a compacted trainer's own)
-            curves[step] = trainer.evaluate(p, self.curve_sets, trainer.curve_evaluator)
-
-        seen = dict(observe=observe, every=self.curve_every) if self.curve_every else {}
+        curves = {} if self.probe else None
+        seen = dict(probe=self.probe, observe=curves.__setitem__) if self.probe else {}
         if self.compacted is not None and (level > 0 or branch != "main"):
             pop, sizes = self.compacted.train(pop, start, self.total, self.progress(label), **seen)
         else:

@@ -21,6 +21,39 @@ from lottery.models.loss import apply_masks
 from lottery.train.eval_set import EvalSet
 
 
+def population_logits(module, params, stats, x, member_loop: bool = False):
+    """Logits [K, B, C] of every model (params already masked, [K, ...]; stats [K, ...] or {}) on x [B, *input];
+    ``member_loop``: one model after the other (``lax.map``) instead of vmapped."""
+    one = lambda ps: forward.logits(module, ps[0], ps[1], x)[0]  # noqa: E731
+    return jax.lax.map(one, (params, stats)) if member_loop else jax.vmap(one)((params, stats))
+
+
+def label_scores(logits, y, w):
+    """Summed cross-entropy and errors of logits [K, B, C] against M label variants y [K, M, B] with example weights
+    w [B]: (loss [K, M], errors [K, M]). A non-finite loss counts as an error."""
+    ce = jax.vmap(lambda lg, yy: jax.vmap(lambda yv: optax.softmax_cross_entropy_with_integer_labels(lg, yv))(yy))(
+        logits, y)
+    wrong = (jnp.argmax(logits, -1)[:, None, :] != y) | ~jnp.isfinite(ce)
+    return jnp.sum(ce * w, -1), jnp.sum(wrong * w, -1)
+
+
+def curve_metrics(logits_of, batches) -> dict:
+    """Errors and losses of every model on one batched set: ``logits_of(x [eb, *input]) → [K, eb, C]``;
+    batches (xb [nb, eb, *input], yb [nb, K, M, eb], vb [nb, eb]) from :meth:`EvalProgram.batched`.
+    Returns {"loss", "error"}: [K, M] means over the valid examples. Pure (runs inside a training program)."""
+    xb, yb, vb = batches
+
+    def body(acc, batch):
+        x, y, v = batch
+        loss, wrong = label_scores(logits_of(x), y, v.astype(jnp.float32))
+        return (acc[0] + loss, acc[1] + wrong), None
+
+    zeros = jnp.zeros(yb.shape[1:3], jnp.float32)
+    (loss, wrong), _ = jax.lax.scan(body, (zeros, zeros), (xb, yb, vb))
+    n = jnp.sum(vb)
+    return {"loss": loss / n, "error": wrong / n}
+
+
 class EvalProgram:
     """Batched evaluation of a population, compiled once per (set size, what is measured).
 
@@ -51,17 +84,14 @@ class EvalProgram:
 
         def body(acc, batch):
             x, y, v, t, a, cell = batch
-            one = lambda ps: forward.logits(self.module, ps[0], ps[1], x)[0]  # noqa: E731
-            logits = jax.lax.map(one, (pm, stats)) if self.member_loop else jax.vmap(one)((pm, stats))  # [K, eb, C]
+            logits = population_logits(self.module, pm, stats, x, self.member_loop)  # [K, eb, C]
             probs = jax.nn.softmax(logits, axis=-1)
             w = v.astype(jnp.float32)
             out = dict(acc)
             if with_labels:
-                ce = jax.vmap(lambda lg, yy: jax.vmap(
-                    lambda yv: optax.softmax_cross_entropy_with_integer_labels(lg, yv))(yy))(logits, y)
-                wrong = (jnp.argmax(logits, -1)[:, None, :] != y) | ~jnp.isfinite(ce)
-                out["loss"] = acc["loss"] + jnp.sum(ce * w, -1)
-                out["error"] = acc["error"] + jnp.sum(wrong * w, -1)
+                loss, wrong = label_scores(logits, y, w)
+                out["loss"] = acc["loss"] + loss
+                out["error"] = acc["error"] + wrong
                 if self.bins:
                     per_label = lambda f: jax.vmap(lambda p, yy: jax.vmap(lambda yv: f(p, yv, v, self.bins))(yy))  # noqa: E731
                     out["top"] = acc["top"] + per_label(calibration.top_label_stats)(probs, y)
@@ -98,6 +128,18 @@ class EvalProgram:
             acc["gap_adj_mean"] = acc.pop("gap_adj_sum") / n
         return acc
 
+    def batched(self, x, labels):
+        """x [N, *input], labels [K, M, N] → (xb [nb, eb, *input], yb [nb, K, M, eb], vb [nb, eb] bool): the set cut
+        into batches of at most ``batch_size`` examples (the last one padded, ``vb`` False there)."""
+        n = x.shape[0]
+        eb = min(self.batch_size, n)
+        nb = math.ceil(n / eb)
+        pad = nb * eb - n
+        xp = jnp.pad(x, [(0, pad)] + [(0, 0)] * (x.ndim - 1)).reshape(nb, eb, *x.shape[1:])
+        yp = jnp.pad(labels, [(0, 0), (0, 0), (0, pad)]).reshape(*labels.shape[:2], nb, eb).transpose(2, 0, 1, 3)
+        vp = jnp.asarray(np.arange(nb * eb) < n).reshape(nb, eb)
+        return xp, yp, vp
+
     def run(self, params, masks, eval_set: EvalSet, stats=None) -> dict:
         """Every model of the population on ``eval_set``, in batches of at most ``batch_size`` examples."""
         x, labels, target, flip = eval_set.x, eval_set.labels, eval_set.target, eval_set.flip
@@ -105,14 +147,11 @@ class EvalProgram:
         k = jax.tree.leaves(masks)[0].shape[0]
         with_labels, with_target = labels is not None, target is not None
         binning = eval_set.binning if with_target else None
-        eb = min(self.batch_size, n)
-        nb = math.ceil(n / eb)
-        pad = nb * eb - n
-        xp = jnp.pad(x, [(0, pad)] + [(0, 0)] * (x.ndim - 1)).reshape(nb, eb, *x.shape[1:])
         if labels is None:
             labels = jnp.zeros((k, 1, n), jnp.int32)
-        yp = jnp.pad(labels, [(0, 0), (0, 0), (0, pad)]).reshape(*labels.shape[:2], nb, eb).transpose(2, 0, 1, 3)
-        vp = jnp.asarray(np.arange(nb * eb) < n).reshape(nb, eb)
+        xp, yp, vp = self.batched(x, labels)
+        nb, eb = vp.shape
+        pad = nb * eb - n
         tgt = jnp.zeros((n, 1)) if target is None else jnp.asarray(target, jnp.float32)
         tp = jnp.pad(tgt, [(0, pad), (0, 0)]).reshape(nb, eb, tgt.shape[-1])
         fl = jnp.zeros((k,)) if flip is None else jnp.asarray(flip, jnp.float32)

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from lottery.train.curve_probe import scan_with_curves
 from lottery.train.state import Population
 
 
@@ -113,6 +114,23 @@ def _block(w2, seg):
     return (w2[:, None, :] * seg[:, :, None]).reshape(w2.shape[0], -1)
 
 
+def _forward(params, x, seg, use_bias: bool):
+    """One packed group's forward pass (see :func:`group_gradients` for the shapes): (pre-activations z [B, H],
+    active [B, H], hidden h [B, H], block kernel [H, G·C], logits [G, C, B])."""
+    b, g = x.shape[0], seg.shape[1]
+    c = params["w2"].shape[1]
+    z = x.reshape(b, -1) @ params["w1"]  # [B, H]
+    if use_bias:
+        z = z + params["b1"]
+    active = z > 0
+    h = jnp.where(active & (z < jnp.inf), z, 0.0)  # relu with NaN / inf entered as 0
+    kernel = _block(_finite(params["w2"]), seg)  # [H, G·C]
+    logits = jnp.moveaxis((h @ kernel).reshape(b, g, c), 0, -1)  # [G, C, B]
+    if use_bias:
+        logits = logits + params["b2"][:, :, None]
+    return z, active, h, kernel, logits
+
+
 def group_gradients(params, x, y, valid, seg, use_bias: bool):
     """Per-slot losses and the gradient of their sum for one packed group, derived by hand.
 
@@ -133,16 +151,8 @@ def group_gradients(params, x, y, valid, seg, use_bias: bool):
     """
     b, g = x.shape[0], seg.shape[1]
     c = params["w2"].shape[1]
-    z = x.reshape(b, -1) @ params["w1"]  # [B, H]
-    if use_bias:
-        z = z + params["b1"]
-    active = z > 0
+    z, active, h, kernel, logits = _forward(params, x, seg, use_bias)
     bad_unit = ~(jnp.all(jnp.isfinite(jnp.maximum(z, 0.0)), axis=0) & jnp.all(jnp.isfinite(params["w2"]), axis=1))
-    h = jnp.where(active & (z < jnp.inf), z, 0.0)  # relu with NaN / inf entered as 0
-    kernel = _block(_finite(params["w2"]), seg)  # [H, G·C]
-    logits = jnp.moveaxis((h @ kernel).reshape(b, g, c), 0, -1)  # [G, C, B]
-    if use_bias:
-        logits = logits + params["b2"][:, :, None]
     top = jnp.max(logits, axis=1, keepdims=True)
     e = jnp.exp(logits - top)
     total = jnp.sum(e, axis=1, keepdims=True)
@@ -178,6 +188,7 @@ class PackedProgram:
         self.plan, self.tx, self.lr_schedule, self.use_bias = plan, tx, lr_schedule, use_bias
         self.shared_order = shared_order
         self.run = jax.jit(self._run, donate_argnums=0)
+        self.run_with_curves = jax.jit(self._run_with_curves, donate_argnums=0, static_argnums=5)
         self.pack = jax.jit(self._pack)
         self.unpack = jax.jit(self._unpack)
 
@@ -238,3 +249,22 @@ class PackedProgram:
             return {**state, "params": params, "step": stepc, "finite": finite}, losses
 
         return jax.lax.scan(body, packed, idx)
+
+    def logits_of(self, packed: dict):
+        """x [B, D] → logits [K, B, C] of every member from the packed state (members whose training diverged:
+        NaN, as their own forward pass gives)."""
+        p = self.plan
+        seg = jax.nn.one_hot(jnp.asarray(p.col_slot[0]), p.slots, dtype=jnp.float32)  # [H, G]
+        finite = packed["finite"][p.member_group, p.member_slot]  # [K]
+
+        def logits(x):
+            out = jax.vmap(lambda params: _forward(params, x, seg, self.use_bias)[-1])(packed["params"])  # [U, G, C, B]
+            mine = jnp.moveaxis(out[p.member_group, p.member_slot], -1, 1)  # [K, B, C]
+            return jnp.where(finite[:, None, None], mine, jnp.nan)
+
+        return logits
+
+    def _run_with_curves(self, packed: dict, x_train, labels, slot_labels, idx, every, start, batches):
+        """:meth:`run` measuring learning curves inside the program (see ``scan_with_curves``)."""
+        steps = lambda st, ix: self._run(st, x_train, labels, slot_labels, ix)  # noqa: E731
+        return scan_with_curves(steps, self.logits_of, packed, idx, start, every, batches)

@@ -18,6 +18,7 @@ import numpy as np
 from lottery import distributed
 from lottery.models.registry import ModelSpec
 from lottery.train import optim, order, sharding, strategies
+from lottery.train.curve_probe import CurveProbe
 from lottery.train.eval_set import EvalSet
 from lottery.train.evaluate import EvalProgram
 from lottery.train.state import Member, Population, init_population, initial_stats
@@ -67,7 +68,8 @@ class TrainSetup:
     """What a bucket trains on and how, whatever its model: x_train [N, *input]; labels [L, N] int32 label sets
     (members pick one with ``label_set``); the members; the ``train`` and ``optimizer`` config sections; the
     number of classes; boundaries: steps every range trained starts or stops at (besides 0 and the end); bins:
-    calibration bins of the evaluation; pad_fill: the value (per channel) around a randomly cropped image."""
+    calibration bins of the evaluation; pad_fill: the value (per channel) around a randomly cropped image;
+    curve_every: steps between two learning-curve measurements (0: none)."""
 
     x_train: Any
     labels: Any
@@ -79,6 +81,7 @@ class TrainSetup:
     bins: int = 15
     pad_fill: Any = None
     backend: Optional[str] = None
+    curve_every: int = 0
 
 
 class BucketTrainer:
@@ -88,14 +91,16 @@ class BucketTrainer:
     (see :class:`TrainSetup`). Steps are global: epoch e covers steps [e·S, (e+1)·S), S = ⌈N / batch⌉. With
     ``train.augment`` (images) every member's batches are randomly cropped (``pad_fill`` around, per channel)
     and flipped. ``backend``: the backend the strategy is chosen for (None: this machine's; another one only to plan
-    a run, :meth:`chunk_program`).
+    a run, :meth:`chunk_program`). ``curve_every``: steps between two learning-curve measurements (:meth:`probe`);
+    a strategy that measures inside its chunk program keeps the chunk it has without them, any other one gets
+    chunks that end on every measurement.
     """
 
     def __init__(self, spec: ModelSpec, x_train, labels, members: list[Member], train_cfg, opt_cfg,
                  num_classes: int, boundaries: tuple[int, ...] = (), bins: int = 15, pad_fill=None,
-                 backend: Optional[str] = None):
+                 backend: Optional[str] = None, curve_every: int = 0):
         self.setup = TrainSetup(x_train, labels, list(members), train_cfg, opt_cfg, num_classes, tuple(boundaries),
-                                bins, pad_fill, backend)
+                                bins, pad_fill, backend, int(curve_every))
         self.opt_cfg = opt_cfg
         loop = member_loop_strategy.chosen(spec, train_cfg, backend)
         self.layout = sharding.Layout(shard_devices() if shards(train_cfg, loop) else jax.local_devices()[:1])
@@ -124,7 +129,9 @@ class BucketTrainer:
             spec, self.module, members, self.layout, self.tx, self.lr_schedule, train_cfg, opt_cfg, x_train, labels,
             self.label_set, num_classes, self.shared_order, augment, self.augment_keys, backend))
         self.seeds = self.strategy.orders()
-        self.chunk = chunk_steps([self.total_steps, *boundaries], len(self.seeds), self.batch, self.steps_per_epoch)
+        between = (int(curve_every),) if curve_every and not self.strategy.curves_inside else ()
+        self.chunk = chunk_steps([self.total_steps, *boundaries, *between], len(self.seeds), self.batch,
+                                 self.steps_per_epoch)
 
     @property
     def member_loop(self) -> bool:
@@ -144,7 +151,7 @@ class BucketTrainer:
         """The same members, data, optimizer and chunking with another model spec (e.g. compacted)."""
         s = self.setup
         return BucketTrainer(spec, s.x_train, s.labels, s.members, s.train_cfg, s.opt_cfg, s.num_classes, s.boundaries,
-                             s.bins, s.pad_fill, s.backend)
+                             s.bins, s.pad_fill, s.backend, s.curve_every)
 
     def init(self) -> Population:
         return init_population(self.spec, self.module, self.tx, self.members, self.padded_width,
@@ -172,22 +179,32 @@ class BucketTrainer:
             return self.layout.replicated(jnp.asarray(idx[:, 0]))
         return self.layout.by_model(jnp.asarray(idx), axis=1)
 
+    def probe(self, sets: "list[EvalSet]") -> CurveProbe:
+        """The learning-curve probe of this bucket (every ``curve_every`` steps) on the labelled ``sets``."""
+        k = len(self.members)
+        batches = []
+        for es in sets:
+            xb, yb, vb = self.curve_evaluator.batched(es.x, sharding.pad_models(es.labels, k))
+            batches.append((self.layout.replicated(xb), self.layout.by_model(yb, axis=1), self.layout.replicated(vb)))
+        return CurveProbe(self.setup.curve_every, [es.label_names for es in sets], batches, self.curve_evaluator)
+
     def train(self, pop: Population, start: int, stop: int,
-              progress: Optional[Callable[[int, int], None]] = None,
-              observe: Optional[Callable[[int, Population, "BucketTrainer"], None]] = None,
-              every: int = 0) -> tuple[Population, np.ndarray, float]:
+              progress: Optional[Callable[[int, int], None]] = None, probe: Optional[CurveProbe] = None,
+              observe: Optional[Callable[[int, dict], None]] = None) -> tuple[Population, np.ndarray, float]:
         """Trains steps [start, stop) (multiples of ``self.chunk``); ``pop.step`` must equal start.
-        ``observe(step, population, trainer)`` sees the population after every ``every`` steps (a multiple of the
-        chunk: give it among the ``boundaries``), e.g. for learning curves.
+        With a ``probe`` (:meth:`probe`), ``observe(step, {label name: {"loss", "error": [K]}})`` receives every
+        learning-curve measurement, at the steps that are multiples of ``probe.every``.
 
         Returns (population, training losses [stop − start, K], seconds). The input
         population is donated (its arrays are consumed; in member-loop mode its per-member slices are).
         """
         assert (stop - start) % self.chunk == 0 and start % self.chunk == 0, (start, stop, self.chunk)
         t0 = time.perf_counter()
-        seen = None if observe is None else (lambda step, p: observe(step, p, self))
+        if probe is not None and probe.evaluator is not self.curve_evaluator:
+            probe = probe.measured_by(self.curve_evaluator)  # another trainer's probe (e.g. of the uncompacted bucket)
+        seen = None if probe is None else (lambda step, m: observe(step, probe.named(m, self.reported)))
         pop, losses = self.strategy.run(self.layout.by_model(pop), start, stop, self.chunk, self._indices, progress,
-                                        seen, every)
+                                        probe, seen)
         return pop, losses, time.perf_counter() - t0
 
     def evaluate(self, pop: Population, sets: "list[EvalSet]", evaluator: Optional[EvalProgram] = None) -> dict:

@@ -72,10 +72,10 @@ class Compacted:
         """The ladder-rounded widest live count of every hidden layer of the population."""
         return tuple(ladder(max(int(c), 1)) for c in _live_counts(pop.params, pop.masks))
 
-    def train(self, pop: Population, start: int, stop: int, progress=None, observe=None,
-              every: int = 0) -> tuple[Population, tuple[int, ...]]:
-        """Trains steps [start, stop) of a population whose optimizer state is fresh (``observe`` / ``every``: see
-        ``BucketTrainer.train``; a compacted population is observed in its compact shapes, with its own trainer).
+    def train(self, pop: Population, start: int, stop: int, progress=None, probe=None,
+              observe=None) -> tuple[Population, tuple[int, ...]]:
+        """Trains steps [start, stop) of a population whose optimizer state is fresh (``probe`` / ``observe``: see
+        ``BucketTrainer.train``; a compacted population is measured in its compact shapes, by its own trainer).
 
         Returns (population in full shapes, hidden sizes actually trained).
         """
@@ -84,7 +84,7 @@ class Compacted:
         # Every member is compacted to the same sizes: worth it only when that computes fewer hidden
         # units than the bucket does now (a packed bucket of mixed widths has no padding to remove).
         if len(self.trainer.members) * sum(sizes) >= self.trainer.hidden_units:
-            pop, _, _ = self.trainer.train(pop, start, stop, progress, observe, every)
+            pop, _, _ = self.trainer.train(pop, start, stop, progress, probe, observe)
             return pop, full
         trainer = self.trainers.get(sizes)
         if trainer is None:
@@ -92,6 +92,6 @@ class Compacted:
             trainer = self.trainers[sizes] = self.trainer.resized(spec)
         cp, cm, idx = _gather(pop.params, pop.masks, sizes)
         small = Population(cp, cm, trainer.fresh_opt_state(cp), pop.step, pop.finite)
-        small, _, _ = trainer.train(small, start, stop, progress, observe, every)
+        small, _, _ = trainer.train(small, start, stop, progress, probe, observe)
         params = _expand(pop.params, small.params, idx)
         return pop.replace(params=params, step=small.step, finite=small.finite), sizes

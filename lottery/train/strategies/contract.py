@@ -18,6 +18,7 @@ import numpy as np
 
 from lottery import distributed
 from lottery.models.registry import ModelSpec
+from lottery.train.curve_probe import CurveProbe, measured_blocks
 from lottery.train.sharding import Layout
 from lottery.train.state import Member, Population
 
@@ -99,23 +100,41 @@ class Strategy(abc.ABC):
         """The population after a range, back in the population layout."""
         return state
 
+    curves_inside = False  # whether chunk_with_curves measures learning curves inside the chunk program
+
+    def chunk_with_curves(self, state, idx, start: int, probe: CurveProbe):
+        """One chunk starting at step ``start`` that also measures ``probe`` after every step that is a multiple of
+        ``probe.every``, inside the program: (state, losses, measurements stacked over the chunk's blocks
+        of :func:`scan_with_curves`). Only for strategies with ``curves_inside``."""
+        raise NotImplementedError(f"the {self.name} strategy measures learning curves between chunks")
+
     def run(self, pop: Population, start: int, stop: int, chunk: int, draw: Callable[[int], Any],
-            progress: Optional[Callable[[int, int], None]] = None,
-            observe: Optional[Callable[[int, Population], None]] = None, every: int = 0) -> tuple[Population, np.ndarray]:
+            progress: Optional[Callable[[int, int], None]] = None, probe: Optional[CurveProbe] = None,
+            observe: Optional[Callable[[int, list], None]] = None) -> tuple[Population, np.ndarray]:
         """Trains steps [start, stop) in chunks of ``chunk`` steps; ``draw(s)`` gives the batch indices of the
-        chunk starting at step s (drawn on the host while the previous chunk runs). ``observe(step, population)``
-        is called after every chunk that ends on a multiple of ``every`` (a multiple of ``chunk``), before the next
-        chunk consumes the state. Returns (population, training losses [stop − start, K])."""
+        chunk starting at step s (drawn on the host while the previous chunk runs). With a ``probe``,
+        ``observe(step, measurement)`` receives every measurement (a list of {"loss", "error": [K, M]} per set, on
+        the device) at the steps that are multiples of ``probe.every``: measured inside the chunk program when the
+        strategy can (``curves_inside``), else after each chunk ending on such a step (``chunk`` must then divide
+        ``probe.every``). Returns (population, training losses [stop − start, K])."""
         state = self.begin(pop)
+        inside = probe is not None and self.curves_inside
         losses = []
         idx = draw(start) if stop > start else None
         for s in range(start, stop, chunk):
-            state, loss = self.chunk(state, idx)  # asynchronous
+            if inside:
+                state, loss, seen = self.chunk_with_curves(state, idx, s, probe)  # asynchronous
+            else:
+                state, loss = self.chunk(state, idx)  # asynchronous
             if s + chunk < stop:
                 idx = draw(s + chunk)  # drawn on the host while the chunk runs
             losses.append(self.member_losses(distributed.host(loss)))  # waits for the chunk
-            if observe is not None and every and (s + chunk) % every == 0:
-                observe(s + chunk, self.end(state, pop))
+            if inside:
+                for at, j in measured_blocks(s, chunk, probe.every):
+                    observe(at, jax.tree.map(lambda a, j=j: a[j], seen))
+            elif probe is not None and (s + chunk) % probe.every == 0:
+                p = self.end(state, pop)
+                observe(s + chunk, probe.measure(p.params, p.masks, p.stats))
             if progress:
                 progress(s + chunk - start, stop - start)
         pop = self.end(state, pop)

@@ -34,6 +34,7 @@ class Packed(Strategy):
     """The bucket gathered into the packed layout for a range of steps, trained by :class:`PackedProgram`."""
 
     name = "packed"
+    curves_inside = True
 
     @classmethod
     def applies(cls, bucket: Bucket) -> bool:
@@ -62,7 +63,7 @@ class Packed(Strategy):
         return [int(b.train_cfg.data_seed)] if b.shared_order else sorted({m.seed for m in b.members})
 
     def cache_size(self) -> int:
-        return self.program.run._cache_size()
+        return self.program.run._cache_size() + self.program.run_with_curves._cache_size()
 
     def lower(self, pop, idx):
         b = self.bucket
@@ -79,6 +80,11 @@ class Packed(Strategy):
     def chunk(self, state, idx):
         b = self.bucket
         return self.program.run(state, b.x_train, b.labels, self.slot_labels, idx)
+
+    def chunk_with_curves(self, state, idx, start, probe):
+        b = self.bucket
+        return self.program.run_with_curves(state, b.x_train, b.labels, self.slot_labels, idx, probe.every, start,
+                                            probe.batches)
 
     def member_losses(self, loss) -> np.ndarray:
         return loss[:, self.plan.member_group, self.plan.member_slot]  # [S, U, G] → [S, K]
