@@ -100,7 +100,7 @@ def _run(study, config, workdir, dataset, cdict, rid, log) -> pd.DataFrame:
     with contextlib.ExitStack() as held:  # process 0 creates, locks and records the workdir
         models = {spec.name: model_registry.record(spec) for spec in study.models(config)}
         distributed.on_primary(lambda: (wd.create(workdir), held.enter_context(WorkdirLock(workdir)),
-                                        wd.prepare(workdir, cdict, rid, models)))
+                                        wd.prepare(workdir, cdict, rid, models, distributed.devices())))
         this = Run(config, workdir, dataset, rid, log)
         study.run(this)
         distributed.barrier("parts written")

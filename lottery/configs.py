@@ -139,7 +139,8 @@ def study_a_gmm(layout: str, nu: float, noise: float, preset: str) -> ml_collect
     without biases, SGD lr 0.1, batch 1024, 1000 epochs, 5 seeds; 10 IMP levels (the width-1 model,
     102 weights, keeps 4 after 10 levels of the OpenLTH rule).
 
-    ``quick``: 1,000 training points, 11 widths × 3 seeds, 200 epochs of batch 100, 12 levels.
+    ``quick``: 1,000 training points, 11 widths × 3 seeds, 200 epochs of batch 100, 12 levels, learning curves
+    every 10 epochs.
     """
     check_preset(preset)
     c = base()
@@ -157,6 +158,7 @@ def study_a_gmm(layout: str, nu: float, noise: float, preset: str) -> ml_collect
         c.train.epochs = 200
         c.train.batch_size = 100
         c.imp.levels = 12
+        c.eval.every = "10ep"  # 20 points a level; every epoch costs ≈ 2× the training (docs/configuration.md)
     return c
 
 
@@ -167,7 +169,7 @@ def study_a_images(name: str, dataset: str, model: str, widths: tuple, epochs: i
     late-rewinds for P ≥ 1000: run the large widths as a second config with
     ``--config.imp.rewind=1ep`` (one rewind point per run).
 
-    ``quick``: widths 10, 50, 300, 2 seeds, 3 epochs, 2 levels.
+    ``quick``: widths 10, 50, 300, 2 seeds, 3 epochs, 2 levels, learning curves every epoch.
     """
     check_preset(preset)
     c = base()
@@ -185,6 +187,7 @@ def study_a_images(name: str, dataset: str, model: str, widths: tuple, epochs: i
         c.train.seeds = (0, 1)
         c.train.epochs = 3
         c.imp.levels = 2
+        c.eval.every = "1ep"
     return c
 
 

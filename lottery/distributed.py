@@ -117,6 +117,12 @@ def processes() -> int:
     return jax.process_count() if _joined() else 1
 
 
+def devices() -> dict:
+    """What the run trains on (recorded in DIR/config.json): platform, devices in all, on this host, processes."""
+    return {"platform": jax.default_backend(), "count": jax.device_count(), "local": jax.local_device_count(),
+            "processes": processes()}
+
+
 def primary() -> bool:
     """Whether this process writes files (process 0; the only process of a single-process run)."""
     return not _joined() or jax.process_index() == 0

@@ -1,5 +1,6 @@
 """The model axis sharded over 8 virtual CPU devices gives the results of one device; padding members never
 reach the results; checkpoints written on 8 devices are refused, in one line, on another device count."""
+import json
 import os
 import subprocess
 import sys
@@ -9,13 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import lottery
 from lottery import api
 from lottery.errors import ConfigError
 from helpers import tiny_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The strategy a sharded bucket trains with on one device too (no packing, no compaction), and learning curves.
 OVERRIDES = {"model.widths": (2, 3, 5), "train.seeds": (0, 1, 2), "imp.levels": 2, "train.pack": False,
-             "imp.branches": ("reinit", "finetune")}  # buckets of 6 and 3 members: padded to 8 each
+             "imp.compact": False, "imp.branches": ("reinit", "finetune"), "eval.every": "2ep"}
+# buckets of 6 and 3 members: padded to 8 each
 
 SCRIPT = textwrap.dedent("""
     import sys
@@ -53,8 +57,18 @@ def test_eight_devices_give_one_devices_results(tmp_path):
     keys = ["width", "seed", "level", "branch", "split"]
     a, b = one.sort_values(keys).reset_index(drop=True), eight.sort_values(keys).reset_index(drop=True)
     pd.testing.assert_frame_equal(a[keys + ["weights_remaining"]], b[keys + ["weights_remaining"]])
-    np.testing.assert_array_equal(a.error, b.error)
-    np.testing.assert_allclose(a.loss, b.loss, rtol=1e-5)
+    pd.testing.assert_frame_equal(a, b)  # bitwise, every column: the same strategy on 1 and 8 devices
+    curves = [lottery.results.load_learning_curves(str(tmp_path / n)).sort_values(keys + ["step"]).reset_index(drop=True)
+              for n in ("one", "eight")]
+    assert len(curves[0]) and curves[0].step.nunique() > 1
+    pd.testing.assert_frame_equal(*curves)
+    # each run records what it trained on, and how
+    for name, count in (("one", 1), ("eight", 8)):
+        record = json.loads((tmp_path / name / "config.json").read_text())
+        assert record["devices"]["count"] == count and record["devices"]["platform"] == "cpu"
+        timing = json.loads((tmp_path / name / "timing.json").read_text())
+        assert {b["strategy"] for b in timing.values()} == {"vmapped"}
+        assert {b["devices"] for b in timing.values()} == {count} and not any(b["compaction"] for b in timing.values())
     # the 8-device checkpoints hold 8 models per bucket: refused on this single device, in one line
     with pytest.raises(ConfigError, match="another number of devices") as e:
         api.run(tiny_config(**{**OVERRIDES, "imp.levels": 3}), str(tmp_path / "eight"), log=lambda s: None)

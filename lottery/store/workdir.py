@@ -68,15 +68,19 @@ def check_run(workdir: str, run_id: str) -> None:
                                          f"use a new workdir for run {run_id} (only imp.levels may change)")
 
 
-def prepare(workdir: str, config_dict: dict, run_id: str, models: dict | None = None) -> None:
+def prepare(workdir: str, config_dict: dict, run_id: str, models: dict | None = None,
+            devices: dict | None = None) -> None:
     """Creates the layout, removes the temporaries a killed run left (``.tmp-*``) and records the config (call
     under the workdir lock, after check_run). ``models``: what each model of the run really is ({name: {hidden,
-    use_bias, init, …}}), recorded beside the config, whose ``model.*`` fields a named model may ignore."""
+    use_bias, init, …}}), recorded beside the config, whose ``model.*`` fields a named model may ignore;
+    ``devices``: what the run trains on (a sharded run's table may differ from a one-device run's in float
+    rounding: docs/scaling.md)."""
     os.makedirs(os.path.join(workdir, "parts"), exist_ok=True)
     files.remove_stale_temporaries(workdir)
     check_run(workdir, run_id)
     path = os.path.join(workdir, CONFIG)
-    record = {"run_id": run_id, "config": config_dict, **({"models": models} if models else {})}
+    record = {"run_id": run_id, "config": config_dict, **({"models": models} if models else {}),
+              **({"devices": devices} if devices else {})}
     files.write_text(path, json.dumps(record, indent=2, sort_keys=True, default=list))
 
 

@@ -128,6 +128,9 @@ class IMP(Study):
                                BucketCheckpoints(wd.checkpoint_dir(workdir, name)),
                                progress=lambda label, name=name, k=len(members): run.progress(f"{name} {label} ({k} models)"))
             bucket_timing = timing.setdefault(name, {"models": len(members), "widths": widths, "levels": {}})
+            # how it trains: a sharded bucket (several devices) neither packs nor compacts (docs/scaling.md)
+            bucket_timing.update(strategy=trainer.strategy.name, devices=len(trainer.layout.devices),
+                                 compaction=runner.compacted is not None)
 
             def on_result(result, name=name, members=members, bucket_timing=bucket_timing):
                 key = level_name(result.level, result.branch)
