@@ -68,6 +68,10 @@ def base() -> ml_collections.ConfigDict:
     c.train.members = "auto"
     # Shard each bucket's model axis over all local devices (padded with inert members; see train/sharding.py).
     c.train.shard = True
+    # Device memory a bucket's training program may use: "none", "auto" (the device's memory × 0.9; a CPU: half
+    # the host's RAM) or a size ("16GiB", "512MB", bytes). A bucket whose chunk program would need more trains as
+    # consecutive slices of its members that fit (XLA's memory analysis); results are bitwise the same.
+    c.train.memory = "none"
     c.train.bucket_small = 0  # widths ≤ this share one bucket whatever their ratio (padding is not free here)
     c.train.eval_batch_size = 2048
 

@@ -20,9 +20,7 @@ efficiency).
 """
 from __future__ import annotations
 
-import hashlib
 import re
-import time
 from typing import Callable
 
 import jax
@@ -32,10 +30,12 @@ import pandas as pd
 from lottery import api, validate
 from lottery.bench import flops as flop_count
 from lottery.data import catalog
+from lottery.errors import ConfigError
 from lottery.prune import methods
 from lottery.studies import imp, method_populations, robustness
 from lottery.studies.imp_levels import rewind_step
 from lottery.train.strategies import compacted
+from lottery.train.program_memory import parse_bytes  # noqa: F401 (the command line's parser)
 from lottery.train.trainer import BucketTrainer
 
 DEVICES = ("cpu", "gpu", "tpu")
@@ -45,17 +45,7 @@ DEVICES = ("cpu", "gpu", "tpu")
 EFFICIENCY = {True: 0.5, False: 0.17}
 EFFICIENCY_SOURCE = ("docs/performance.md: fully connected populations 49–69% of this CPU's sgemm peak (0.5 used), "
                      "ResNet-20 member loop 17% (0.17 used); measured on a CPU, assumed elsewhere")
-UNITS = {"": 1, "b": 1, "kb": 10 ** 3, "mb": 10 ** 6, "gb": 10 ** 9, "tb": 10 ** 12,
-         "kib": 2 ** 10, "mib": 2 ** 20, "gib": 2 ** 30, "tib": 2 ** 40}
 PREFIXES = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15}
-
-
-def parse_bytes(text: str) -> int:
-    """``80GiB`` / ``16GB`` / ``512MiB`` / ``1000000`` (bytes) → bytes (ValueError otherwise)."""
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([a-z]*)\s*", str(text).lower())
-    if not m or m.group(2) not in UNITS:
-        raise ValueError(f"memory must be a size like 80GiB, 16GB, 512MiB or a number of bytes, got {text!r}")
-    return int(float(m.group(1)) * UNITS[m.group(2)])
 
 
 def parse_flops(text: str) -> float:
@@ -66,22 +56,10 @@ def parse_flops(text: str) -> float:
     return float(m.group(1)) * PREFIXES[m.group(2)]
 
 
-_MEMORY: dict[str, int] = {}  # HLO text digest → bytes of the program: one compile per program
-
-
 def program_bytes(trainer: BucketTrainer) -> tuple[int, float]:
     """(device bytes of the bucket's chunk program by XLA's memory analysis + what its strategy holds beside it,
     seconds to compile it here, 0 when cached)."""
-    lowered, held = trainer.chunk_program()
-    key = hashlib.sha256(lowered.as_text().encode()).hexdigest()
-    seconds = 0.0
-    if key not in _MEMORY:
-        t0 = time.perf_counter()
-        m = lowered.compile().memory_analysis()
-        own = m.argument_size_in_bytes + m.output_size_in_bytes - m.alias_size_in_bytes + m.temp_size_in_bytes
-        _MEMORY[key] = int(max(own, getattr(m, "peak_memory_in_bytes", 0) or 0))
-        seconds = time.perf_counter() - t0
-    return _MEMORY[key] + held, seconds
+    return trainer.program_bytes()
 
 
 def _epoch_flops(spec, trainer: BucketTrainer, dataset) -> tuple[float, list[int]]:
@@ -167,10 +145,16 @@ def plan(config, device: str | None = None, memory: int | str | None = None, pea
                "widths": sorted({m.width for m in members}), "strategy": trainer.strategy.name, "compacted": compact,
                "chunk": trainer.chunk, "weights_per_member": max(weights), "weights": int(sum(weights)),
                "flops_epoch": epoch_flops, "epochs": epochs, "counted": what, "flops_run": epoch_flops * epochs,
-               "memory_bytes": np.nan, "fits": None, "compile_s": np.nan}
+               "memory_bytes": np.nan, "fits": None, "compile_s": np.nan, "slices": 1, "slice_memory_bytes": np.nan}
         if analyse_memory:
             row["memory_bytes"], row["compile_s"] = program_bytes(trainer)
             row["fits"] = None if budget is None else bool(row["memory_bytes"] <= budget)
+            if row["fits"] is False:  # what train.memory would do: the fewest slices of members that fit
+                try:
+                    row["slices"] = trainer.fit_memory(budget)
+                    row["slice_memory_bytes"] = program_bytes(trainer)[0]
+                except ConfigError:
+                    row["slices"] = 0  # not even one slice fits
         eff = efficiency if efficiency is not None else EFFICIENCY[spec.fully_connected]
         row["efficiency"] = eff
         row["seconds_est"] = row["flops_run"] / (rate * eff) if rate else np.nan
@@ -210,6 +194,14 @@ def _duration(s: float) -> str:
     return f"{s:.3g} s"
 
 
+def _fits(fits, slices: int, slice_bytes: float) -> str:
+    if fits is None:
+        return "–"
+    if fits:
+        return "yes"
+    return f"no: {slices} slices of {_bytes(slice_bytes)}" if slices else "no: not one member"
+
+
 def format_plan(df: pd.DataFrame) -> str:
     """The plan as text: one line per bucket, then totals and what was counted."""
     a = df.attrs
@@ -221,7 +213,7 @@ def format_plan(df: pd.DataFrame) -> str:
         "weights/member": df.weights_per_member.map(lambda v: f"{v:,}"),
         "FLOP/epoch": df.flops_epoch.map(lambda v: _si(v, "")), "epochs": df.epochs.map(lambda v: f"{v:g}"),
         "FLOP run": df.flops_run.map(lambda v: _si(v, "")), "memory": df.memory_bytes.map(_bytes),
-        "fits": df.fits.map(lambda v: "–" if v is None else ("yes" if v else "NO")),
+        "fits": [_fits(f, n, m) for f, n, m in zip(df.fits, df.slices, df.slice_memory_bytes)],
         "time (est.)": df.seconds_est.map(_duration)})
     lines = [f"plan for {a['device']} (strategies chosen for {a['device']}; programs compiled on {a['compiled_on']}), "
              f"data {a['data']} ({a['train_size']} train): nothing trained", table.to_string(index=False), ""]
@@ -229,7 +221,10 @@ def format_plan(df: pd.DataFrame) -> str:
     lines.append(f"total: {len(df)} buckets, {int(df.members.sum())} models, {_si(df.flops_run.sum(), 'FLOP')} "
                  f"of training, largest program {_bytes(peak)}"
                  + ("" if a["memory_budget"] is None or peak != peak else
-                    f" ({'fits' if df.fits.all() else 'does NOT fit'} {_bytes(a['memory_budget'])})")
+                    f" ({'fits' if df.fits.all() else 'does NOT fit'} {_bytes(a['memory_budget'])}"
+                    + ("" if df.fits.all() else f"; with train.memory={_bytes(a['memory_budget']).replace(' ', '')}"
+                       f" the buckets marked 'no' train in slices of their members")
+                    + ")")
                  + f", estimated time {_duration(df.seconds_est.sum())}")
     lines.append("counted: FLOPs = 6 × forward multiply-adds of the prunable layers × training examples per "
                  "model-epoch (true widths; pruned levels as dense; evaluation, batch-norm, activations, updates "

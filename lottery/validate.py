@@ -15,7 +15,7 @@ from lottery.data import catalog as data_catalog
 from lottery.errors import ConfigError
 from lottery.models import init as model_init
 from lottery.models import registry as model_registry
-from lottery.train import optim
+from lottery.train import optim, program_memory
 from lottery.train.strategies.member_loop import MEMBERS
 
 def is_int(value) -> bool:
@@ -124,6 +124,10 @@ def common(c):
     choice("train.members", t.members, MEMBERS)
     if not isinstance(t.shard, bool):
         raise ConfigError("train.shard", f"must be True or False, got {t.shard!r}")
+    try:
+        program_memory.budget(t.memory)
+    except ValueError as e:
+        raise ConfigError("train.memory", str(e)) from None
     if not isinstance(t.augment, bool):
         raise ConfigError("train.augment", f"must be True or False, got {t.augment!r}")
     if t.augment and d.name in data_catalog.GMM_LAYOUTS:

@@ -11,6 +11,7 @@ NON_RESULT_KEYS = ("report", "data.data_dir", "data.tfds_data_dir",
                    "imp.levels",  # more levels extend a run, they do not change the rows it has
                    "train.members",  # vmapped or looped members: the same steps, float rounding aside (as across backends)
                    "train.shard",  # where members run, not what they compute
+                   "train.memory",  # members trained in slices that fit: the same steps (tested bitwise)
                    "eval.every",  # learning curves observe training; they do not change it (tested bitwise)
                    "robustness.report_ratio")  # which ratio the report tabulates
 

@@ -17,12 +17,14 @@ import numpy as np
 
 from lottery import distributed
 from lottery.models.registry import ModelSpec
-from lottery.train import optim, order, sharding, strategies
+from lottery.errors import ConfigError
+from lottery.train import optim, order, program_memory, sharding, strategies
 from lottery.train.curve_probe import CurveProbe
 from lottery.train.eval_set import EvalSet
 from lottery.train.evaluate import EvalProgram
 from lottery.train.state import Member, Population, init_population, initial_stats
 from lottery.train.strategies import member_loop as member_loop_strategy
+from lottery.train.strategies.sliced import most_slices
 
 CHUNK_INDEX_BUDGET = 8_000_000  # int32 batch indices held on the host per chunk
 
@@ -125,13 +127,54 @@ class BucketTrainer:
         # error and loss only (no calibration statistics): the learning curves, evaluated during training
         self.curve_evaluator = EvalProgram(self.module, int(train_cfg.eval_batch_size), num_classes, 0, loop)
         self.label_set = self.layout.by_model(jnp.asarray([m.label_set for m in members], jnp.int32))
-        self.strategy = strategies.choose(strategies.Bucket(
+        self.bucket = strategies.Bucket(
             spec, self.module, members, self.layout, self.tx, self.lr_schedule, train_cfg, opt_cfg, x_train, labels,
-            self.label_set, num_classes, self.shared_order, augment, self.augment_keys, backend))
+            self.label_set, num_classes, self.shared_order, augment, self.augment_keys, backend)
+        self.strategy = strategies.choose(self.bucket)
         self.seeds = self.strategy.orders()
         between = (int(curve_every),) if curve_every and not self.strategy.curves_inside else ()
         self.chunk = chunk_steps([self.total_steps, *boundaries, *between], len(self.seeds), self.batch,
                                  self.steps_per_epoch)
+        budget = program_memory.budget(train_cfg.memory)
+        if budget is not None:
+            self.fit_memory(budget)
+
+    def fit_memory(self, budget: int) -> int:
+        """Trains the members in the fewest consecutive slices whose chunk program fits ``budget`` bytes (the
+        memory of n slices is estimated from the whole bucket's and half of it, then checked); returns n (1: the
+        bucket fits as it is). ConfigError (``train.memory``) when even the smallest slice does not fit."""
+        whole, _ = self.program_bytes()
+        if whole <= budget:
+            return 1
+        kind = type(self.strategy)
+        k = most_slices(self.bucket, kind)
+        sliced = lambda n: strategies.Sliced(self.bucket, n, kind)  # noqa: E731
+        n = min(2, k)
+        if k > 2:
+            self.strategy = sliced(2)
+            half, _ = self.program_bytes()
+            per_unit = max((whole - half) / (k - (k + 1) // 2), 1.0)
+            fixed = whole - per_unit * k
+            fits = max(int((budget - fixed) // per_unit), 1)  # units per slice, by the estimate
+            n = min(max(2, -(-k // fits)), k)
+        while True:
+            self.strategy = sliced(n)
+            need, _ = self.program_bytes()
+            if need <= budget:
+                self.seeds = self.strategy.orders()  # the slices' orders, one after the other
+                return n
+            if n >= k:
+                raise ConfigError("train.memory", f"the smallest slice of {self.spec.name} members (width "
+                                                  f"{self.padded_width}) needs {need:,} bytes to train, more than "
+                                                  f"the budget {budget:,}")
+            n += 1
+
+    def program_bytes(self) -> tuple[int, float]:
+        """(device bytes the bucket's chunk program needs by XLA's memory analysis + what its strategy holds beside
+        it, seconds spent compiling it here: 0 when cached). Nothing is run."""
+        lowered, held = self.chunk_program()
+        need, seconds = program_memory.lowered_bytes(lowered)
+        return need + held, seconds
 
     @property
     def member_loop(self) -> bool:

@@ -128,7 +128,7 @@ class Strategy(abc.ABC):
                 state, loss = self.chunk(state, idx)  # asynchronous
             if s + chunk < stop:
                 idx = draw(s + chunk)  # drawn on the host while the chunk runs
-            losses.append(self.member_losses(distributed.host(loss)))  # waits for the chunk
+            losses.append(self.member_losses(jax.tree.map(distributed.host, loss)))  # waits for the chunk
             if inside:
                 for at, j in measured_blocks(s, chunk, probe.every):
                     observe(at, jax.tree.map(lambda a, j=j: a[j], seen))
