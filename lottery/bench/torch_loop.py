@@ -13,6 +13,8 @@ import time
 
 import numpy as np
 
+from lottery.bench.padded import Timing
+
 
 def available() -> str | None:
     """None if torch imports, else the reason it does not."""
@@ -68,11 +70,11 @@ def sgd_step(model, weights, masks, opt, x, y) -> None:
 
 
 def train_models(x, y, sizes_per_model, seeds, epochs: int, batch: int, lr: float = 0.1,
-                 use_bias: bool = False) -> float:
+                 use_bias: bool = False) -> Timing:
     """Trains each model (layer sizes, seed) for ``epochs`` epochs, one after the other.
 
     x [N, *input] and y [N] int (numpy or JAX); sizes (input, hidden…, classes). Returns the total training
-    seconds (model construction excluded).
+    seconds (model construction excluded); eager PyTorch compiles nothing (compile_s None).
     """
     import torch
 
@@ -92,4 +94,4 @@ def train_models(x, y, sizes_per_model, seeds, epochs: int, batch: int, lr: floa
                 idx = perm[start:start + batch]
                 sgd_step(model, weights, masks, opt, xt[idx], yt[idx])
         total += time.perf_counter() - t0
-    return total
+    return Timing(total, None, len(sizes_per_model) * epochs)
