@@ -163,6 +163,13 @@ def test_unwritable_workdir_is_refused(tmp_path):
      "--config.train.seeds given more than once"),
     (["--config=experiments/gmm_linear.py:quick", "--config.train.epochs=2", "--config.train.epochs=3"],
      "--config.train.epochs given more than once"),
+    (["--config=experiments/gmm_linear.py:quick", "--config.train.epoch=5"], 'Did you mean "epochs"'),
+    (["--config=experiments/gmm_linear.py:quick", "--config.trian.epochs=5"], 'Did you mean "train"'),
+    (["--config=experiments/gmm_linear.py:quick", "--config.train.epochs=five"], "--config.train.epochs=five"),
+    (["--config=experiments/gmm_linear.py:quick", "--config.model.widths=(0,3)"], "model.widths"),
+    (["--config=experiments/gmm_linear.py:quick", "--config.train.batch_size=100000"], "train.batch_size"),
+    (["--config=experiments/gmm_linear.py:quick", "--config.data.name=mnist", "--config.model.name=mnist_fcn2",
+      "--config.data.data_dir=/nonexistent/mnist"], "data.data_dir"),
 ])
 def test_cli_bad_input_exits_2_with_one_line(tmp_path, args, needle):
     wd = tmp_path / "w"
@@ -172,3 +179,25 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, args, needle):
     lines = [line for line in r.stderr.strip().splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], r.stderr
     assert not wd.exists()
+
+
+def test_cli_config_file_missing_a_section_exits_2_with_one_line(tmp_path):
+    path = tmp_path / "no_optimizer.py"
+    path.write_text("from lottery import configs\n\n\ndef get_config():\n"
+                    "    c = configs.study_a_gmm('linear', nu=0.2, noise=0.05, preset='quick')\n"
+                    "    del c.optimizer\n    return c\n")
+    wd = tmp_path / "w"
+    r = cli(f"--config={path}", f"--workdir={wd}")
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = [line for line in r.stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: optimizer") and "missing" in lines[0], r.stderr
+    assert not wd.exists()
+
+
+def test_cli_unwritable_workdir_exits_2_with_one_line(tmp_path):
+    (tmp_path / "file").write_text("x")
+    r = cli("--config=experiments/gmm_linear.py:quick", f"--workdir={tmp_path / 'file' / 'sub'}")
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = [line for line in r.stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: workdir"), r.stderr
+    assert os.listdir(tmp_path) == ["file"]

@@ -113,7 +113,7 @@ def test_an_absent_coordinator_is_a_one_line_error(tmp_path):
     r = subprocess.run([sys.executable, "-m", "lottery.main", f"--config={CONFIG}", f"--workdir={tmp_path}"], cwd=ROOT,
                        env=env(**variables), capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and r.stderr.startswith("error: distributed: no coordinator at 127.0.0.1:"), r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1
+    assert len(r.stderr.strip().splitlines()) == 1 and not os.listdir(tmp_path)
     with socket.socket() as taken:  # process 0 cannot serve on a port something else listens on
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -121,4 +121,4 @@ def test_an_absent_coordinator_is_a_one_line_error(tmp_path):
         r = subprocess.run([sys.executable, "-m", "lottery.main", f"--config={CONFIG}", f"--workdir={tmp_path}"], cwd=ROOT,
                            env=env(**variables), capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "process 0 cannot serve the coordinator on port" in r.stderr, r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1
+    assert len(r.stderr.strip().splitlines()) == 1 and not os.listdir(tmp_path)

@@ -94,6 +94,32 @@ def test_a_finished_run_restores_and_reports(finished, tmp_path):
     assert "biprop" in (tmp_path / "report.md").read_text()
 
 
+def test_a_killed_run_resumes_at_the_first_method_without_rows(finished, tmp_path, monkeypatch):
+    """What a kill after the first methods leaves (the dense checkpoint, their parts, no table): the same call
+    restores the dense models, skips the methods with rows, makes the others and ends with the same table."""
+    import shutil
+
+    from lottery.store.checkpoints import BucketCheckpoints
+
+    wd, df = finished
+    killed = str(tmp_path / "killed")
+    shutil.copytree(wd, killed)
+    done, todo = methods.NAMES[:5], methods.NAMES[5:]
+    for name in todo:
+        for p in (tmp_path / "killed" / "parts").glob(f"prune_methods-{name}.parquet*"):
+            p.unlink()
+    os.remove(os.path.join(killed, "results.parquet"))
+
+    saved, original = [], BucketCheckpoints.save
+    monkeypatch.setattr(BucketCheckpoints, "save", lambda self, name, tree: (saved.append(name), original(self, name, tree)))
+    logs = []
+    again = run(methods_config(), killed, log=logs.append)
+    assert "dense" not in saved  # restored from its checkpoint, not trained again
+    assert [line.split(":")[0].strip() for line in logs if "rows already written" in line] == list(done)
+    assert [line.split(":")[0].strip() for line in logs if line.startswith("  ") and "test accuracy" in line] == list(todo)
+    pd.testing.assert_frame_equal(df, again)
+
+
 BAD = [
     ({"prune_methods.methods": ("magnitude", "obd")}, "prune_methods.methods"),
     ({"prune_methods.ratios": (0.0, 1.0)}, "prune_methods.ratios"),
@@ -101,6 +127,8 @@ BAD = [
     ({"prune_methods.snip_batches": 0}, "prune_methods.snip_batches"),
     ({"prune_methods.snip_batches": 100}, "prune_methods.snip_batches"),  # more than the data holds
     ({"prune_methods.methods": ("biprop",), "prune_methods.ignore": ("dense_0", "dense_1")}, "prune_methods.ignore"),
+    ({"prune_methods.taylor_batches": 0}, "prune_methods.taylor_batches"),
+    ({"prune_methods.methods": ("magnitude",), "prune_methods.ignore": ("dense_0", "dense_1")}, "prune_methods.ignore"),
     ({"prune_methods.hessian": "gauss_newton"}, "prune_methods.hessian"),
     ({"prune_methods.retrain_lr": -0.01}, "prune_methods.retrain_lr"),
     ({"prune_methods.score_optimizer.lr": 0.0}, "prune_methods.score_optimizer.lr"),
@@ -120,6 +148,7 @@ def test_bad_input_is_refused_before_anything_is_written(tmp_path, override, fie
     ("--config.prune_methods.methods=('magnitude','obd')", "prune_methods.methods: unknown value 'obd'"),
     ("--config.prune_methods.ratios=(0.5,1.0)", "prune_methods.ratios"),
     ("--config.prune_methods.snip_batches=0", "SNIP scores need data"),
+    ("--config.prune_methods.taylor_batches=0", "Taylor scores need data"),
     ("--config.prune_methods.ignore=('dense_0','dense_1')", "biprop has no scores to learn"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, flag, field):

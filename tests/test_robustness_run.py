@@ -13,8 +13,6 @@ import pytest
 from lottery import configs
 from lottery.api import run
 from lottery.errors import ConfigError
-from lottery.models import layers
-from lottery.models import registry as model_registry
 from lottery.store import analysis as store
 from lottery.store import workdir as wd
 from lottery.store.checkpoints import BucketCheckpoints
@@ -135,6 +133,35 @@ def test_resume_redoes_nothing_and_gives_the_same_tables(finished):
     again = run(robustness_config(), workdir, log=lines.append)
     pd.testing.assert_frame_equal(df, again)
     assert sum("analysed already" in line for line in lines) == 2 * 3
+
+
+def test_a_killed_run_redoes_only_the_population_it_was_in(finished, tmp_path):
+    """What a kill inside the last population leaves (its rows written, one analysis table, no DONE marker, no
+    merged tables): the same call analyses that population alone, reuses the cached corrupted images and ends
+    with the same tables."""
+    import shutil
+
+    workdir, df = finished
+    killed = tmp_path / "killed"
+    shutil.copytree(workdir, killed)
+    [last] = [p for p in (killed / "analysis" / "parts").iterdir() if p.name.startswith("lenet5") and
+              p.name.endswith("-random")]
+    for name in os.listdir(last):
+        if name != "evaluation.parquet":
+            os.remove(last / name)
+    os.remove(killed / "results.parquet")
+    for table in ("evaluation", "samples", "scores"):
+        os.remove(store.table_path(str(killed), table))
+    cached = {p: p.stat().st_mtime_ns for p in (killed / "analysis" / "corrupted").iterdir()}
+    assert len(cached) == 1 + 3 * 2  # clean + corruptions × severities
+    lines = []
+    again = run(robustness_config(), str(killed), log=lines.append)
+    assert sum("analysed already" in line for line in lines) == 2 * 3 - 1
+    assert [line.split(":")[0].strip() for line in lines if "accuracy clean" in line] == ["random"]
+    assert {p: p.stat().st_mtime_ns for p in (killed / "analysis" / "corrupted").iterdir()} == cached
+    pd.testing.assert_frame_equal(df, again)
+    for table in ("evaluation", "samples", "scores"):
+        pd.testing.assert_frame_equal(store.load(workdir, table), store.load(str(killed), table))
 
 
 def test_report_writes_the_grid_tables_and_dimensionality_plot(finished, tmp_path):
