@@ -50,13 +50,11 @@ class CurveProbe:
         ev = self.evaluator
         return measure_sets(lambda x: population_logits(ev.module, pm, stats, x, ev.member_loop), batches)
 
-    def sliced(self, batches) -> "CurveProbe":
-        """The same interval and evaluator on other batches (e.g. a slice of the members' labels)."""
-        return CurveProbe(self.every, self.names, batches, self.evaluator)
-
-    def measured_by(self, evaluator: EvalProgram) -> "CurveProbe":
-        """The same sets and interval, measured between chunks by another bucket's ``evaluator`` (its model)."""
-        return CurveProbe(self.every, self.names, self.batches, evaluator)
+    def replaced(self, batches=None, evaluator: EvalProgram | None = None) -> "CurveProbe":
+        """The same interval on other ``batches`` (e.g. a slice of the members' labels) or measured between chunks
+        by another bucket's ``evaluator`` (its model)."""
+        return CurveProbe(self.every, self.names, self.batches if batches is None else batches,
+                          evaluator or self.evaluator)
 
     def measure(self, params, masks, stats) -> list[dict]:
         """The population (params, masks, stats [K, ...]) measured on every set (one compile per bucket)."""

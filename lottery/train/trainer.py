@@ -244,7 +244,7 @@ class BucketTrainer:
         assert (stop - start) % self.chunk == 0 and start % self.chunk == 0, (start, stop, self.chunk)
         t0 = time.perf_counter()
         if probe is not None and probe.evaluator is not self.curve_evaluator:
-            probe = probe.measured_by(self.curve_evaluator)  # another trainer's probe (e.g. of the uncompacted bucket)
+            probe = probe.replaced(evaluator=self.curve_evaluator)  # another trainer's probe (e.g. of the uncompacted bucket)
         seen = None if probe is None else (lambda step, m: observe(step, probe.named(m, self.reported)))
         pop, losses = self.strategy.run(self.layout.by_model(pop), start, stop, self.chunk, self._indices, progress,
                                         probe, seen)

@@ -116,7 +116,7 @@ class Sliced(Strategy):
         out = []
         for i, (s, st, p) in enumerate(zip(self.inner, state, self.parts)):
             batches = tuple((xb, yb[:, p], vb) for xb, yb, vb in probe.batches)
-            out.append(s.chunk_with_curves(st, self._idx(idx, i), start, probe.sliced(batches)))
+            out.append(s.chunk_with_curves(st, self._idx(idx, i), start, probe.replaced(batches=batches)))
         return [o[0] for o in out], [o[1] for o in out], _join([o[2] for o in out], axis=1)
 
     def member_losses(self, loss) -> np.ndarray:
