@@ -423,6 +423,7 @@ APP_JS = r"""
     if (live && Object.keys(S.brushes.local).length) await applyLocal();
     else if (live && S.brushes.global) { lastBrush.global = JSON.stringify(S.brushes.global); await applyGlobal(); }
     S.loadMs = performance.now() - t0;
+    S.readyMs = performance.now();  // since navigation start: page, scripts, requests, every view drawn
     S.loaded = true;
     document.body.dataset.loaded = '1';
   }
