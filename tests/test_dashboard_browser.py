@@ -47,6 +47,13 @@ return counts;
 """
 
 VIEWS = ("table", "embedding", "local", "global", "attribution", "ranking")
+# The texts drawn by the marks of role arguments[1] (e.g. 'legend-label', 'axis-title') in view arguments[0].
+TEXTS = """
+const out = [], role = arguments[1];
+(function walk(n) { if (!n) return; if (n.role === role) n.items.forEach((i) => out.push(i.text)); else (n.items || []).forEach(walk); })(
+  window.dash.views[arguments[0]].view.scenegraph().root);
+return out;
+"""
 # The data items of the table's marks (bars and rules) as `items` (their datums) and `nodes` (the items).
 TABLE_ITEMS = """
 const nodes = [];
@@ -134,6 +141,11 @@ def test_loads_offline_without_errors_and_every_view_draws(page):
     assert marks["embedding"].get("symbol", 0) == 26 and marks["embedding"].get("rule", 0) == 26 - 1, marks["embedding"]
     assert marks["ranking"].get("rect", 0) == 10
     assert marks["local"].get("symbol", 0) == 200, marks["local"]  # all 200 samples drawn (≤ 300 per class)
+    # The texts the page sets as params: panel titles (MNIST's class names), axis titles, the ranking's title.
+    assert driver.execute_script(TEXTS, "local", "title-text") == [str(c) for c in range(10)]
+    assert set(driver.execute_script(TEXTS, "local", "axis-title")) == {"angle_own (°)", "length"}
+    assert driver.execute_script(TEXTS, "local", "legend-label") == ["correct", "incorrect"]
+    assert driver.execute_script(TEXTS, "ranking", "axis-title") == ["error rate of A"]
     assert marks["global"].get("line", 0) > 0 and marks["global"].get("area", 0) > 0, marks["global"]
     assert marks["attribution"].get("rect", 0) >= 28 * 28 + 4 * 14 * 14, marks["attribution"]
     for view, tag in (("table", "svg"), ("embedding", "svg"), ("local", "canvas"), ("global", "canvas"), ("attribution", "svg"),
@@ -451,7 +463,9 @@ def test_screenshot(page):
     version = driver.execute_script("return Number(document.getElementById('attribution').dataset.version)")
     driver.execute_script("const s = document.getElementById('sample'); s.value = '1'; s.dispatchEvent(new Event('change'));")
     _wait(driver, f"return Number(document.getElementById('attribution').dataset.version) > {version}")
-    assert "→" in driver.execute_script("return JSON.stringify(window.dash.views.local.spec)")  # the Δ-scatter's categories
+    # The Δ-scatter: its legend shows the four change categories, its axes the change B − A.
+    assert driver.execute_script(TEXTS, "local", "legend-label") == ["correct→correct", "correct→wrong", "wrong→correct", "wrong→wrong"]
+    assert set(driver.execute_script(TEXTS, "local", "axis-title")) == {"Δ angle_own (°)", "Δ length"}
     driver.execute_script("window.scrollTo(0, 0)")
     height = driver.execute_script("return document.body.scrollHeight")
     driver.set_window_size(1500, min(max(height + 160, 900), 2600))

@@ -41,6 +41,13 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return frame.where(frame.notna(), None).to_dict(orient="records")
 
 
+def _columns(frame: pd.DataFrame) -> dict:
+    """A view's dataset as JSON-able columns {field: [values]} with NaN → None: about a third of the bytes of one
+    object per row, and quicker to build; the page turns them into the rows vega takes."""
+    return {name: (col.astype(object).where(col.notna(), None) if col.hasnans else col).tolist()
+            for name, col in frame.items()}
+
+
 @functools.lru_cache(maxsize=64)
 def _cached_spec(builder: str, args: str) -> dict:
     """views.<builder>(**json args), cached: a structure's spec is built once per process."""
@@ -72,9 +79,11 @@ class Endpoints:
             raise ValueError("choose a model")
         return chosen[0], (chosen[1] if len(chosen) > 1 else None)
 
-    def _answer(self, q: dict, builder: str, args: dict, payload: dict) -> dict:
-        """A view's answer: payload plus the structure key, and the spec when the page lacks it."""
+    def _answer(self, q: dict, builder: str, args: dict, payload: dict, signals: dict | None = None) -> dict:
+        """A view's answer: payload plus the structure key, the values of the spec's params (`signals`: texts
+        that change without a new spec) and the spec when the page lacks it."""
         key = json.dumps([builder, args], sort_keys=True)
+        payload["signals"] = signals or {}
         if q.get("structure") != key:
             payload["spec"] = _cached_spec(builder, json.dumps(args, sort_keys=True))
         payload["structure"] = key
@@ -142,7 +151,7 @@ class Endpoints:
                                 "column_key": [c["key"] for c in columns], "order": [c["order"] for c in columns],
                                 "highlight": True})
         out = pd.concat([out, headers], ignore_index=True)
-        payload = {"data": {"cells": _records(out)}, "note": note, "columns": columns,
+        payload = {"data": {"cells": _columns(out)}, "note": note, "columns": columns,
                    "n_bars": int((cells["kind"] == "bar").sum()), "n_dense": int((cells["kind"] == "dense").sum())}
         return self._answer(q, "table_chart", {"ratios": s.ratios, "interactive": bool(q.get("interactive", True))}, payload)
 
@@ -161,7 +170,7 @@ class Endpoints:
         colour = "architecture" if q.get("colour") == "architecture" else "method"
         points["colour"] = points[colour].astype(str)
         cols = ["architecture", "method", "eval_set", "point", "x", "y", "model_id", "label", "row", "colour", "highlight", "chosen"]
-        payload = {"data": {"points": _records(points[cols]), "edges": _records(lines[["x", "y", "x2", "y2"]])},
+        payload = {"data": {"points": _columns(points[cols]), "edges": _columns(lines[["x", "y", "x2", "y2"]])},
                    "n_points": int(len(points)), "n_edges": int(len(lines)), "n_sets": int(points["eval_set"].nunique())}
         return self._answer(q, "similarity_chart", {"colour_title": colour}, payload)
 
@@ -199,16 +208,16 @@ class Endpoints:
             note += f" Ringed: the drawn ones among the {len(q['samples'])} selected samples."
         titles = [f"{names[c]}" for c in shown]
         x_title, y_title = (("Δ " if delta else "") + MEASURE_TITLES[xm], ("Δ " if delta else "") + MEASURE_TITLES[ym])
-        payload = {"data": {"points": _records(drawn[["sample", "label", "slot", "x", "y", "category", "selected"]]),
-                            "panels": _records(panels)},
+        payload = {"data": {"points": _columns(drawn[["sample", "label", "slot", "x", "y", "category", "selected"]]),
+                            "panels": _columns(panels)},
                    "classes": shown, "note": note, "n_shown": int(len(drawn)), "n_total": int(len(frame)),
-                   "ranking": {"data": {"ranking": _records(ranked[["label", "name", "score", "rank", "shown", "accuracy",
+                   "ranking": {"data": {"ranking": _columns(ranked[["label", "name", "score", "rank", "shown", "accuracy",
                                                                     "accuracy_b", "n"]])},
                                "by": by, "title": rank_title}}
-        payload["ranking"] = self._answer({"structure": q.get("ranking_structure")}, "ranking_chart",
-                                          {"title": rank_title}, payload["ranking"])
-        return self._answer(q, "local_chart", {"titles": titles, "x_title": x_title, "y_title": y_title, "delta": delta,
-                                               "interactive": bool(q.get("interactive", True))}, payload)
+        payload["ranking"] = self._answer({"structure": q.get("ranking_structure")}, "ranking_chart", {},
+                                          payload["ranking"], views.ranking_signals(rank_title))
+        return self._answer(q, "local_chart", {"n": len(shown), "interactive": bool(q.get("interactive", True))}, payload,
+                            views.local_signals(titles, x_title, y_title, delta))
 
     def select_local(self, q: dict) -> dict:
         """Samples inside the local view's brushes (q['brushes']: class → {x, y} ranges), over all samples."""
@@ -256,10 +265,10 @@ class Endpoints:
                 f"({', '.join(f'{k}: {n}' for k, n in totals.items())}).")
         if q.get("samples") is not None:
             note += f" Black: the drawn ones among the {len(q['samples'])} selected samples."
-        payload = {"data": {"lines": _records(lines), "dens": _records(dens.round(5))}, "note": note, "series": names,
+        payload = {"data": {"lines": _columns(lines), "dens": _columns(dens.round(5))}, "note": note, "series": names,
                    "classes": shown}
-        return self._answer(q, "global_chart", {"names": [s.class_names[c] for c in shown], "has_b": "B" in series,
-                                                "interactive": bool(q.get("interactive", True))}, payload)
+        return self._answer(q, "global_chart", {"has_b": "B" in series, "interactive": bool(q.get("interactive", True))},
+                            payload, views.global_signals([s.class_names[c] for c in shown]))
 
     def select_global(self, q: dict) -> dict:
         """Samples whose angles to the brushed classes (q['axes'], class labels) lie in [q['lo'], q['hi']] in
@@ -301,8 +310,8 @@ class Endpoints:
                     f"({', '.join(map(str, occ_samples[:20]))}{' …' if len(occ_samples) > 20 else ''}).")
         if lacking:
             note += f" Sample {sample} has no map for: {', '.join(lacking)}."
-        payload = {"data": {"pixels": _records(attribution.image_pixels(images, sample)),
-                            "maps": _records(maps.assign(value=maps["value"].astype(float).round(5)) if len(maps) else maps)},
+        payload = {"data": {"pixels": _columns(attribution.image_pixels(images, sample)),
+                            "maps": _columns(maps.assign(value=maps["value"].astype(float).round(5)) if len(maps) else maps)},
                    "note": note, "title": title, "models_with_maps": have,
                    "values": _records(values.round(4)) if values is not None else []}
         return self._answer(q, "attribution_chart", {}, payload)
@@ -324,6 +333,18 @@ class Endpoints:
                 "local": {**model, "k": TOP_K, "classes": [], "rank": None, "x": "angle_own", "y": "length"},
                 "global": {**model, "eval_set_b": "", "k": TOP_K, "classes": [], "rank": None},
                 "attribution": {**model, "sample": sample}}
+
+    def warm(self) -> None:
+        """Answer the page's first requests, and the local and global views' with a second model, once: every
+        spec they need is built (and cached) before the page asks, so no first view or first added model waits
+        for an Altair build (0.1–0.5 s each)."""
+        requests = self.defaults()
+        models = requests["local"]["models"]
+        other = next((i for i in range(len(self.study.models)) if i not in models), None)
+        for name, q in requests.items():
+            self.answer(name, q)
+            if other is not None and name in ("local", "global"):
+                self.answer(name, {**q, "models": [*models, other]})
 
     def answer(self, name: str, q: dict) -> dict:
         """Dispatch /api/<name>; KeyError for an unknown endpoint."""

@@ -20,7 +20,7 @@ APP_JS = r"""
   const S = {meta: null, models: [], evalSet: 'clean', evalSetB: '', embSet: '', colour: 'method', expand: null,
              rows: [], samples: null, selSource: '', selView: '', sample: null, classes: [], k: 10, rank: '',
              xm: 'angle_own', ym: 'length', brushes: {local: {}, global: null}, shown: {local: [], global: []},
-             views: {}, structure: {}, version: {}, embeds: {}, columns: [], tableCells: [], timings: [],
+             views: {}, specs: {}, structure: {}, version: {}, embeds: {}, columns: [], tableCells: [], timings: [],
              loaded: false, errors: [], static: !!window.DASH_STATIC};
   window.dash = S;
   const $ = (id) => document.getElementById(id);
@@ -51,16 +51,32 @@ APP_JS = r"""
     S.timings.push({what: what, ms: performance.now() - t0});
   }
 
-  // Embed the answer's spec when it brings one (a new structure), then replace the view's datasets.
-  async function show(id, r, renderer, hook, patch) {
-    if (r.spec || !S.views[id]) {
+  // A dataset sent by column ({field: [values]}) as the rows vega takes.
+  function rows(columns) {
+    const fields = Object.keys(columns), n = fields.length ? columns[fields[0]].length : 0, out = new Array(n);
+    for (let i = 0; i < n; i++) { const row = {}; for (const f of fields) row[f] = columns[f][i]; out[i] = row; }
+    return out;
+  }
+  // Expression functions the specs call: the local view's tooltip (the point's fields, x and y under their
+  // axes' titles, which are params).
+  const FUNCTIONS = {localTooltip: (d, xTitle, yTitle) =>
+    ({sample: d.sample, label: d.label, category: d.category, [xTitle]: d.x, [yTitle]: d.y})};
+
+  // Embed the answer's spec when it brings one (a new structure), then set its params (r.signals: titles and
+  // other texts that change without a new spec) and replace the view's datasets.
+  // `fresh`: embed the held spec again (the local view's brushes moved to other panels).
+  async function show(id, r, renderer, hook, patch, fresh) {
+    if (r.spec) S.specs[id] = r.spec;
+    if (r.spec || fresh || !S.views[id]) {
       if (S.views[id]) S.views[id].finalize();
-      const res = await vegaEmbed('#' + id, patch ? patch(r.spec) : r.spec, {actions: false, renderer: renderer});
+      const spec = S.specs[id];
+      const res = await vegaEmbed('#' + id, patch ? patch(spec) : spec, {actions: false, renderer: renderer, expressionFunctions: FUNCTIONS});
       S.views[id] = res; S.structure[id] = r.structure; S.embeds[id] = (S.embeds[id] || 0) + 1;
       if (hook) hook(res.view);
     }
     const view = S.views[id].view;
-    for (const [name, rows] of Object.entries(r.data)) view.data(name, rows);
+    for (const [name, value] of Object.entries(r.signals || {})) view.signal(name, value);
+    for (const [name, columns] of Object.entries(r.data)) view.data(name, rows(columns));
     await view.runAsync();
     S.version[id] = (S.version[id] || 0) + 1;
     $(id).dataset.version = S.version[id];
@@ -173,7 +189,7 @@ APP_JS = r"""
   // ---- 1 · table --------------------------------------------------------------------------------------------------
   async function renderTable() {
     const r = await api('table', {samples: S.samples, rows: S.rows, expand: S.expand, interactive: live, structure: have('table')});
-    S.tableCells = r.data.cells.filter((c) => c.kind !== 'header'); S.columns = r.columns; S.tableAnswer = {n_bars: r.n_bars, n_dense: r.n_dense};
+    S.tableCells = rows(r.data.cells).filter((c) => c.kind !== 'header'); S.columns = r.columns; S.tableAnswer = {n_bars: r.n_bars, n_dense: r.n_dense};
     note('table', r.note);
     $('selection').textContent = selectionText();
     $('collapse').style.display = S.expand ? '' : 'none';
@@ -218,8 +234,9 @@ APP_JS = r"""
                             structure: have('local'), ranking_structure: have('ranking')});
     const r = await api('local', q);
     const changed = JSON.stringify(r.classes) !== JSON.stringify(S.shown.local);
+    const moved = changed && Object.keys(S.brushes.local).length > 0;  // brushes to draw on other panels
     S.shown.local = r.classes;
-    if (changed && r.spec) {  // other classes: brushes on classes no longer shown are dropped
+    if (changed) {  // other classes: brushes on classes no longer shown are dropped, the others follow their class
       const kept = {};
       for (const c of r.classes) if (S.brushes.local[c]) kept[c] = S.brushes.local[c];
       S.brushes.local = kept;
@@ -229,7 +246,7 @@ APP_JS = r"""
     const values = {};
     r.classes.forEach((c, i) => { if (S.brushes.local[c]) values['brush_' + i] = S.brushes.local[c]; });
     await Promise.all([
-      show('local', r, 'canvas', hookLocal, (spec) => withValues(spec, values)),
+      show('local', r, 'canvas', hookLocal, (spec) => withValues(spec, values), moved),
       show('ranking', r.ranking, 'svg', (view) => {
         if (live) view.addEventListener('click', (ev, item) => { const d = item && item.datum; if (d && d.label !== undefined) guard('local', () => pinClass(d.label)); });
       })]);
@@ -398,8 +415,10 @@ APP_JS = r"""
     $('emb-set').onchange = (e) => { S.embSet = e.target.value; timed('embedding set', () => guard('embedding', renderEmbedding).then(writeHash)); };
     $('colour').onchange = (e) => { S.colour = e.target.value; guard('embedding', renderEmbedding).then(writeHash); };
     const relocal = () => timed('classes', () => Promise.all([guard('local', renderLocal), guard('global', renderGlobal)]).then(writeHash));
-    $('local-x').onchange = (e) => { S.xm = e.target.value; S.brushes.local = {}; relocal(); };
-    $('local-y').onchange = (e) => { S.ym = e.target.value; S.brushes.local = {}; relocal(); };
+    // Other axes: the brushes (ranges of the old measures) go, and the view is embedded afresh without them.
+    const setAxes = (x, y) => { S.xm = x; S.ym = y; S.brushes.local = {}; drop('local'); relocal(); };
+    $('local-x').onchange = (e) => setAxes(e.target.value, S.ym);
+    $('local-y').onchange = (e) => setAxes(S.xm, e.target.value);
     $('top-k').onchange = (e) => { S.k = Math.max(1, Math.min(40, Number(e.target.value) || 10)); relocal(); };
     $('rank').onchange = (e) => { S.rank = e.target.value; relocal(); };
     $('class-search').onchange = (e) => {

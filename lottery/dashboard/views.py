@@ -10,7 +10,6 @@ snapshot, which has no server to answer them).
 from __future__ import annotations
 
 import functools
-import json
 import re
 
 import altair as alt
@@ -26,9 +25,27 @@ DIVERGING = ("#2166ac", "#f7f7f7", "#b2182b")
 
 
 def _spec(chart) -> dict:
-    """The chart as a Vega-Lite dict, laid out again whenever its datasets change (autosize resize)."""
-    spec = chart.to_dict(validate=False)  # the specs are fixed and tested; validation costs ~0.5 s per spec
+    """The chart as a Vega-Lite dict, laid out again whenever its datasets change (autosize resize), with the
+    _expr placeholders turned into expressions."""
+    spec = _with_exprs(chart.to_dict(validate=False))  # the specs are fixed and tested; validation costs ~0.5 s per spec
     spec["autosize"] = {"type": "pad", "resize": True}
+    return spec
+
+
+def _expr(expression: str) -> str:
+    """A placeholder for {"expr": expression} where Altair accepts only text (an axis title): _spec swaps it in.
+    Vega-Lite compiles it to a signal, so the page changes the text through a param, not a new spec."""
+    return f"\x02{expression}\x02"
+
+
+def _with_exprs(spec):
+    """A copy of a spec with every _expr placeholder string replaced by its {"expr": …}."""
+    if isinstance(spec, dict):
+        return {k: _with_exprs(v) for k, v in spec.items()}
+    if isinstance(spec, list):
+        return [_with_exprs(v) for v in spec]
+    if isinstance(spec, str) and len(spec) > 1 and spec[0] == spec[-1] == "\x02":
+        return {"expr": spec[1:-1]}
     return spec
 
 
@@ -103,18 +120,32 @@ def similarity_chart(colour_title: str = "method") -> dict:
     return _spec(alt.layer(edges, dots, names).properties(width=420, height=300))
 
 
-def local_chart(titles, x_title: str, y_title: str, delta: bool, interactive: bool = True) -> dict:
-    """The local geometry view (see _local_chart): the texts filled into a template cached per number of panels,
-    so other classes or axes cost a walk over the spec (~1 ms) instead of an Altair build (~0.5 s)."""
-    texts = {f"\x01{i}\x01": str(t) for i, t in enumerate(titles)}
-    texts.update({"\x01x\x01": str(x_title), "\x01y\x01": str(y_title)})
-    return _fill(_local_template(len(titles), delta, interactive), texts)
+# The local view's texts and colour categories are params the page sets (`view.signal`), so a spec depends only on
+# its number of panels: other classes, axes or a second model change these values, not the spec.
+CATEGORY_DOMAINS = {False: ("correct", "incorrect"), True: tuple(CATEGORY_COLOURS)[2:]}
+SLOT = "\x01i\x01"  # the panel index placeholder of the local panel template
 
 
-@functools.lru_cache(maxsize=32)
-def _local_template(n: int, delta: bool, interactive: bool) -> dict:
-    """The local chart of n panels with placeholders \x01i\x01 (panel titles), \x01x\x01 / \x01y\x01 (axis titles)."""
-    return _local_chart([f"\x01{i}\x01" for i in range(n)], "\x01x\x01", "\x01y\x01", delta, interactive)
+def local_signals(titles, x_title: str, y_title: str, delta: bool) -> dict:
+    """The values of the local chart's params: the panel titles (one per slot), the axis titles, and the colour
+    categories with their colours (correct / incorrect, or with a second model the four Δ categories)."""
+    domain = list(CATEGORY_DOMAINS[bool(delta)])
+    colours = [CATEGORY_COLOURS[d] for d in domain]
+    return {"panel_titles": [str(t) for t in titles], "x_title": str(x_title), "y_title": str(y_title),
+            "categories": domain, "category_colours": (colours * 4)[:4]}
+
+
+def local_chart(n: int, interactive: bool = True) -> dict:
+    """The local geometry view of n class panels (see _local_panel): one Altair-built panel (cached) repeated with
+    its slot filled in, so any number of panels costs a copy (~1 ms) instead of an Altair build (~0.1 s per
+    panel). Without panels, a single empty one titled 'no class'."""
+    if n < 1:
+        return _no_class_chart()
+    template = _local_template(interactive)
+    brushes = [p for p in template["params"] if "select" in p]
+    values = [p for p in template["params"] if "select" not in p]
+    panels = [_fill(template["concat"][0], {SLOT: str(i)}) for i in range(n)]
+    return {**template, "concat": panels, "params": values + [_fill(b, {SLOT: str(i)}) for i in range(n) for b in brushes]}
 
 
 def _fill(spec, texts: dict):
@@ -128,60 +159,86 @@ def _fill(spec, texts: dict):
     return spec
 
 
-def _local_chart(titles, x_title: str, y_title: str, delta: bool, interactive: bool = True) -> dict:
-    """The local geometry view: one scatter panel per shown class (slot i has title titles[i] and, when
-    interactive, the interval selection brush_i on x and y), x against y (correct grey, incorrect red, or
-    with a second model the four Δ categories), scales shared by the panels. Datasets `points` (sample,
-    label, slot, x, y, category, selected) and `panels` (slot, text: the class accuracy A → B)."""
-    domain = list(CATEGORY_COLOURS)[2:] if delta else ["correct", "incorrect"]
-    colour = alt.Color("category:N", scale=alt.Scale(domain=domain, range=[CATEGORY_COLOURS[d] for d in domain]),
-                       legend=alt.Legend(orient="top", title=None))
-    charts = []
-    for i, title in enumerate(titles):
-        brush = _interval(f"brush_{i}", ["x", "y"], interactive)
-        dots = alt.Chart(_data("points")).mark_circle(size=14).encode(
-            x=alt.X("x:Q", scale=alt.Scale(zero=False, nice=False), title=x_title, axis=alt.Axis(tickCount=4)),
-            y=alt.Y("y:Q", scale=alt.Scale(zero=False, nice=False), title=y_title, axis=alt.Axis(tickCount=4)),
-            color=colour,
-            opacity=alt.condition(brush, alt.value(0.8), alt.value(0.12)) if brush is not None else alt.value(0.8),
-            stroke=alt.condition("datum.selected", alt.value("black"), alt.value(None)),
-            strokeWidth=alt.condition("datum.selected", alt.value(1.2), alt.value(0)),
-            tooltip=["sample:Q", "label:Q", "category:N", alt.Tooltip("x:Q", title=x_title), alt.Tooltip("y:Q", title=y_title)],
-        ).transform_filter(f"datum.slot == {i}")
-        if brush is not None:
-            dots = dots.add_params(brush)
-        text = alt.Chart(_data("panels")).mark_text(align="right", baseline="top", fontSize=9, color="#444").encode(
-            x=alt.value(74), y=alt.value(2), text="text:N").transform_filter(f"datum.slot == {i}")
-        charts.append(alt.layer(dots, text).properties(width=76, height=64, title=title))
-    if not charts:
-        charts = [alt.Chart(_data("points")).mark_circle().properties(width=86, height=70, title="no class")]
-    chart = alt.concat(*charts, columns=4).resolve_scale(x="shared", y="shared")
+def _value_params(values: dict):
+    """Top-level params with initial values (the page replaces them through view.signal)."""
+    return [alt.param(name=k, value=v) for k, v in values.items()]
+
+
+@functools.lru_cache(maxsize=4)
+def _local_template(interactive: bool) -> dict:
+    """The local chart of one panel in slot SLOT, with the params of local_signals."""
+    chart = alt.concat(_local_panel(SLOT, interactive), columns=4).resolve_scale(x="shared", y="shared")
+    chart = chart.add_params(*_value_params(local_signals([""], "x", "y", False)))
     return _spec(chart.configure_title(fontSize=10, limit=100).configure_axis(titleFontSize=9, labelFontSize=8))
 
 
-def ranking_chart(title: str) -> dict:
+@functools.lru_cache(maxsize=1)
+def _no_class_chart() -> dict:
+    """The local view when no class is shown."""
+    return _spec(alt.Chart(_data("points")).mark_circle().properties(width=86, height=70, title="no class"))
+
+
+def _local_panel(slot: str, interactive: bool):
+    """One panel of the local geometry view: the points of `slot` (panel_titles[slot] as title and, when
+    interactive, the interval selection brush_<slot> on x and y), x against y coloured by `category` (the
+    params `categories` / `category_colours`), axis titles the params x_title / y_title; scales shared by the
+    panels. Datasets `points` (sample, label, slot, x, y, category, selected) and `panels` (slot, text: the
+    class accuracy A → B). The tooltip names the axes' measures through the page's localTooltip function."""
+    colour = alt.Color("category:N", legend=alt.Legend(orient="top", title=None), scale=alt.Scale(
+        domain=alt.ExprRef("categories"), range=[alt.ExprRef(f"category_colours[{j}]") for j in range(4)]))
+    brush = _interval(f"brush_{slot}", ["x", "y"], interactive)
+    axis = lambda title: alt.Axis(tickCount=4, title=_expr(title))  # noqa: E731
+    dots = alt.Chart(_data("points")).mark_circle(size=14, tooltip=alt.ExprRef("localTooltip(datum, x_title, y_title)")).encode(
+        x=alt.X("x:Q", scale=alt.Scale(zero=False, nice=False), axis=axis("x_title")),
+        y=alt.Y("y:Q", scale=alt.Scale(zero=False, nice=False), axis=axis("y_title")),
+        color=colour,
+        opacity=alt.condition(brush, alt.value(0.8), alt.value(0.12)) if brush is not None else alt.value(0.8),
+        stroke=alt.condition("datum.selected", alt.value("black"), alt.value(None)),
+        strokeWidth=alt.condition("datum.selected", alt.value(1.2), alt.value(0)),
+    ).transform_filter(f"datum.slot == {slot}").properties(name=f"panel_{slot}")
+    if brush is not None:
+        dots = dots.add_params(brush)
+    text = alt.Chart(_data("panels")).mark_text(align="right", baseline="top", fontSize=9, color="#444").encode(
+        x=alt.value(74), y=alt.value(2), text="text:N").transform_filter(f"datum.slot == {slot}")
+    title = alt.TitleParams(text=alt.ExprRef(f"panel_titles[{slot}]"))
+    return alt.layer(dots, text).properties(width=76, height=64, title=title)
+
+
+def ranking_signals(title: str) -> dict:
+    """The value of the ranking chart's param: its axis title (what the classes are ranked by)."""
+    return {"rank_title": str(title)}
+
+
+@functools.lru_cache(maxsize=1)
+def ranking_chart() -> dict:
     """The class ranking: a horizontal bar per ranked class (dataset `ranking`: label, name, score, rank,
-    shown), in rank order, shown classes dark. Clicks carry label (the page pins / unpins the class)."""
+    shown), in rank order, shown classes dark; the axis title is the param rank_title. Clicks carry label (the
+    page pins / unpins the class)."""
     chart = alt.Chart(_data("ranking")).mark_bar().encode(
         y=alt.Y("name:N", sort=alt.EncodingSortField("rank", op="min"), title=None, axis=alt.Axis(labelLimit=110, labelFontSize=9)),
-        x=alt.X("score:Q", title=title),
+        x=alt.X("score:Q", axis=alt.Axis(title=_expr("rank_title"))),
         color=alt.condition("datum.shown", alt.value("#4c78a8"), alt.value("#c6d4e6")),
         tooltip=["name:N", "label:Q", alt.Tooltip("score:Q", format=".3f"), alt.Tooltip("accuracy:Q", format=".3f"),
                  alt.Tooltip("accuracy_b:Q", format=".3f"), "n:Q"])
-    return _spec(chart.properties(width=110, height=alt.Step(11)))
+    return _spec(chart.properties(width=110, height=alt.Step(11)).add_params(*_value_params(ranking_signals(""))))
 
 
-def global_chart(names, has_b: bool, interactive: bool = True) -> dict:
-    """The global geometry view: parallel coordinates, one axis per shown class (axis slot i labelled names[i]),
-    the reference A and the compared B side by side on a shared angle scale (interval params pbrush_A /
-    pbrush_B over slot × angle), lines coloured by the sample's class, the selected samples drawn bold and
-    black on top; below, densities of length, margin and prob_own of both series. Datasets `lines`
-    (series, sample, slot, angle, class, selected) and `dens` (series, measure, x, density)."""
-    k = max(1, len(names))
-    labels = json.dumps([str(n)[:14] for n in names])
-    x = alt.X("slot:Q", scale=alt.Scale(domain=[-0.3, k - 0.7], nice=False), title="angle to class (°)",
-              axis=alt.Axis(values=list(range(k)), labelExpr=f"{labels}[datum.value] || ''", grid=True, labelAngle=-40, labelOverlap=False,
-                            labelFontSize=8))
+def global_signals(names) -> dict:
+    """The values of the global chart's params: the number of class axes and their labels."""
+    return {"n_axes": max(1, len(names)), "axis_names": [str(n)[:14] for n in names]}
+
+
+@functools.lru_cache(maxsize=8)
+def global_chart(has_b: bool, interactive: bool = True) -> dict:
+    """The global geometry view: parallel coordinates, one axis per shown class (the params n_axes and
+    axis_names: slot i labelled axis_names[i]), the reference A and the compared B side by side on a shared
+    angle scale (interval params pbrush_A / pbrush_B over slot × angle), lines coloured by the sample's class,
+    the selected samples drawn bold and black on top; below, densities of length, margin and prob_own of both
+    series. Datasets `lines` (series, sample, slot, angle, class, selected) and `dens` (series, measure, x,
+    density)."""
+    x = alt.X("slot:Q", scale=alt.Scale(domain=alt.ExprRef("[-0.3, n_axes - 0.7]"), nice=False), title="angle to class (°)",
+              axis=alt.Axis(values=alt.ExprRef("sequence(n_axes)"), labelExpr="axis_names[datum.value] || ''", grid=True,
+                            labelAngle=-40, labelOverlap=False, labelFontSize=8))
     y = alt.Y("angle:Q", scale=alt.Scale(zero=False), title="angle (°)")
     panels = []
     for s in SERIES[: 2 if has_b else 1]:
@@ -205,7 +262,8 @@ def global_chart(names, has_b: bool, interactive: bool = True) -> dict:
             x=alt.X("x:Q", title=measure), y=alt.Y("density:Q", stack=None, title="density"), color=colour,
         ).properties(width=170, height=90))
     top = alt.hconcat(*panels).resolve_scale(y="shared")
-    return _spec(alt.vconcat(top, alt.hconcat(*plots)).resolve_scale(color="independent"))
+    chart = alt.vconcat(top, alt.hconcat(*plots)).resolve_scale(color="independent")
+    return _spec(chart.add_params(*_value_params(global_signals([""]))))
 
 
 def attribution_chart() -> dict:
