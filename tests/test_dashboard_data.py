@@ -137,10 +137,9 @@ def _table_svg_width(n_ratios, corruptions, expand):
             for method in ("random", "magnitude", "snip", "taylor1"):
                 for r in ratios:
                     rows.append(dict(kind="bar", row=f"{arch} · {method}", column=col["label"], order=col["order"],
-                                     ratio_label=f"{r:g}", low=0.5, high=0.6, accuracy=0.6, whole=0.5, change="gain",
-                                     highlight=True))
+                                     ratio_label=f"{r:g}", low=0.5, high=0.6, accuracy=0.6, whole=0.5, change="gain"))
                 rows.append(dict(kind="dense", row=f"{arch} · {method}", column=col["label"], order=col["order"],
-                                 accuracy=0.9, highlight=True))
+                                 accuracy=0.9))
     spec = views.table_chart(ratios)
     spec["datasets"] = {"cells": rows}
     svg = vl_convert.vegalite_to_svg(spec)
@@ -200,6 +199,16 @@ def test_aggregation_of_10000_samples_is_bounded_and_exact():
     a = dens[(dens.series == "A") & (dens.measure == "length")]
     edges = np.linspace(lo, hi, 41)
     np.testing.assert_allclose(a.density, np.histogram(frame.length, edges, density=True)[0])
+
+
+def test_polyline_segments_by_hand():
+    frame = pd.DataFrame({"sample": [5, 9], "label": [1, 0], "angle_3": [10.0, 40.0], "angle_0": [20.004, 50.0],
+                          "angle_7": [30.0, 60.0]})
+    seg = sample_frames.polyline_segments(frame, ["angle_3", "angle_0", "angle_7"])
+    assert seg.to_dict(orient="list") == {"sample": [5, 5, 9, 9], "label": [1, 1, 0, 0], "slot": [0, 1, 0, 1],
+                                          "angle": [10.0, 20.0, 40.0, 50.0], "slot2": [1, 2, 1, 2],
+                                          "angle2": [20.0, 30.0, 50.0, 60.0]}
+    assert len(sample_frames.polyline_segments(frame, ["angle_3"])) == 0  # one axis: no segment
 
 
 def test_spanning_trees_are_the_engines_edges_drawn_on_the_layout(study):
@@ -267,8 +276,10 @@ def test_many_classes_draw_only_the_top_k(tmp_path, n_classes):
     ranked = local["ranking"]["data"]["ranking"]
     assert len(ranked["label"]) <= 26 and sum(ranked["shown"]) == 10
     glob = e.answer("global", q)
-    assert glob["classes"] == local["classes"] and set(glob["data"]["lines"]["slot"]) <= set(range(10))
-    assert glob["signals"]["n_axes"] == 10 and glob["signals"]["axis_names"][0] == titles[0][:14]
+    lines = pd.DataFrame(glob["data"]["lines"])  # A's 10 axes are slots 0-9, B's 11-20: segments start at 0-8, 11-19
+    assert glob["classes"] == local["classes"] and set(lines[lines.series == "A"].slot) <= set(range(9))
+    assert set(lines[lines.series == "B"].slot) <= set(range(11, 20))
+    assert glob["signals"]["n_axes"] == 10 and glob["signals"]["axis_names"][0] == glob["signals"]["axis_names"][11] == titles[0][:14]
     if n_classes == 100:
         assert titles[0] == "beetle"  # class 7 of CIFAR-100
     else:
@@ -294,10 +305,15 @@ def test_spec_only_when_the_structure_changes(study):
     assert len(fewer["spec"]["concat"]) == 4 and [p["name"] for p in fewer["spec"]["params"] if "select" in p] == [
         "brush_0", "brush_1", "brush_2", "brush_3"]
     assert [p["views"] for p in fewer["spec"]["params"] if "select" in p] == [["panel_0"], ["panel_1"], ["panel_2"], ["panel_3"]]
-    # The global view: a second series is another spec (two panels), other classes only other axis names.
+    # The global view: other classes or a second series only change its params (B's axes right of A's).
     glob = e.answer("global", {"models": [0]})
-    assert "spec" not in e.answer("global", {"models": [0], "k": 4, "structure": glob["structure"]})
-    assert "spec" in e.answer("global", {"models": [0, 3], "structure": glob["structure"]})
+    fewer = e.answer("global", {"models": [0], "k": 4, "structure": glob["structure"]})
+    assert "spec" not in fewer and fewer["signals"]["n_axes"] == 4 and not fewer["signals"]["has_b"]
+    two = e.answer("global", {"models": [0, 3], "k": 4, "structure": glob["structure"]})
+    assert "spec" not in two and two["signals"]["has_b"] and len(two["signals"]["axis_names"]) == 2 * 4 + 1
+    lines = pd.DataFrame(two["data"]["lines"])
+    assert set(lines[lines.series == "A"].slot) == {0, 1, 2} and set(lines[lines.series == "B"].slot) == {5, 6, 7}
+    assert (lines.slot2 == lines.slot + 1).all()
 
 
 def test_attribution_values_are_the_unoccluded_rows(study):

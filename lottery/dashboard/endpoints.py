@@ -62,6 +62,7 @@ class Endpoints:
         s = study
         first = s.samples[["sample", "label"]].drop_duplicates("sample").set_index("sample")["label"]
         self.labels = first.reindex(s.sample_ids).fillna(-1).astype(int).to_numpy()
+        self.whole = accuracy_table.whole_table(s.evaluation)
 
     # -- shared request parsing -------------------------------------------------------------------------------
     def _chosen(self, q: dict) -> list[int]:
@@ -126,11 +127,12 @@ class Endpoints:
 
     def table(self, q: dict) -> dict:
         """The evaluation table for a sample selection (q['samples'], None = whole test set), corruption
-        families as columns with q['expand'] drilled down, rows q['rows'] highlighted."""
+        families as columns with q['expand'] drilled down (the page highlights the chosen models' rows through
+        the spec's param, so choosing models needs no new answer)."""
         s = self.study
         selection = q.get("samples")
         if selection is None:
-            table = accuracy_table.whole_table(s.evaluation)
+            table = self.whole
             note = ("Accuracy on the whole test set (corruption families: mean over their corruptions, severities "
                     "and seeds).")
         else:
@@ -139,17 +141,14 @@ class Endpoints:
                     "against the whole test set.")
         columns = accuracy_table.table_columns(s.corruptions, q.get("expand") or None)
         cells = accuracy_table.table_cells(accuracy_table.group_columns(table, columns), s.methods, s.models)
-        rows = set(q.get("rows") or ())
-        cells["highlight"] = cells["row"].isin(rows) if rows else True
         cells["ratio_label"] = [f"{r:g}" for r in cells["ratio"]]
         cols = ["kind", "row", "architecture", "method", "ratio", "ratio_label", "column", "column_key", "order",
-                "accuracy", "whole", "delta", "low", "high", "change", "model_id", "highlight"]
+                "accuracy", "whole", "delta", "low", "high", "change", "model_id"]
         out = cells[cols].copy()
         out[["accuracy", "whole", "delta", "low", "high"]] = out[["accuracy", "whole", "delta", "low", "high"]].round(5)
         first_row = sorted(out["row"])[0] if len(out) else ""
         headers = pd.DataFrame({"kind": "header", "row": first_row, "column": [c["label"] for c in columns],
-                                "column_key": [c["key"] for c in columns], "order": [c["order"] for c in columns],
-                                "highlight": True})
+                                "column_key": [c["key"] for c in columns], "order": [c["order"] for c in columns]})
         out = pd.concat([out, headers], ignore_index=True)
         payload = {"data": {"cells": _columns(out)}, "note": note, "columns": columns,
                    "n_bars": int((cells["kind"] == "bar").sum()), "n_dense": int((cells["kind"] == "dense").sum())}
@@ -157,19 +156,15 @@ class Endpoints:
 
     def embedding(self, q: dict) -> dict:
         """The similarity view for one eval set (q['eval_set'], '' = all) coloured by q['colour'], the minimum
-        spanning tree per eval set, the chosen models (q['models']) lettered."""
+        spanning tree per eval set (the page rings and letters the chosen models through the spec's params)."""
         s = self.study
         points, lines = spanning_tree.embedding(s.points, s.edges, q.get("eval_set") or None)
         points = points.merge(s.models[model_index.MODEL + ["id", "label"]], on=model_index.MODEL, how="left")
         points = points.rename(columns={"id": "model_id"})
         points["row"] = points["architecture"].astype(str) + " · " + points["method"].astype(str)
-        rows = set(q.get("rows") or ())
-        chosen = {m: chr(ord("A") + i) for i, m in enumerate(self._chosen(q))}
-        points["highlight"] = points["row"].isin(rows) | points["model_id"].isin(list(chosen))
-        points["chosen"] = [chosen.get(int(i), "") if pd.notna(i) else "" for i in points["model_id"]]
         colour = "architecture" if q.get("colour") == "architecture" else "method"
         points["colour"] = points[colour].astype(str)
-        cols = ["architecture", "method", "eval_set", "point", "x", "y", "model_id", "label", "row", "colour", "highlight", "chosen"]
+        cols = ["architecture", "method", "eval_set", "point", "x", "y", "model_id", "label", "row", "colour"]
         payload = {"data": {"points": _columns(points[cols]), "edges": _columns(lines[["x", "y", "x2", "y2"]])},
                    "n_points": int(len(points)), "n_edges": int(len(lines)), "n_sets": int(points["eval_set"].nunique())}
         return self._answer(q, "similarity_chart", {"colour_title": colour}, payload)
@@ -241,21 +236,22 @@ class Endpoints:
         return {k: (s.model_samples(m, e), name) for k, (m, e, name) in series.items()}
 
     def global_(self, q: dict) -> dict:
-        """The global geometry view on the shown classes' axes: GLOBAL_LINES sampled lines per series among the
-        samples of those classes (coloured by class), densities over all samples."""
+        """The global geometry view on the shown classes' axes (A's, then B's: views.series_offset): GLOBAL_LINES
+        sampled lines per series among the samples of those classes (coloured by class; each line as its
+        segments between neighbouring axes), densities over all samples."""
         s = self.study
         series = self._series(q)
         _, shown = self._classes(q, *self._local_frames(q))  # the local view's classes
         cols = [f"angle_{c}" for c in shown]
         parts = []
         for k, (f, _) in series.items():
-            f = sample_frames.subsample(f[f["label"].isin(shown)][["sample", "label", *cols]], GLOBAL_LINES, None)
-            long = pd.DataFrame({"series": k, "sample": np.repeat(f["sample"].to_numpy(), len(cols)),
-                                 "slot": np.tile(np.arange(len(cols)), len(f)),
-                                 "angle": f[cols].to_numpy(float).ravel().round(2),
-                                 "class": np.repeat([s.class_names[int(c)] for c in f["label"]], len(cols))})
-            parts.append(long)
-        lines = pd.concat(parts, ignore_index=True)
+            f = f[["sample", "label", *cols]]
+            f = sample_frames.subsample(f[f["label"].isin(shown)], GLOBAL_LINES, None)
+            seg = sample_frames.polyline_segments(f, cols)
+            offset = views.series_offset(k, len(cols))
+            parts.append(seg.assign(series=k, slot=seg["slot"] + offset, slot2=seg["slot2"] + offset,
+                                    **{"class": [s.class_names[int(c)] for c in seg["label"]]}))
+        lines = pd.concat(parts, ignore_index=True).drop(columns="label")
         lines["selected"] = sample_frames.is_selected(lines["sample"], q.get("samples"))
         dens = sample_frames.densities({k: f for k, (f, _) in series.items()})
         names = {k: name for k, (_, name) in series.items()}
@@ -267,8 +263,8 @@ class Endpoints:
             note += f" Black: the drawn ones among the {len(q['samples'])} selected samples."
         payload = {"data": {"lines": _columns(lines), "dens": _columns(dens.round(5))}, "note": note, "series": names,
                    "classes": shown}
-        return self._answer(q, "global_chart", {"has_b": "B" in series, "interactive": bool(q.get("interactive", True))},
-                            payload, views.global_signals([s.class_names[c] for c in shown]))
+        return self._answer(q, "global_chart", {"interactive": bool(q.get("interactive", True))}, payload,
+                            views.global_signals([s.class_names[c] for c in shown], "B" in series))
 
     def select_global(self, q: dict) -> dict:
         """Samples whose angles to the brushed classes (q['axes'], class labels) lie in [q['lo'], q['hi']] in

@@ -102,7 +102,7 @@ class Study:
     eval_sets: list
     sample_ids: np.ndarray
     matrices: dict
-    groups: dict  # (model id, eval_set) → row positions in samples
+    groups: dict  # (model id, eval_set) → row positions in samples (a slice where they are contiguous)
     class_names: list
     ratios: list  # the pruned ratios of the table's x axis, ascending (0 included when a method has it)
 
@@ -122,6 +122,14 @@ class Study:
         """The uint8 images of an eval set (memory-mapped), or None when its .npy is absent."""
         path = self.workdir / "analysis" / "corrupted" / f"{'clean-0' if eval_set == 'clean' else eval_set}.npy"
         return np.load(path, mmap_mode="r") if path.exists() else None
+
+
+def _positions(idx: np.ndarray):
+    """Row positions as a slice when they are one ascending run (as the engine writes samples.parquet: a model's
+    rows of one eval set together), so that selecting them is a view, not a copy of ~100 columns; else as given."""
+    if len(idx) and idx[-1] - idx[0] == len(idx) - 1 and (np.diff(idx) == 1).all():
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return idx
 
 
 def load(workdir) -> Study:
@@ -149,7 +157,7 @@ def load(workdir) -> Study:
     to_id = {tuple(r[:-1]): r[-1] for r in keyed.itertuples(index=False)}
     groups = {}
     for key, idx in samples.groupby(MODEL + ["eval_set"], sort=False, observed=True).indices.items():
-        groups[(int(to_id[tuple(key[:-1])]), key[-1])] = idx
+        groups[(int(to_id[tuple(key[:-1])]), key[-1])] = _positions(idx)
     eval_sets = ["clean"] + sorted(set(samples["eval_set"]) - {"clean"})
     n_classes = len(angle_columns(samples)) or int(samples["label"].max()) + 1
     ratios = sorted(float(r) for r in set(models.loc[models["method"] != "dense", "ratio"]))

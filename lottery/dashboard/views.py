@@ -62,11 +62,11 @@ def _interval(name: str, encodings, interactive: bool):
 def table_chart(ratios, interactive: bool = True) -> dict:
     """The evaluation table: a facet grid (rows 'architecture · method', columns in the field `order`), each
     cell one bar per prune ratio and the unpruned model as a dashed rule across the cell. Dataset `cells`
-    (accuracy_table.table_cells plus ratio_label and highlight): bars where kind = 'bar' (height = the lower of the
+    (accuracy_table.table_cells plus ratio_label): bars where kind = 'bar' (height = the lower of the
     selection's and the whole test set's accuracy, the segment between them green (gain) / red (loss)),
     the rule where kind = 'dense', the column's header text where kind = 'header' (one row per column, in the
-    first row). Clicks carry the datum (model_id, or kind 'header' and column). Highlighted rows are opaque,
-    the others faded."""
+    first row). Clicks carry the datum (model_id, or kind 'header' and column). The rows named in the param
+    highlight_rows are opaque, the others faded (all opaque when it is empty)."""
     ratio_order = [f"{r:g}" for r in ratios]
     tooltip = [alt.Tooltip("row:N"), alt.Tooltip("column:N"), alt.Tooltip("ratio:Q"),
                alt.Tooltip("accuracy:Q", format=".3f"), alt.Tooltip("whole:Q", format=".3f", title="whole test set"),
@@ -74,7 +74,7 @@ def table_chart(ratios, interactive: bool = True) -> dict:
     x = alt.X("ratio_label:N", sort=ratio_order, scale=alt.Scale(domain=ratio_order), title=None,
               axis=alt.Axis(labelAngle=-90, labelFontSize=7, ticks=False))
     y = alt.Y("low:Q", scale=alt.Scale(domain=[0, 1]), title=None, stack=None, axis=alt.Axis(tickCount=3, labelFontSize=8))
-    opacity = alt.condition("datum.highlight", alt.value(1.0), alt.value(0.25))
+    opacity = alt.condition(f"length(highlight_rows) == 0 || {_among('highlight_rows', 'datum.row')}", alt.value(1.0), alt.value(0.25))
     base = alt.Chart()
     bars = base.mark_bar(color=BAR).encode(x=x, y=y, opacity=opacity, tooltip=tooltip).transform_filter("datum.kind == 'bar'")
     change = base.mark_bar().encode(
@@ -98,13 +98,20 @@ def table_chart(ratios, interactive: bool = True) -> dict:
         column=alt.Column("column:N", sort=alt.EncodingSortField("order", op="min"), title=None,
                           header=alt.Header(labels=False)),
         spacing={"row": 6, "column": 4})
-    return _spec(chart)
+    return _spec(chart.add_params(*_value_params(HIGHLIGHT)))
+
+
+def _among(param: str, value: str) -> str:
+    """The expression 'value is an element of the array param'."""
+    return f"indexof({param}, {value}) >= 0"
 
 
 def similarity_chart(colour_title: str = "method") -> dict:
     """The geometric similarity view: UMAP points (dataset `points`: x, y, colour, eval_set, label, model_id,
-    highlight, chosen) coloured by `colour`, shaped by eval set, and the minimum spanning tree of each eval
-    set (dataset `edges`: x, y, x2, y2). Chosen models are ringed and lettered. Clicks carry model_id."""
+    row) coloured by `colour`, shaped by eval set, and the minimum spanning tree of each eval set (dataset
+    `edges`: x, y, x2, y2). The models of the param chosen_models are ringed and lettered A, B, … in its order,
+    they and the rows of highlight_rows drawn large. Clicks carry model_id."""
+    chosen = _among("chosen_models", "datum.model_id")
     edges = alt.Chart(_data("edges")).mark_rule(color="#bbbbbb", strokeWidth=1).encode(x="x:Q", y="y:Q", x2="x2:Q", y2="y2:Q")
     base = alt.Chart(_data("points"))
     dots = base.mark_point(filled=True, opacity=0.85, stroke="black").encode(
@@ -112,18 +119,23 @@ def similarity_chart(colour_title: str = "method") -> dict:
         y=alt.Y("y:Q", scale=alt.Scale(zero=False, padding=12), title="UMAP 2"),
         color=alt.Color("colour:N", legend=alt.Legend(orient="right", title=colour_title)),
         shape=alt.Shape("eval_set:N", legend=alt.Legend(orient="right", title="eval set")),
-        size=alt.condition("datum.highlight", alt.value(140), alt.value(45)),
-        strokeWidth=alt.condition("datum.chosen != ''", alt.value(2.5), alt.value(0)),
+        size=alt.condition(f"{_among('highlight_rows', 'datum.row')} || {chosen}", alt.value(140), alt.value(45)),
+        strokeWidth=alt.condition(chosen, alt.value(2.5), alt.value(0)),
         tooltip=["label:N", "eval_set:N", "point:Q"])
-    names = base.mark_text(dy=-11, fontWeight="bold").encode(x="x:Q", y="y:Q", text="chosen:N").transform_filter(
-        "datum.chosen != ''")
-    return _spec(alt.layer(edges, dots, names).properties(width=420, height=300))
+    letter = f"substring('{LETTERS}', indexof(chosen_models, datum.model_id), indexof(chosen_models, datum.model_id) + 1)"
+    names = base.transform_filter(chosen).transform_calculate(letter=letter).mark_text(dy=-11, fontWeight="bold").encode(
+        x="x:Q", y="y:Q", text="letter:N")
+    chart = alt.layer(edges, dots, names).properties(width=420, height=300)
+    return _spec(chart.add_params(*_value_params({**HIGHLIGHT, "chosen_models": []})))
 
 
 # The local view's texts and colour categories are params the page sets (`view.signal`), so a spec depends only on
 # its number of panels: other classes, axes or a second model change these values, not the spec.
 CATEGORY_DOMAINS = {False: ("correct", "incorrect"), True: tuple(CATEGORY_COLOURS)[2:]}
 SLOT = "\x01i\x01"  # the panel index placeholder of the local panel template
+# The table's and the similarity view's params for the chosen models, set by the page (no request needed).
+HIGHLIGHT = {"highlight_rows": []}
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # the chosen models' letters (the similarity view letters the first 26)
 
 
 def local_signals(titles, x_title: str, y_title: str, delta: bool) -> dict:
@@ -223,36 +235,52 @@ def ranking_chart() -> dict:
     return _spec(chart.properties(width=110, height=alt.Step(11)).add_params(*_value_params(ranking_signals(""))))
 
 
-def global_signals(names) -> dict:
-    """The values of the global chart's params: the number of class axes and their labels."""
-    return {"n_axes": max(1, len(names)), "axis_names": [str(n)[:14] for n in names]}
+def series_offset(series: str, n_axes: int) -> int:
+    """The slot of a series' first class axis in the global view: A's axes are slots 0 … k − 1, then a gap,
+    then B's k + 1 … 2k."""
+    return 0 if series == "A" else n_axes + 1
 
 
-@functools.lru_cache(maxsize=8)
-def global_chart(has_b: bool, interactive: bool = True) -> dict:
-    """The global geometry view: parallel coordinates, one axis per shown class (the params n_axes and
-    axis_names: slot i labelled axis_names[i]), the reference A and the compared B side by side on a shared
-    angle scale (interval params pbrush_A / pbrush_B over slot × angle), lines coloured by the sample's class,
-    the selected samples drawn bold and black on top; below, densities of length, margin and prob_own of both
-    series. Datasets `lines` (series, sample, slot, angle, class, selected) and `dens` (series, measure, x,
-    density)."""
-    x = alt.X("slot:Q", scale=alt.Scale(domain=alt.ExprRef("[-0.3, n_axes - 0.7]"), nice=False), title="angle to class (°)",
-              axis=alt.Axis(values=alt.ExprRef("sequence(n_axes)"), labelExpr="axis_names[datum.value] || ''", grid=True,
-                            labelAngle=-40, labelOverlap=False, labelFontSize=8))
+def global_signals(names, has_b: bool) -> dict:
+    """The values of the global chart's params: the number k of class axes per series, whether B is drawn, and
+    the label of every slot (A's axes, with B also the gap and B's axes)."""
+    short = [str(n)[:14] for n in names]
+    return {"n_axes": max(1, len(names)), "has_b": bool(has_b), "axis_names": short + ([""] + short if has_b else [])}
+
+
+@functools.lru_cache(maxsize=4)
+def global_chart(interactive: bool = True) -> dict:
+    """The global geometry view: parallel coordinates over one class axis per shown class, the reference A's
+    axes on the left and, with a compared B (the param has_b), B's on the right of a dashed gap, all on one
+    shared angle scale (series_offset; the params n_axes, has_b, axis_names), so a second series needs no other
+    spec; the interval param pbrush over slot × angle. Lines coloured by the sample's class, the selected
+    samples drawn bold and black on top; below, densities of length, margin and prob_own of both series.
+    Datasets `lines` (the lines' segments: series, sample, slot, angle, slot2, angle2, class, selected;
+    sample_frames.polyline_segments, B's slots offset) and `dens` (series, measure, x, density)."""
+    slots = lambda field: alt.X(  # noqa: E731 - every layer's x: the same scale and axis (layers merge them)
+        field, title="angle to class (°)",
+        scale=alt.Scale(domain=alt.ExprRef("[-0.3, has_b ? 2 * n_axes + 0.3 : n_axes - 0.7]"), nice=False),
+        axis=alt.Axis(values=alt.ExprRef("sequence(has_b ? 2 * n_axes + 1 : n_axes)"), labelExpr="axis_names[datum.value] || ''",
+                      grid=True, labelAngle=-40, labelOverlap=False, labelFontSize=8))
+    x = slots("slot:Q")
     y = alt.Y("angle:Q", scale=alt.Scale(zero=False), title="angle (°)")
-    panels = []
-    for s in SERIES[: 2 if has_b else 1]:
-        brush = _interval(f"pbrush_{s}", ["x", "y"], interactive)
-        lines = alt.Chart(_data("lines")).transform_filter(f"datum.series == '{s}'").mark_line(strokeWidth=0.8).encode(
-            x=x, y=y, color=alt.Color("class:N", legend=alt.Legend(orient="right", title="class", symbolLimit=20)),
-            detail="sample:N", order="slot:Q",
-            opacity=alt.condition(brush, alt.value(0.45), alt.value(0.05)) if brush is not None else alt.value(0.45))
-        if brush is not None:
-            lines = lines.add_params(brush)
-        bold = alt.Chart(_data("lines")).transform_filter(f"datum.series == '{s}' && datum.selected").mark_line(
-            strokeWidth=1.8, color="black", opacity=0.9).encode(x=x, y=y, detail="sample:N", order="slot:Q")
-        title = "A · reference" if s == "A" else "B · compared"
-        panels.append(alt.layer(lines, bold).properties(width=300 if has_b else 560, height=200, title=title))
+    brush = _interval("pbrush", ["x", "y"], interactive)
+    lines = alt.Chart(_data("lines")).mark_rule(strokeWidth=0.8).encode(
+        x=x, y=y, x2="slot2:Q", y2="angle2:Q",
+        color=alt.Color("class:N", legend=alt.Legend(orient="right", title="class", symbolLimit=20)),
+        opacity=alt.condition(brush, alt.value(0.45), alt.value(0.05)) if brush is not None else alt.value(0.45))
+    if brush is not None:
+        lines = lines.add_params(brush)
+    bold = alt.Chart(_data("lines")).transform_filter("datum.selected").mark_rule(
+        strokeWidth=1.8, color="black", opacity=0.9).encode(x=x, y=y, x2="slot2:Q", y2="angle2:Q")
+    at = slots("at:Q")
+    heads = alt.Chart(alt.Data(values=[{"series": "A", "text": "A · reference"}, {"series": "B", "text": "B · compared"}])
+                      ).transform_filter("datum.series == 'A' || has_b").transform_calculate(
+        at="datum.series == 'A' ? (n_axes - 1) / 2 : (3 * n_axes + 1) / 2").mark_text(
+        baseline="bottom", dy=-4, fontWeight="bold", fontSize=11).encode(x=at, y=alt.value(0), text="text:N")
+    gap = alt.Chart(alt.Data(values=[{}])).transform_filter("has_b").transform_calculate(at="n_axes").mark_rule(
+        strokeDash=[4, 3], color="#666666").encode(x=at)
+    top = alt.layer(lines, bold, gap, heads).properties(width=560, height=200)
     colour = alt.Color("series:N", scale=alt.Scale(domain=list(SERIES), range=list(SERIES_COLOURS)),
                        legend=alt.Legend(orient="top", title="series"))
     plots = []
@@ -261,9 +289,8 @@ def global_chart(has_b: bool, interactive: bool = True) -> dict:
             opacity=0.3, interpolate="step", line=True).encode(
             x=alt.X("x:Q", title=measure), y=alt.Y("density:Q", stack=None, title="density"), color=colour,
         ).properties(width=170, height=90))
-    top = alt.hconcat(*panels).resolve_scale(y="shared")
     chart = alt.vconcat(top, alt.hconcat(*plots)).resolve_scale(color="independent")
-    return _spec(chart.add_params(*_value_params(global_signals([""]))))
+    return _spec(chart.add_params(*_value_params(global_signals([""], False))))
 
 
 def attribution_chart() -> dict:
