@@ -287,7 +287,7 @@ class Endpoints:
             eval_set, images = "clean", s.images("clean")
         if not 0 <= sample < len(images):
             raise ValueError(f"no sample {sample}")
-        rows = [s.model_samples(i, "clean") for i in ids]
+        rows = [s.model_samples(i, "clean")[["sample", "pred", "correct", *model_index.MEASURES]] for i in ids]
         rows = [r[r["sample"] == sample].assign(label_model=s.models.loc[i, "label"]) for r, i in zip(rows, ids)]
         rows = [r for r in rows if len(r)]
         values = attribution.unoccluded(pd.concat(rows, ignore_index=True), s.class_names) if rows else None
