@@ -217,14 +217,22 @@ def test_brush_in_local_view_changes_the_evaluation_table(page):
 def test_brush_over_axes_in_global_view_selects_samples(page):
     driver, _, _ = page
     version = driver.execute_script("return Number(document.getElementById('table').dataset.version)")
-    _drag(driver, "global", "pbrush", (0.2, 0.05), (0.45, 0.5))  # axes 2-4, the upper angles
+    _drag(driver, "global", "pbrush", (0.2, 0.05), (0.48, 0.5))  # axes 2-4, the upper angles
     _wait(driver, f"return Number(document.getElementById('table').dataset.version) > {version}")
     source = driver.execute_script("return window.dash.selSource")
-    assert source.startswith("global geometry brush on A, classes ") and driver.execute_script("return window.dash.samples.length") > 0
+    # The box spans 0.2-0.48 of the x range [-0.3, 9.3]: slots 1.6-4.3, the axes of classes 2, 3 and 4.
+    assert source == "global geometry brush on A, classes 2, 3, 4" and driver.execute_script("return window.dash.samples.length") > 0
     assert sum(_table_fills(driver)) > 0
     _wait(driver, "return document.getElementById('local-note').textContent.includes('selected samples')")
     _wait(driver, "return window.dash.timings.some((t) => t.what === 'global brush')")
     assert driver.execute_script("return window.dash.embeds") == {v: 1 for v in VIEWS}
+    # A copied link brings the brush back: drawn again, the same samples selected.
+    samples, url = driver.execute_script("return window.dash.samples"), driver.current_url
+    driver.get("about:blank")
+    driver.get(url)
+    _wait(driver, "return window.dash && window.dash.loaded")
+    assert driver.execute_script("return [window.dash.samples, window.dash.selSource]") == [samples, source]
+    assert driver.execute_script("return window.dash.views.global.view.signal('pbrush')") is not None
     assert _severe(driver) == []
 
 
@@ -392,6 +400,11 @@ def test_redraw_times(page):
     for what, drag in (("local brush", ("local", "brush_1", (0.2, 0.2), (0.8, 0.8))),
                        ("global brush", ("global", "pbrush", (0.1, 0.1), (0.5, 0.6)))):
         times[what] = _timed(driver, what, lambda d=drag: _drag(driver, *d))
+    # With model B (added in an earlier test) B's axes are slots 11-20 of [-0.3, 20.3]: a box over 0.6-0.83 of the
+    # panel (slots ≈ 12.1-16.8) selects on B, by its axes 12-16 = classes 1-5.
+    assert driver.execute_script("return window.dash.models.length") == 2
+    _timed(driver, "global brush", lambda: _drag(driver, "global", "pbrush", (0.6, 0.05), (0.83, 0.6)))
+    assert driver.execute_script("return window.dash.selSource") == "global geometry brush on B, classes 1, 2, 3, 4, 5"
     sample = driver.execute_script("return window.dash.meta.occlusion_samples[0]")
     times["sample"] = _timed(driver, "sample", lambda: driver.execute_script(
         f"const s = document.getElementById('sample'); s.value = '{sample}'; s.dispatchEvent(new Event('change'));"))
