@@ -390,6 +390,18 @@ def test_selection_csv_url_state_and_reopened_link(page):
     assert again == state
     # The brush is drawn again: its param holds the same ranges.
     assert driver.execute_script("return window.dash.views.local.view.signal('brush_3')") is not None
+    # Pinning class 7 puts it first and the others in ranking order: class 3's panel moves, its brush with it,
+    # the selection stays.
+    brush = driver.execute_script("return window.dash.views.local.view.signal('brush_3')")
+    _timed(driver, "classes", lambda: _set_value(driver, "class-search", "7"))
+    shown = driver.execute_script("return window.dash.shown.local")
+    slot = shown.index(3)
+    assert shown[0] == 7 and slot != 3
+    assert driver.execute_script(f"return window.dash.views.local.view.signal('brush_{slot}')") == brush
+    assert driver.execute_script("return window.dash.views.local.view.signal('brush_3')") in (None, {})
+    assert driver.execute_script("return window.dash.samples") == state["samples"]
+    _timed(driver, "classes", lambda: driver.find_element("css selector", "#pinned button").click())  # unpin
+    assert driver.execute_script("return window.dash.shown.local") == list(range(10))
     assert driver.execute_script("return window.dash.errors") == [] and _severe(driver) == []
 
 

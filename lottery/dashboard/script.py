@@ -2,12 +2,14 @@
 the selection flow between them.
 
 Each view is embedded with vega-embed once per structure (the answer carries a spec only when its structure
-key differs from the one the page holds); afterwards an answer only replaces the view's named datasets
-(`view.data(name, rows)`, then `runAsync`). Models come from the table, the similarity view and the model
-search (click = that model, shift-click / "add" = one more; A = the first, B = the second), samples from the
-geometry brushes (computed on the server over all samples), one sample into the attribution view. The
-state lives in the URL hash, so a link reopens the same view. `window.dash` exposes the state, the redraw
-timings and the exports for the browser tests.
+key differs from the one the page holds); afterwards an answer only sets the spec's params (its `signals`)
+and replaces the view's named datasets (sent by column; `view.data(name, rows)`, then `runAsync`). The table
+and the similarity view are asked again only when their own query changes: the chosen models' highlights
+are params the page sets. Models come from the table, the similarity view and the model search (click =
+that model, shift-click / "add" = one more; A = the first, B = the second), samples from the geometry brushes
+(computed on the server over all samples), one sample into the attribution view. The state lives in the URL
+hash, so a link reopens the same view. `window.dash` exposes the state, the redraw timings with their steps
+(requests, embeds, updates) and the exports for the browser tests.
 
 Why one file over 400 lines: the script is a single closure (one IIFE) whose functions share the page state
 `S`, the request helper and the embed/replace-data step; cut into several Python strings it would only be
