@@ -331,16 +331,11 @@ class Endpoints:
                 "attribution": {**model, "sample": sample}}
 
     def warm(self) -> None:
-        """Answer the page's first requests, and the local and global views' with a second model, once: every
-        spec they need is built (and cached) before the page asks, so no first view or first added model waits
-        for an Altair build (0.1–0.5 s each)."""
-        requests = self.defaults()
-        models = requests["local"]["models"]
-        other = next((i for i in range(len(self.study.models)) if i not in models), None)
-        for name, q in requests.items():
+        """Answer the page's first requests once: the specs they need are built (and cached) before the page
+        asks, so no first view waits for an Altair build (0.1–0.5 s each). Later selections need no other spec
+        but the local view's for another number of panels (a copy of the cached panel)."""
+        for name, q in self.defaults().items():
             self.answer(name, q)
-            if other is not None and name in ("local", "global"):
-                self.answer(name, {**q, "models": [*models, other]})
 
     def answer(self, name: str, q: dict) -> dict:
         """Dispatch /api/<name>; KeyError for an unknown endpoint."""
