@@ -225,7 +225,10 @@ def test_brush_over_axes_in_global_view_selects_samples(page):
     assert sum(_table_fills(driver)) > 0
     _wait(driver, "return document.getElementById('local-note').textContent.includes('selected samples')")
     _wait(driver, "return window.dash.timings.some((t) => t.what === 'global brush')")
-    assert driver.execute_script("return window.dash.embeds") == {v: 1 for v in VIEWS}
+    # The global brush replaces the local one (of the test before): the local view is embedded again without it.
+    assert driver.execute_script("return window.dash.embeds") == {**{v: 1 for v in VIEWS}, "local": 2}
+    assert driver.execute_script("return window.dash.brushes.local") == {}
+    assert driver.execute_script("return window.dash.views.local.view.signal('brush_0')") in (None, {})
     # A copied link brings the brush back: drawn again, the same samples selected.
     samples, url = driver.execute_script("return window.dash.samples"), driver.current_url
     driver.get("about:blank")
@@ -372,8 +375,13 @@ def test_attribution_side_by_side_colours_and_exports(page):
 def test_selection_csv_url_state_and_reopened_link(page):
     driver, base, _ = page
     version = driver.execute_script("return Number(document.getElementById('table').dataset.version)")
+    assert driver.execute_script("return window.dash.brushes.global") is not None  # from the global brush's link
     _drag(driver, "local", "brush_3", (0.1, 0.1), (0.9, 0.9))
     _wait(driver, f"return Number(document.getElementById('table').dataset.version) > {version} && window.dash.selView === 'local'")
+    _wait(driver, "return window.dash.busy === 0")
+    # The local brush replaces the global one: the global view no longer draws it.
+    assert driver.execute_script("return [window.dash.brushes.global, window.dash.views.global.view.signal('pbrush')]") in (
+        [None, None], [None, {}])
     state = driver.execute_script("return {samples: window.dash.samples, models: window.dash.models, evalSet: window.dash.evalSet, "
                                   "sample: window.dash.sample, labels: window.dash.meta.labels, ids: window.dash.meta.sample_ids}")
     csv = driver.execute_script("return window.dash.csv()").strip().splitlines()

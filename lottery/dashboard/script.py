@@ -293,13 +293,21 @@ APP_JS = r"""
     for (let i = 0; i < n; i++) view.addSignalListener('brush_' + i, onBrush);
     view.addEventListener('click', (ev, item) => { const d = item && item.datum; if (d && d.sample !== undefined) chooseSample(d.sample); });
   }
+  // Brushing one geometry view replaces the other's selection: the other's brushes go, and its view is embedded
+  // afresh without them (a brush left drawn would show a selection that no longer holds).
+  function dropBrushes(id) {
+    const had = id === 'local' ? Object.keys(S.brushes.local).length > 0 : S.brushes.global !== null;
+    if (id === 'local') S.brushes.local = {}; else S.brushes.global = null;
+    lastBrush[id] = JSON.stringify(S.brushes[id]);  // 'no brush': what the view's listener then reads
+    if (had) drop(id);
+  }
   async function applyLocal() {
     if (!Object.keys(S.brushes.local).length) { S.samples = null; S.selSource = ''; }
     else {
       const sel = await api('select_local', Object.assign(modelQ(), {brushes: S.brushes.local, x: S.xm, y: S.ym}));
       S.samples = sel.samples; S.selSource = 'local geometry brush on ' + Object.keys(S.brushes.local).map((c) => className(Number(c))).join(', ');
     }
-    S.selView = 'local'; S.brushes.global = null;
+    S.selView = 'local'; dropBrushes('global');
     await Promise.all([guard('table', renderTable), guard('global', renderGlobal)]);
     writeHash();
   }
@@ -347,7 +355,7 @@ APP_JS = r"""
                                                            lo: Math.min(...b.y), hi: Math.max(...b.y)}));
       S.samples = sel.samples; S.selSource = 'global geometry brush on ' + on.series + ', classes ' + on.axes.map(className).join(', ');
     }
-    S.selView = 'global'; S.brushes.local = {};
+    S.selView = 'global'; dropBrushes('local');
     await Promise.all([guard('table', renderTable), guard('local', renderLocal)]);
     writeHash();
   }
