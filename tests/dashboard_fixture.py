@@ -7,7 +7,8 @@ few samples). The numbers are random but consistent with each other: evaluation 
 means of the per-sample correctness that scores.parquet and samples.parquet hold, angles and margins
 agree with the prediction, and the MST edges are a minimum spanning tree of the embedding points.
 
-`python tests/dashboard_fixture.py DIR [--models=50 --samples=10000]` writes one from the shell.
+`python tests/dashboard_fixture.py DIR [--models=100 --samples=10000 --classes=100]` writes one from the shell
+(numpy throughout, one eval set at a time: the 100 × 10,000 × 100 one, 1.8 GB of samples, in 30–60 s here).
 """
 
 from __future__ import annotations
@@ -43,6 +44,156 @@ def _mst(xy: np.ndarray) -> list[tuple[int, int, float]]:
 
     tree = minimum_spanning_tree(cdist(xy, xy)).tocoo()
     return [(int(i), int(j), float(d)) for i, j, d in zip(tree.row, tree.col, tree.data)]
+
+
+def _sets(corruptions, severities):
+    """The evaluation sets (name, corruption, severity): clean, then every corruption × severity."""
+    return [("clean", "clean", 0)] + [(f"{c}-{s}", c, s) for c in corruptions for s in severities]
+
+
+def _correctness(rng, models, sets, difficulty, methods) -> dict:
+    """Per eval set name a bool matrix [models, samples]: correct with the probability of a logistic model of
+    the model's ratio and method, the severity and the sample's difficulty (shared by all models)."""
+    skill = {m: 0.3 * i for i, m in enumerate(["dense", *methods])}
+    ratio = models["ratio"].to_numpy(float)
+    base = 2.2 - 2.0 * ratio**3 - models["method"].map(skill).to_numpy(float) * ratio
+    shape = (len(models), len(difficulty))
+    correct = {}
+    for name, _, severity in sets:
+        logit = base[:, None] - 0.35 * severity - difficulty[None, :] + rng.normal(0, 0.3, shape)
+        correct[name] = rng.random(shape) < 1 / (1 + np.exp(-logit))
+    return correct
+
+
+def _uniform(rng, lo, hi, shape):
+    """Uniform float32 draws in [lo, hi) (float32: the big fixture's angles stay 400 MB, not 800)."""
+    return (lo + (hi - lo) * rng.random(shape, dtype=np.float32)).astype(np.float32)
+
+
+def _geometry(rng, ok, labels, n_classes, ratio) -> dict:
+    """The per model × sample measures of one eval set [M, N] agreeing with correctness `ok` [M, N]: a wrong
+    prediction is another class, the angle to the own class is small when correct, the predicted class has
+    the smallest angle of the two, margin and prob_own have the sign / side of the prediction. Angles
+    [M, N, C] float32."""
+    m, n = ok.shape
+    other = (labels[None, :] + rng.integers(1, n_classes, (m, n))) % n_classes
+    pred = np.where(ok, labels[None, :], other)
+    angles = _uniform(rng, 70, 110, (m, n, n_classes))
+    own = np.where(ok, _uniform(rng, 20, 60, (m, n)), _uniform(rng, 60, 100, (m, n)))
+    np.put_along_axis(angles, np.broadcast_to(labels, (m, n))[..., None], own[..., None], axis=2)
+    at_pred = np.take_along_axis(angles, pred[..., None], axis=2)[..., 0]
+    below = np.where(ok, own, own - _uniform(rng, 1, 20, (m, n)))
+    np.put_along_axis(angles, pred[..., None], np.minimum(at_pred, below)[..., None], axis=2)
+    return {"pred": pred.astype(np.int16), "correct": ok, "angle_own": own,
+            "length": (rng.gamma(4.0, 2.0, (m, n)) * (1.0 - 0.5 * ratio[:, None])).astype(np.float32),
+            "margin": np.where(ok, _uniform(rng, 0.01, 5, (m, n)), -_uniform(rng, 0.01, 5, (m, n))),
+            "prob_own": np.where(ok, _uniform(rng, 0.5, 1, (m, n)), _uniform(rng, 0, 0.5, (m, n))),
+            "angles": angles}
+
+
+def _per_sample_columns(models, n_samples) -> dict:
+    """The model key columns of a model-major [models × samples] table, and `sample`."""
+    columns = {k: np.repeat(models[k].to_numpy(), n_samples) for k in MODEL}
+    columns["sample"] = np.tile(np.arange(n_samples), len(models))
+    return columns
+
+
+def _write_samples(path, models, correct, labels, geometry_sets, n_classes, rng):
+    """samples.parquet: per geometry eval set (one row group each, written one set at a time) every model ×
+    sample's prediction, measures and angles to every class (angle_0 … angle_{C−1}), in the engine's dtypes."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n_models, n_samples = len(models), len(labels)
+    keys = _per_sample_columns(models, n_samples)
+    ratio = models["ratio"].to_numpy(float)
+    writer = None
+    try:
+        for name, corruption, severity in geometry_sets:
+            g = _geometry(rng, correct[name], labels, n_classes, ratio)
+            columns = {**{k: keys[k] for k in MODEL}, "eval_set": np.full(n_models * n_samples, name),
+                       "corruption": np.full(n_models * n_samples, corruption),
+                       "severity": np.full(n_models * n_samples, severity), "sample": keys["sample"],
+                       "label": np.tile(labels, n_models)}
+            columns.update({k: g[k].ravel() for k in ("pred", "correct", "angle_own", "length", "margin", "prob_own")})
+            angles = g.pop("angles").reshape(n_models * n_samples, n_classes)
+            columns.update({f"angle_{k}": angles[:, k] for k in range(n_classes)})
+            table = pa.table({k: pa.array(np.ascontiguousarray(v)) for k, v in columns.items()})
+            writer = writer or pq.ParquetWriter(path, table.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _scores(models, correct, corruptions, severities, rng) -> pd.DataFrame:
+    """scores.parquet: per model × sample the correct count per corruption (over severities), robustness (their
+    sum), a pruning vulnerability and the PIE flag."""
+    n_samples = next(iter(correct.values())).shape[1]
+    scores = pd.DataFrame(_per_sample_columns(models, n_samples))
+    per_corruption = {c: sum(correct[f"{c}-{s}"].astype(np.int64) for s in severities).ravel() for c in corruptions}
+    scores["robustness"] = sum(per_corruption.values()) if per_corruption else 0
+    scores["pruning_vulnerability"] = rng.integers(0, 3, len(scores))
+    scores["pie"] = rng.random(len(scores)) < 0.05
+    for c in corruptions:
+        scores[f"correct_{c}"] = per_corruption[c]
+    return scores
+
+
+def _embedding(models, embed_sets, rng):
+    """embedding_points (one point per model × geometry eval set, clustered by method) and embedding_edges (a
+    minimum spanning tree per eval set over its points, as the engine writes: source, target, distance)."""
+    centres = {m: rng.normal(0, 5, 2) for m in models.method.unique()}
+    n_sets = len(embed_sets)
+    points = models.loc[models.index.repeat(n_sets), MODEL].reset_index(drop=True)
+    points["eval_set"] = np.tile(embed_sets, len(models))
+    points["point"] = np.arange(len(points))
+    xy = (np.stack([centres[m] for m in points["method"]]) + rng.normal(0, 1, (len(points), 2))
+          + np.tile(np.arange(n_sets), len(models))[:, None] * 0.5)
+    points["x"], points["y"] = xy[:, 0], xy[:, 1]
+    trees = []
+    for name, idx in points.groupby("eval_set", sort=True).indices.items():
+        trees += [(int(idx[i]), int(idx[j]), d, name) for i, j, d in _mst(xy[idx])]
+    return points, pd.DataFrame(trees, columns=["source", "target", "distance", "eval_set"])
+
+
+def _occlusion(models, occlusion_samples, grid, rng) -> pd.DataFrame:
+    """occlusion.parquet rows: per model × sample × measure a blob-shaped map on the occlusion grid, sample-major."""
+    gh, gw = grid
+    yy, xx = np.mgrid[0:gh, 0:gw]
+    rows = []
+    for model in models[MODEL].itertuples(index=False):
+        for sample in occlusion_samples:
+            for measure in ("angle_own", "length", "margin", "prob_own"):
+                blob = np.exp(-((yy - rng.uniform(3, gh - 3)) ** 2 + (xx - rng.uniform(3, gw - 3)) ** 2) / 8.0)
+                values = (blob * rng.normal(0, 1) + rng.normal(0, 0.05, (gh, gw))).ravel().tolist()
+                rows.append((*model, int(sample), measure, gh, gw, values))
+    occlusion = pd.DataFrame(rows, columns=[*MODEL, "sample", "measure", "height", "width", "map"])
+    return occlusion.sort_values("sample", kind="stable")  # sample-major, a row group per sample (the engine's)
+
+
+def _cka(models, architectures, rng) -> pd.DataFrame:
+    """cka.parquet: per architecture every pair of its models' labels, 1 on the diagonal."""
+    rows = []
+    for arch in architectures:
+        labels_ = [f"{m.method}@{m.ratio:g}/s{m.seed}n{m.noise_seed}" for m in models[models.architecture == arch].itertuples()]
+        rows += [(arch, a, b, 1.0 if a == b else float(rng.uniform(0.3, 0.9))) for a in labels_ for b in labels_]
+    return pd.DataFrame(rows, columns=["architecture", "model_a", "model_b", "cka"])
+
+
+def _write_images(folder, labels, n_classes, image_shape, corruptions, severities, rng):
+    """corrupted/clean-0.npy (digit-like: a bright band on the label's rows) and corrupted/<c>-<s>.npy (noisier)."""
+    h, w, c = image_shape
+    clean = rng.integers(0, 40, (len(labels), h, w, c)).astype(np.uint8)
+    top = (labels * h / n_classes).astype(int)
+    rows = np.arange(h)[None, :]
+    band = (rows >= top[:, None]) & (rows < top[:, None] + max(2, h // n_classes))  # [N, H]
+    clean[:, :, w // 4 : 3 * w // 4][band] = 230
+    np.save(folder / "clean-0.npy", clean)
+    for corruption in corruptions:
+        for severity in severities:
+            noisy = np.clip(clean.astype(int) + rng.integers(-25 * severity, 25 * severity + 1, clean.shape), 0, 255)
+            np.save(folder / f"{corruption}-{severity}.npy", noisy.astype(np.uint8))
 
 
 def write_workdir(
@@ -86,119 +237,40 @@ def write_workdir(
     (path / "config.json").write_text(json.dumps(config, indent=1))
 
     models = _models(architectures, methods, ratios, seeds)
-    n_models = len(models)
     labels = rng.integers(0, n_classes, n_samples)
     difficulty = rng.normal(0.0, 1.0, n_samples)  # shared across models: selections matter
-    method_skill = {m: 0.3 * i for i, m in enumerate(["dense", *methods])}
-
-    eval_rows, sample_frames, score_frames = [], [], []
-    sets = [("clean", "clean", 0)] + [(f"{c}-{s}", c, s) for c in corruptions for s in severities]
-    for mi, model in models.iterrows():
-        base = 2.2 - 2.0 * model.ratio**3 - method_skill[model.method] * model.ratio
-        correct = {}
-        for name, corruption, severity in sets:
-            logit = base - 0.35 * severity - difficulty + rng.normal(0, 0.3, n_samples)
-            correct[name] = rng.random(n_samples) < 1 / (1 + np.exp(-logit))
-            eval_rows.append((*model, name, corruption, severity, float(correct[name].mean())))
-        geometry_sets = [("clean", "clean", 0)] + [(f"{c}-{geometry_severity}", c, geometry_severity) for c in corruptions]
-        for name, corruption, severity in geometry_sets:
-            ok = correct[name]
-            other = (labels + rng.integers(1, n_classes, n_samples)) % n_classes
-            pred = np.where(ok, labels, other).astype(np.int16)
-            angles = rng.uniform(70, 110, (n_samples, n_classes))
-            own = np.where(ok, rng.uniform(20, 60, n_samples), rng.uniform(60, 100, n_samples))
-            angles[np.arange(n_samples), labels] = own
-            angles[np.arange(n_samples), pred] = np.minimum(angles[np.arange(n_samples), pred], np.where(ok, own, own - rng.uniform(1, 20, n_samples)))
-            length = rng.gamma(4.0, 2.0, n_samples) * (1.0 - 0.5 * model.ratio)
-            margin = np.where(ok, rng.uniform(0.01, 5, n_samples), -rng.uniform(0.01, 5, n_samples))
-            prob = np.where(ok, rng.uniform(0.5, 1, n_samples), rng.uniform(0, 0.5, n_samples))
-            frame = pd.DataFrame({k: [v] * n_samples for k, v in zip(MODEL, model)})
-            frame["eval_set"], frame["corruption"], frame["severity"] = name, corruption, severity
-            frame["sample"] = np.arange(n_samples)
-            frame["label"] = labels
-            frame["pred"] = pred
-            frame["correct"] = ok
-            frame["angle_own"] = own
-            frame["length"] = length
-            frame["margin"] = margin
-            frame["prob_own"] = prob
-            frame = pd.concat([frame, pd.DataFrame(angles, columns=[f"angle_{k}" for k in range(n_classes)])], axis=1)
-            sample_frames.append(frame)
-        scores = pd.DataFrame({k: [v] * n_samples for k, v in zip(MODEL, model)})
-        scores["sample"] = np.arange(n_samples)
-        per_corruption = {c: sum(correct[f"{c}-{s}"].astype(int) for s in severities) for c in corruptions}
-        scores["robustness"] = sum(per_corruption.values())
-        scores["pruning_vulnerability"] = rng.integers(0, 3, n_samples)
-        scores["pie"] = rng.random(n_samples) < 0.05
-        for c in corruptions:
-            scores[f"correct_{c}"] = per_corruption[c]
-        score_frames.append(scores)
-
-    evaluation = pd.DataFrame(eval_rows, columns=[*MODEL, "eval_set", "corruption", "severity", "accuracy"])
+    sets = _sets(corruptions, severities)
+    correct = _correctness(rng, models, sets, difficulty, methods)
+    evaluation = pd.concat([models.assign(eval_set=name, corruption=corruption, severity=severity,
+                                          accuracy=correct[name].mean(axis=1)) for name, corruption, severity in sets],
+                           ignore_index=True)
     evaluation.to_parquet(analysis / "evaluation.parquet", index=False)
-    pd.concat(sample_frames, ignore_index=True).to_parquet(analysis / "samples.parquet", index=False)
-    pd.concat(score_frames, ignore_index=True).to_parquet(analysis / "scores.parquet", index=False)
+    geometry_sets = _sets(corruptions, (geometry_severity,))
+    _write_samples(analysis / "samples.parquet", models, correct, labels, geometry_sets, n_classes, rng)
+    _scores(models, correct, corruptions, severities, rng).to_parquet(analysis / "scores.parquet", index=False)
 
-    # Embedding: one point per model × geometry eval set, clustered by method, MST over all points.
-    embed_sets = ["clean"] + [f"{c}-{geometry_severity}" for c in corruptions]
-    centres = {m: rng.normal(0, 5, 2) for m in models.method.unique()}
-    point_rows = []
-    for _, model in models.iterrows():
-        for ei, name in enumerate(embed_sets):
-            xy = centres[model.method] + rng.normal(0, 1, 2) + ei * 0.5
-            point_rows.append((*model, name, len(point_rows), float(xy[0]), float(xy[1])))
-    points = pd.DataFrame(point_rows, columns=[*MODEL, "eval_set", "point", "x", "y"])
+    points, edges = _embedding(models, [name for name, _, _ in geometry_sets], rng)
     points.to_parquet(analysis / "embedding_points.parquet", index=False)
-    trees = []  # one tree per eval set, as the engine writes (its trees are over the geometry vectors)
-    for name, idx in points.groupby("eval_set", sort=True).indices.items():
-        for i, j, d in _mst(points[["x", "y"]].to_numpy()[idx]):
-            trees.append((int(points.point.iloc[idx[i]]), int(points.point.iloc[idx[j]]), d, name))
-    edges = pd.DataFrame(trees, columns=["source", "target", "distance", "eval_set"])
     edges.to_parquet(analysis / "embedding_edges.parquet", index=False)
-
-    # Occlusion maps for a few samples and every model.
-    gh, gw = occlusion_grid
-    occ_rows = []
-    for _, model in models.iterrows():
-        for sample in occlusion_samples:
-            for measure in ("angle_own", "length", "margin", "prob_own"):
-                yy, xx = np.mgrid[0:gh, 0:gw]
-                blob = np.exp(-((yy - rng.uniform(3, gh - 3)) ** 2 + (xx - rng.uniform(3, gw - 3)) ** 2) / 8.0)
-                values = (blob * rng.normal(0, 1) + rng.normal(0, 0.05, (gh, gw))).ravel().tolist()
-                occ_rows.append((*model, int(sample), measure, gh, gw, values))
-    occlusion = pd.DataFrame(occ_rows, columns=[*MODEL, "sample", "measure", "height", "width", "map"])
-    occlusion = occlusion.sort_values("sample", kind="stable")  # sample-major, a row group per sample (the engine's)
+    occlusion = _occlusion(models, occlusion_samples, occlusion_grid, rng)
     occlusion.to_parquet(analysis / "occlusion.parquet", index=False, row_group_size=len(models) * 4)
-
-    cka_rows = []
-    for arch in architectures:
-        labels_ = [f"{m.method}@{m.ratio:g}/s{m.seed}n{m.noise_seed}" for _, m in models[models.architecture == arch].iterrows()]
-        for a in labels_:
-            for b in labels_:
-                cka_rows.append((arch, a, b, 1.0 if a == b else float(rng.uniform(0.3, 0.9))))
-    pd.DataFrame(cka_rows, columns=["architecture", "model_a", "model_b", "cka"]).to_parquet(analysis / "cka.parquet", index=False)
-
-    # Images: digit-like blobs, brighter on the label's row band.
-    h, w, c = image_shape
-    clean = rng.integers(0, 40, (n_samples, h, w, c)).astype(np.uint8)
-    for i, label in enumerate(labels):
-        band = slice(int(label * h / n_classes), int(label * h / n_classes) + max(2, h // n_classes))
-        clean[i, band, w // 4 : 3 * w // 4] = 230
-    np.save(analysis / "corrupted" / "clean-0.npy", clean)
-    for corruption in corruptions:
-        for severity in severities if all_images else (geometry_severity,):
-            noisy = np.clip(clean.astype(int) + rng.integers(-25 * severity, 25 * severity + 1, clean.shape), 0, 255)
-            np.save(analysis / "corrupted" / f"{corruption}-{severity}.npy", noisy.astype(np.uint8))
+    _cka(models, architectures, rng).to_parquet(analysis / "cka.parquet", index=False)
+    _write_images(analysis / "corrupted", labels, n_classes, image_shape, corruptions,
+                  severities if all_images else (geometry_severity,), rng)
     return path
 
 
-def write_large_workdir(path, n_models=50, n_samples=10_000) -> Path:
-    """The responsiveness fixture: one architecture, 7 methods × 7 ratios + dense = 50 models by default."""
+def write_large_workdir(path, n_models=50, n_samples=10_000, n_classes=10) -> Path:
+    """The responsiveness fixture: one architecture, a square of methods × ratios + dense ≈ n_models models (7 × 7
+    + 1 = 50 by default); with 100 classes CIFAR-100's names and 32×32×3 images."""
     n_side = max(1, int(np.ceil(np.sqrt(max(1, n_models - 1)))))
     methods = [f"method{i}" for i in range(n_side)]
     ratios = list(np.round(np.linspace(0.2, 0.98, n_side), 3))
+    cifar = n_classes == 100
     return write_workdir(path, architectures=("lenet5-w1",), methods=methods, ratios=ratios, n_samples=n_samples,
-                         occlusion_samples=(0, 1, 2, 3, 4), all_images=False)
+                         n_classes=n_classes, occlusion_samples=(0, 1, 2, 3, 4), all_images=False,
+                         dataset="cifar100" if cifar else "mnist", image_shape=(32, 32, 3) if cifar else (28, 28, 1),
+                         occlusion_grid=(16, 16) if cifar else (14, 14))
 
 
 def main() -> None:
@@ -206,9 +278,10 @@ def main() -> None:
     parser.add_argument("workdir")
     parser.add_argument("--models", type=int, default=0, help="write the large fixture with this many models (≈)")
     parser.add_argument("--samples", type=int, default=10_000)
+    parser.add_argument("--classes", type=int, default=10)
     args = parser.parse_args()
     if args.models:
-        write_large_workdir(args.workdir, args.models, args.samples)
+        write_large_workdir(args.workdir, args.models, args.samples, args.classes)
     else:
         write_workdir(args.workdir)
     print(os.path.abspath(args.workdir))

@@ -137,10 +137,9 @@ def _table_svg_width(n_ratios, corruptions, expand):
             for method in ("random", "magnitude", "snip", "taylor1"):
                 for r in ratios:
                     rows.append(dict(kind="bar", row=f"{arch} · {method}", column=col["label"], order=col["order"],
-                                     ratio_label=f"{r:g}", low=0.5, high=0.6, accuracy=0.6, whole=0.5, change="gain",
-                                     highlight=True))
+                                     ratio_label=f"{r:g}", low=0.5, high=0.6, accuracy=0.6, whole=0.5, change="gain"))
                 rows.append(dict(kind="dense", row=f"{arch} · {method}", column=col["label"], order=col["order"],
-                                 accuracy=0.9, highlight=True))
+                                 accuracy=0.9))
     spec = views.table_chart(ratios)
     spec["datasets"] = {"cells": rows}
     svg = vl_convert.vegalite_to_svg(spec)
@@ -202,6 +201,16 @@ def test_aggregation_of_10000_samples_is_bounded_and_exact():
     np.testing.assert_allclose(a.density, np.histogram(frame.length, edges, density=True)[0])
 
 
+def test_polyline_segments_by_hand():
+    frame = pd.DataFrame({"sample": [5, 9], "label": [1, 0], "angle_3": [10.0, 40.0], "angle_0": [20.004, 50.0],
+                          "angle_7": [30.0, 60.0]})
+    seg = sample_frames.polyline_segments(frame, ["angle_3", "angle_0", "angle_7"])
+    assert seg.to_dict(orient="list") == {"sample": [5, 5, 9, 9], "label": [1, 1, 0, 0], "slot": [0, 1, 0, 1],
+                                          "angle": [10.0, 20.0, 40.0, 50.0], "slot2": [1, 2, 1, 2],
+                                          "angle2": [20.0, 30.0, 50.0, 60.0]}
+    assert len(sample_frames.polyline_segments(frame, ["angle_3"])) == 0  # one axis: no segment
+
+
 def test_spanning_trees_are_the_engines_edges_drawn_on_the_layout(study):
     """The view draws embedding_edges (a tree per eval set, computed by the engine) between the points' 2-D
     positions; it computes no tree of its own. Each line joins two points of its set, with the edge's distance."""
@@ -259,14 +268,18 @@ def test_many_classes_draw_only_the_top_k(tmp_path, n_classes):
     e = Endpoints(loading.load(workdir))
     q = {"models": [1, 0], "eval_set": "clean", "k": 10, "classes": [7], "rank": "changed"}
     local = e.answer("local", q)
-    titles = [v["title"] for v in local["spec"]["concat"]]
+    titles = local["signals"]["panel_titles"]
     assert len(local["classes"]) == 10 and local["classes"][0] == 7 and len(titles) == 10
-    assert {p["slot"] for p in local["data"]["points"]} <= set(range(10))
-    assert {p["label"] for p in local["data"]["points"]} <= set(local["classes"])
+    assert len(local["spec"]["concat"]) == 10
+    assert set(local["data"]["points"]["slot"]) <= set(range(10))
+    assert set(local["data"]["points"]["label"]) <= set(local["classes"])
     ranked = local["ranking"]["data"]["ranking"]
-    assert len(ranked) <= 26 and sum(r["shown"] for r in ranked) == 10
+    assert len(ranked["label"]) <= 26 and sum(ranked["shown"]) == 10
     glob = e.answer("global", q)
-    assert glob["classes"] == local["classes"] and {r["slot"] for r in glob["data"]["lines"]} <= set(range(10))
+    lines = pd.DataFrame(glob["data"]["lines"])  # A's 10 axes are slots 0-9, B's 11-20: segments start at 0-8, 11-19
+    assert glob["classes"] == local["classes"] and set(lines[lines.series == "A"].slot) <= set(range(9))
+    assert set(lines[lines.series == "B"].slot) <= set(range(11, 20))
+    assert glob["signals"]["n_axes"] == 10 and glob["signals"]["axis_names"][0] == glob["signals"]["axis_names"][11] == titles[0][:14]
     if n_classes == 100:
         assert titles[0] == "beetle"  # class 7 of CIFAR-100
     else:
@@ -279,8 +292,28 @@ def test_spec_only_when_the_structure_changes(study):
     again = e.answer("table", {"samples": [1, 2, 3], "structure": first["structure"]})
     assert "spec" in first and "spec" not in again and again["structure"] == first["structure"]
     assert again["data"]["cells"] != first["data"]["cells"]
+    # The local view: other axes, classes or a second model change only the params' values; other k the spec.
     local = e.answer("local", {"models": [0]})
-    assert "spec" in e.answer("local", {"models": [0], "x": "margin", "structure": local["structure"]})  # other axes
+    assert len(local["spec"]["concat"]) == 10 and local["signals"]["x_title"] == "angle_own (°)"
+    axes = e.answer("local", {"models": [0], "x": "margin", "structure": local["structure"]})
+    assert "spec" not in axes and axes["signals"]["x_title"] == "margin"
+    two = e.answer("local", {"models": [0, 3], "structure": local["structure"]})
+    assert "spec" not in two and two["signals"]["x_title"] == "Δ angle_own (°)"
+    assert two["signals"]["categories"] == ["correct→correct", "correct→wrong", "wrong→correct", "wrong→wrong"]
+    assert local["signals"]["categories"] == ["correct", "incorrect"]
+    fewer = e.answer("local", {"models": [0], "k": 4, "structure": local["structure"]})
+    assert len(fewer["spec"]["concat"]) == 4 and [p["name"] for p in fewer["spec"]["params"] if "select" in p] == [
+        "brush_0", "brush_1", "brush_2", "brush_3"]
+    assert [p["views"] for p in fewer["spec"]["params"] if "select" in p] == [["panel_0"], ["panel_1"], ["panel_2"], ["panel_3"]]
+    # The global view: other classes or a second series only change its params (B's axes right of A's).
+    glob = e.answer("global", {"models": [0]})
+    fewer = e.answer("global", {"models": [0], "k": 4, "structure": glob["structure"]})
+    assert "spec" not in fewer and fewer["signals"]["n_axes"] == 4 and not fewer["signals"]["has_b"]
+    two = e.answer("global", {"models": [0, 3], "k": 4, "structure": glob["structure"]})
+    assert "spec" not in two and two["signals"]["has_b"] and len(two["signals"]["axis_names"]) == 2 * 4 + 1
+    lines = pd.DataFrame(two["data"]["lines"])
+    assert set(lines[lines.series == "A"].slot) == {0, 1, 2} and set(lines[lines.series == "B"].slot) == {5, 6, 7}
+    assert (lines.slot2 == lines.slot + 1).all()
 
 
 def test_attribution_values_are_the_unoccluded_rows(study):
@@ -293,7 +326,7 @@ def test_attribution_values_are_the_unoccluded_rows(study):
         row = sa[(sa.architecture == m.architecture) & (sa.method == m.method) & (sa.ratio == m.ratio)
                  & (sa.eval_set == "clean") & (sa["sample"] == 1)].iloc[0]
         assert v["margin"] == pytest.approx(float(row.margin), abs=1e-4) and v["pred"] == str(int(row.pred))
-    assert {m["model"] for m in r["data"]["maps"]} == set(r["models_with_maps"]) and len(r["models_with_maps"]) == 3
+    assert set(r["data"]["maps"]["model"]) == set(r["models_with_maps"]) and len(r["models_with_maps"]) == 3
 
 
 def test_concurrent_requests_match_sequential_answers(tmp_path):
@@ -340,6 +373,8 @@ def test_endpoints_answer_json(study):
     e = Endpoints(study)
     for name, q in e.defaults().items():
         json.dumps(e.answer(name, q), allow_nan=False, default=lambda v: v.tolist())
+    ranked = e.answer("local", {"models": [0]})["ranking"]["data"]["ranking"]  # datasets go by column
+    assert len(ranked["label"]) == 10 and ranked["accuracy_b"] == [None] * 10  # no model B: NaN is sent as null
     note = e.answer("attribution", {"sample": 150, "a": 0})["note"]
     assert "precomputed for 3 samples only" in note and "Sample 150 has no map for" in note
 

@@ -41,6 +41,13 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return frame.where(frame.notna(), None).to_dict(orient="records")
 
 
+def _columns(frame: pd.DataFrame) -> dict:
+    """A view's dataset as JSON-able columns {field: [values]} with NaN → None: about a third of the bytes of one
+    object per row, and quicker to build; the page turns them into the rows vega takes."""
+    return {name: (col.astype(object).where(col.notna(), None) if col.hasnans else col).tolist()
+            for name, col in frame.items()}
+
+
 @functools.lru_cache(maxsize=64)
 def _cached_spec(builder: str, args: str) -> dict:
     """views.<builder>(**json args), cached: a structure's spec is built once per process."""
@@ -55,6 +62,7 @@ class Endpoints:
         s = study
         first = s.samples[["sample", "label"]].drop_duplicates("sample").set_index("sample")["label"]
         self.labels = first.reindex(s.sample_ids).fillna(-1).astype(int).to_numpy()
+        self.whole = accuracy_table.whole_table(s.evaluation)
 
     # -- shared request parsing -------------------------------------------------------------------------------
     def _chosen(self, q: dict) -> list[int]:
@@ -72,9 +80,11 @@ class Endpoints:
             raise ValueError("choose a model")
         return chosen[0], (chosen[1] if len(chosen) > 1 else None)
 
-    def _answer(self, q: dict, builder: str, args: dict, payload: dict) -> dict:
-        """A view's answer: payload plus the structure key, and the spec when the page lacks it."""
+    def _answer(self, q: dict, builder: str, args: dict, payload: dict, signals: dict | None = None) -> dict:
+        """A view's answer: payload plus the structure key, the values of the spec's params (`signals`: texts
+        that change without a new spec) and the spec when the page lacks it."""
         key = json.dumps([builder, args], sort_keys=True)
+        payload["signals"] = signals or {}
         if q.get("structure") != key:
             payload["spec"] = _cached_spec(builder, json.dumps(args, sort_keys=True))
         payload["structure"] = key
@@ -117,11 +127,12 @@ class Endpoints:
 
     def table(self, q: dict) -> dict:
         """The evaluation table for a sample selection (q['samples'], None = whole test set), corruption
-        families as columns with q['expand'] drilled down, rows q['rows'] highlighted."""
+        families as columns with q['expand'] drilled down (the page highlights the chosen models' rows through
+        the spec's param, so choosing models needs no new answer)."""
         s = self.study
         selection = q.get("samples")
         if selection is None:
-            table = accuracy_table.whole_table(s.evaluation)
+            table = self.whole
             note = ("Accuracy on the whole test set (corruption families: mean over their corruptions, severities "
                     "and seeds).")
         else:
@@ -130,38 +141,31 @@ class Endpoints:
                     "against the whole test set.")
         columns = accuracy_table.table_columns(s.corruptions, q.get("expand") or None)
         cells = accuracy_table.table_cells(accuracy_table.group_columns(table, columns), s.methods, s.models)
-        rows = set(q.get("rows") or ())
-        cells["highlight"] = cells["row"].isin(rows) if rows else True
         cells["ratio_label"] = [f"{r:g}" for r in cells["ratio"]]
         cols = ["kind", "row", "architecture", "method", "ratio", "ratio_label", "column", "column_key", "order",
-                "accuracy", "whole", "delta", "low", "high", "change", "model_id", "highlight"]
+                "accuracy", "whole", "delta", "low", "high", "change", "model_id"]
         out = cells[cols].copy()
         out[["accuracy", "whole", "delta", "low", "high"]] = out[["accuracy", "whole", "delta", "low", "high"]].round(5)
         first_row = sorted(out["row"])[0] if len(out) else ""
         headers = pd.DataFrame({"kind": "header", "row": first_row, "column": [c["label"] for c in columns],
-                                "column_key": [c["key"] for c in columns], "order": [c["order"] for c in columns],
-                                "highlight": True})
+                                "column_key": [c["key"] for c in columns], "order": [c["order"] for c in columns]})
         out = pd.concat([out, headers], ignore_index=True)
-        payload = {"data": {"cells": _records(out)}, "note": note, "columns": columns,
+        payload = {"data": {"cells": _columns(out)}, "note": note, "columns": columns,
                    "n_bars": int((cells["kind"] == "bar").sum()), "n_dense": int((cells["kind"] == "dense").sum())}
         return self._answer(q, "table_chart", {"ratios": s.ratios, "interactive": bool(q.get("interactive", True))}, payload)
 
     def embedding(self, q: dict) -> dict:
         """The similarity view for one eval set (q['eval_set'], '' = all) coloured by q['colour'], the minimum
-        spanning tree per eval set, the chosen models (q['models']) lettered."""
+        spanning tree per eval set (the page rings and letters the chosen models through the spec's params)."""
         s = self.study
         points, lines = spanning_tree.embedding(s.points, s.edges, q.get("eval_set") or None)
         points = points.merge(s.models[model_index.MODEL + ["id", "label"]], on=model_index.MODEL, how="left")
         points = points.rename(columns={"id": "model_id"})
         points["row"] = points["architecture"].astype(str) + " · " + points["method"].astype(str)
-        rows = set(q.get("rows") or ())
-        chosen = {m: chr(ord("A") + i) for i, m in enumerate(self._chosen(q))}
-        points["highlight"] = points["row"].isin(rows) | points["model_id"].isin(list(chosen))
-        points["chosen"] = [chosen.get(int(i), "") if pd.notna(i) else "" for i in points["model_id"]]
         colour = "architecture" if q.get("colour") == "architecture" else "method"
         points["colour"] = points[colour].astype(str)
-        cols = ["architecture", "method", "eval_set", "point", "x", "y", "model_id", "label", "row", "colour", "highlight", "chosen"]
-        payload = {"data": {"points": _records(points[cols]), "edges": _records(lines[["x", "y", "x2", "y2"]])},
+        cols = ["architecture", "method", "eval_set", "point", "x", "y", "model_id", "label", "row", "colour"]
+        payload = {"data": {"points": _columns(points[cols]), "edges": _columns(lines[["x", "y", "x2", "y2"]])},
                    "n_points": int(len(points)), "n_edges": int(len(lines)), "n_sets": int(points["eval_set"].nunique())}
         return self._answer(q, "similarity_chart", {"colour_title": colour}, payload)
 
@@ -199,16 +203,16 @@ class Endpoints:
             note += f" Ringed: the drawn ones among the {len(q['samples'])} selected samples."
         titles = [f"{names[c]}" for c in shown]
         x_title, y_title = (("Δ " if delta else "") + MEASURE_TITLES[xm], ("Δ " if delta else "") + MEASURE_TITLES[ym])
-        payload = {"data": {"points": _records(drawn[["sample", "label", "slot", "x", "y", "category", "selected"]]),
-                            "panels": _records(panels)},
+        payload = {"data": {"points": _columns(drawn[["sample", "label", "slot", "x", "y", "category", "selected"]]),
+                            "panels": _columns(panels)},
                    "classes": shown, "note": note, "n_shown": int(len(drawn)), "n_total": int(len(frame)),
-                   "ranking": {"data": {"ranking": _records(ranked[["label", "name", "score", "rank", "shown", "accuracy",
+                   "ranking": {"data": {"ranking": _columns(ranked[["label", "name", "score", "rank", "shown", "accuracy",
                                                                     "accuracy_b", "n"]])},
                                "by": by, "title": rank_title}}
-        payload["ranking"] = self._answer({"structure": q.get("ranking_structure")}, "ranking_chart",
-                                          {"title": rank_title}, payload["ranking"])
-        return self._answer(q, "local_chart", {"titles": titles, "x_title": x_title, "y_title": y_title, "delta": delta,
-                                               "interactive": bool(q.get("interactive", True))}, payload)
+        payload["ranking"] = self._answer({"structure": q.get("ranking_structure")}, "ranking_chart", {},
+                                          payload["ranking"], views.ranking_signals(rank_title))
+        return self._answer(q, "local_chart", {"n": len(shown), "interactive": bool(q.get("interactive", True))}, payload,
+                            views.local_signals(titles, x_title, y_title, delta))
 
     def select_local(self, q: dict) -> dict:
         """Samples inside the local view's brushes (q['brushes']: class → {x, y} ranges), over all samples."""
@@ -232,21 +236,22 @@ class Endpoints:
         return {k: (s.model_samples(m, e), name) for k, (m, e, name) in series.items()}
 
     def global_(self, q: dict) -> dict:
-        """The global geometry view on the shown classes' axes: GLOBAL_LINES sampled lines per series among the
-        samples of those classes (coloured by class), densities over all samples."""
+        """The global geometry view on the shown classes' axes (A's, then B's: views.series_offset): GLOBAL_LINES
+        sampled lines per series among the samples of those classes (coloured by class; each line as its
+        segments between neighbouring axes), densities over all samples."""
         s = self.study
         series = self._series(q)
         _, shown = self._classes(q, *self._local_frames(q))  # the local view's classes
         cols = [f"angle_{c}" for c in shown]
         parts = []
         for k, (f, _) in series.items():
-            f = sample_frames.subsample(f[f["label"].isin(shown)][["sample", "label", *cols]], GLOBAL_LINES, None)
-            long = pd.DataFrame({"series": k, "sample": np.repeat(f["sample"].to_numpy(), len(cols)),
-                                 "slot": np.tile(np.arange(len(cols)), len(f)),
-                                 "angle": f[cols].to_numpy(float).ravel().round(2),
-                                 "class": np.repeat([s.class_names[int(c)] for c in f["label"]], len(cols))})
-            parts.append(long)
-        lines = pd.concat(parts, ignore_index=True)
+            f = f[["sample", "label", *cols]]
+            f = sample_frames.subsample(f[f["label"].isin(shown)], GLOBAL_LINES, None)
+            seg = sample_frames.polyline_segments(f, cols)
+            offset = views.series_offset(k, len(cols))
+            parts.append(seg.assign(series=k, slot=seg["slot"] + offset, slot2=seg["slot2"] + offset,
+                                    **{"class": [s.class_names[int(c)] for c in seg["label"]]}))
+        lines = pd.concat(parts, ignore_index=True).drop(columns="label")
         lines["selected"] = sample_frames.is_selected(lines["sample"], q.get("samples"))
         dens = sample_frames.densities({k: f for k, (f, _) in series.items()})
         names = {k: name for k, (_, name) in series.items()}
@@ -256,10 +261,10 @@ class Endpoints:
                 f"({', '.join(f'{k}: {n}' for k, n in totals.items())}).")
         if q.get("samples") is not None:
             note += f" Black: the drawn ones among the {len(q['samples'])} selected samples."
-        payload = {"data": {"lines": _records(lines), "dens": _records(dens.round(5))}, "note": note, "series": names,
+        payload = {"data": {"lines": _columns(lines), "dens": _columns(dens.round(5))}, "note": note, "series": names,
                    "classes": shown}
-        return self._answer(q, "global_chart", {"names": [s.class_names[c] for c in shown], "has_b": "B" in series,
-                                                "interactive": bool(q.get("interactive", True))}, payload)
+        return self._answer(q, "global_chart", {"interactive": bool(q.get("interactive", True))}, payload,
+                            views.global_signals([s.class_names[c] for c in shown], "B" in series))
 
     def select_global(self, q: dict) -> dict:
         """Samples whose angles to the brushed classes (q['axes'], class labels) lie in [q['lo'], q['hi']] in
@@ -282,7 +287,7 @@ class Endpoints:
             eval_set, images = "clean", s.images("clean")
         if not 0 <= sample < len(images):
             raise ValueError(f"no sample {sample}")
-        rows = [s.model_samples(i, "clean") for i in ids]
+        rows = [s.model_samples(i, "clean")[["sample", "pred", "correct", *model_index.MEASURES]] for i in ids]
         rows = [r[r["sample"] == sample].assign(label_model=s.models.loc[i, "label"]) for r, i in zip(rows, ids)]
         rows = [r for r in rows if len(r)]
         values = attribution.unoccluded(pd.concat(rows, ignore_index=True), s.class_names) if rows else None
@@ -301,8 +306,8 @@ class Endpoints:
                     f"({', '.join(map(str, occ_samples[:20]))}{' …' if len(occ_samples) > 20 else ''}).")
         if lacking:
             note += f" Sample {sample} has no map for: {', '.join(lacking)}."
-        payload = {"data": {"pixels": _records(attribution.image_pixels(images, sample)),
-                            "maps": _records(maps.assign(value=maps["value"].astype(float).round(5)) if len(maps) else maps)},
+        payload = {"data": {"pixels": _columns(attribution.image_pixels(images, sample)),
+                            "maps": _columns(maps.assign(value=maps["value"].astype(float).round(5)) if len(maps) else maps)},
                    "note": note, "title": title, "models_with_maps": have,
                    "values": _records(values.round(4)) if values is not None else []}
         return self._answer(q, "attribution_chart", {}, payload)
@@ -324,6 +329,13 @@ class Endpoints:
                 "local": {**model, "k": TOP_K, "classes": [], "rank": None, "x": "angle_own", "y": "length"},
                 "global": {**model, "eval_set_b": "", "k": TOP_K, "classes": [], "rank": None},
                 "attribution": {**model, "sample": sample}}
+
+    def warm(self) -> None:
+        """Answer the page's first requests once: the specs they need are built (and cached) before the page
+        asks, so no first view waits for an Altair build (0.1–0.5 s each). Later selections need no other spec
+        but the local view's for another number of panels (a copy of the cached panel)."""
+        for name, q in self.defaults().items():
+            self.answer(name, q)
 
     def answer(self, name: str, q: dict) -> dict:
         """Dispatch /api/<name>; KeyError for an unknown endpoint."""

@@ -102,7 +102,7 @@ class Study:
     eval_sets: list
     sample_ids: np.ndarray
     matrices: dict
-    groups: dict  # (model id, eval_set) → row positions in samples
+    groups: dict  # (model id, eval_set) → row positions in samples (a slice where they are contiguous)
     class_names: list
     ratios: list  # the pruned ratios of the table's x axis, ascending (0 included when a method has it)
 
@@ -124,6 +124,21 @@ class Study:
         return np.load(path, mmap_mode="r") if path.exists() else None
 
 
+def _read(path, categorical: bool = False) -> pd.DataFrame:
+    """A Parquet table as a DataFrame, a block per column and the Arrow buffers freed as they are converted: at
+    100 classes × 100 models × 10,000 samples (1.8 GB of samples) ~2.5 s instead of ~6.5 s to consolidate the
+    columns into one block, and no second copy in memory. Strings as categories where `categorical`."""
+    return pq.read_table(path).to_pandas(strings_to_categorical=categorical, split_blocks=True, self_destruct=True)
+
+
+def _positions(idx: np.ndarray):
+    """Row positions as a slice when they are one ascending run (as the engine writes samples.parquet: a model's
+    rows of one eval set together), so that selecting them is a view, not a copy of ~100 columns; else as given."""
+    if len(idx) and idx[-1] - idx[0] == len(idx) - 1 and (np.diff(idx) == 1).all():
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return idx
+
+
 def load(workdir) -> Study:
     """Read the workdir's config and analysis tables (raises MissingData naming what is absent)."""
     workdir = Path(workdir)
@@ -132,7 +147,7 @@ def load(workdir) -> Study:
         raise MissingData(workdir, missing)
     config = json.loads((workdir / "config.json").read_text())
     cfg = config.get("config", {})
-    read = lambda name: pq.read_table(workdir / "analysis" / f"{name}.parquet").to_pandas(strings_to_categorical=name == "samples")  # noqa: E731
+    read = lambda name: _read(workdir / "analysis" / f"{name}.parquet", categorical=name == "samples")  # noqa: E731
     evaluation, samples, scores = read("evaluation"), read("samples"), read("scores")
     for col in samples.columns:
         if samples[col].dtype == np.float64 and col not in MODEL:
@@ -149,7 +164,7 @@ def load(workdir) -> Study:
     to_id = {tuple(r[:-1]): r[-1] for r in keyed.itertuples(index=False)}
     groups = {}
     for key, idx in samples.groupby(MODEL + ["eval_set"], sort=False, observed=True).indices.items():
-        groups[(int(to_id[tuple(key[:-1])]), key[-1])] = idx
+        groups[(int(to_id[tuple(key[:-1])]), key[-1])] = _positions(idx)
     eval_sets = ["clean"] + sorted(set(samples["eval_set"]) - {"clean"})
     n_classes = len(angle_columns(samples)) or int(samples["label"].max()) + 1
     ratios = sorted(float(r) for r in set(models.loc[models["method"] != "dense", "ratio"]))

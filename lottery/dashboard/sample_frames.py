@@ -78,6 +78,19 @@ def brush_select(frame: pd.DataFrame, brushes: dict) -> np.ndarray:
     return np.unique(np.concatenate(chosen)) if chosen else np.zeros(0, np.int64)
 
 
+def polyline_segments(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """Each row's polyline through its values of `columns` (one axis slot each, in order) as the segments between
+    neighbouring axes: rows sample, label, slot, angle (at slot), slot2 = slot + 1, angle2 (at slot2), rounded
+    to 0.01°; none with fewer than two axes. A parallel-coordinates view draws them as single rules, which
+    needs no grouping by line (a group per line costs the browser about twice as much to update)."""
+    values = frame[list(columns)].to_numpy(float).round(2)
+    n, k = values.shape
+    slots = np.tile(np.arange(max(k - 1, 0)), n)
+    return pd.DataFrame({"sample": np.repeat(frame["sample"].to_numpy(), max(k - 1, 0)),
+                         "label": np.repeat(frame["label"].to_numpy(), max(k - 1, 0)), "slot": slots,
+                         "angle": values[:, :-1].ravel(), "slot2": slots + 1, "angle2": values[:, 1:].ravel()})
+
+
 def angle_columns(frame: pd.DataFrame) -> list[str]:
     """The per-class angle columns angle_0 … angle_{C−1} in class order."""
     cols = [c for c in frame.columns if c.startswith("angle_") and c[6:].isdigit()]

@@ -2,12 +2,14 @@
 the selection flow between them.
 
 Each view is embedded with vega-embed once per structure (the answer carries a spec only when its structure
-key differs from the one the page holds); afterwards an answer only replaces the view's named datasets
-(`view.data(name, rows)`, then `runAsync`). Models come from the table, the similarity view and the model
-search (click = that model, shift-click / "add" = one more; A = the first, B = the second), samples from the
-geometry brushes (computed on the server over all samples), one sample into the attribution view. The
-state lives in the URL hash, so a link reopens the same view. `window.dash` exposes the state, the redraw
-timings and the exports for the browser tests.
+key differs from the one the page holds); afterwards an answer only sets the spec's params (its `signals`)
+and replaces the view's named datasets (sent by column; `view.data(name, rows)`, then `runAsync`). The table
+and the similarity view are asked again only when their own query changes: the chosen models' highlights
+are params the page sets. Models come from the table, the similarity view and the model search (click =
+that model, shift-click / "add" = one more; A = the first, B = the second), samples from the geometry brushes
+(computed on the server over all samples), one sample into the attribution view. The state lives in the URL
+hash, so a link reopens the same view. `window.dash` exposes the state, the redraw timings with their steps
+(requests, embeds, updates) and the exports for the browser tests.
 
 Why one file over 400 lines: the script is a single closure (one IIFE) whose functions share the page state
 `S`, the request helper and the embed/replace-data step; cut into several Python strings it would only be
@@ -20,7 +22,7 @@ APP_JS = r"""
   const S = {meta: null, models: [], evalSet: 'clean', evalSetB: '', embSet: '', colour: 'method', expand: null,
              rows: [], samples: null, selSource: '', selView: '', sample: null, classes: [], k: 10, rank: '',
              xm: 'angle_own', ym: 'length', brushes: {local: {}, global: null}, shown: {local: [], global: []},
-             views: {}, structure: {}, version: {}, embeds: {}, columns: [], tableCells: [], timings: [],
+             views: {}, specs: {}, asked: {}, structure: {}, version: {}, embeds: {}, columns: [], tableCells: [], timings: [], steps: [],
              loaded: false, errors: [], static: !!window.DASH_STATIC};
   window.dash = S;
   const $ = (id) => document.getElementById(id);
@@ -32,12 +34,17 @@ APP_JS = r"""
       if (!hit) throw new Error('not in this snapshot: start the server (python -m lottery.dashboard --workdir=DIR)');
       return hit;
     }
+    const t0 = performance.now();
     const r = await fetch('/api/' + name, {method: 'POST', headers: {'Content-Type': 'application/json'},
                                            body: JSON.stringify(q || {})});
     const j = await r.json();
     if (!r.ok) throw new Error(j.error || ('HTTP ' + r.status));
+    step('request ' + name, t0);
     return j;
   }
+  // Where a redraw's time goes: requests (sent → answer parsed), embeds and updates (params, data, render) of
+  // each view, with their start (ms since navigation start), for the timings the tests print.
+  function step(what, t0) { S.steps.push({what: what, start: t0, ms: performance.now() - t0}); }
 
   function note(id, text) { const el = $(id + '-note'); if (el) el.textContent = text || ''; }
   function guard(id, fn) {
@@ -48,24 +55,54 @@ APP_JS = r"""
     const t0 = performance.now();
     S.busy++;
     try { await fn(); } finally { S.busy--; }
-    S.timings.push({what: what, ms: performance.now() - t0});
+    S.timings.push({what: what, start: t0, ms: performance.now() - t0});
   }
 
-  // Embed the answer's spec when it brings one (a new structure), then replace the view's datasets.
-  async function show(id, r, renderer, hook, patch) {
-    if (r.spec || !S.views[id]) {
+  // A dataset sent by column ({field: [values]}) as the rows vega takes.
+  function rows(columns) {
+    const fields = Object.keys(columns), n = fields.length ? columns[fields[0]].length : 0, out = new Array(n);
+    for (let i = 0; i < n; i++) { const row = {}; for (const f of fields) row[f] = columns[f][i]; out[i] = row; }
+    return out;
+  }
+  // Expression functions the specs call: the local view's tooltip (the point's fields, x and y under their
+  // axes' titles, which are params).
+  const FUNCTIONS = {localTooltip: (d, xTitle, yTitle) =>
+    ({sample: d.sample, label: d.label, category: d.category, [xTitle]: d.x, [yTitle]: d.y})};
+
+  // Embed the answer's spec when it brings one (a new structure), then set its params (r.signals: titles and
+  // other texts that change without a new spec, and the page's own o.signals) and replace the view's datasets.
+  // r null: the view's data stand, only the page's params change. Options o: renderer, hook (on a new view),
+  // patch (of the spec before embedding), fresh (embed the held spec again: the local brushes moved panels).
+  async function show(id, r, o) {
+    if (r && r.spec) S.specs[id] = r.spec;
+    if ((r && r.spec) || o.fresh || !S.views[id]) {
+      const t0 = performance.now();
       if (S.views[id]) S.views[id].finalize();
-      const res = await vegaEmbed('#' + id, patch ? patch(r.spec) : r.spec, {actions: false, renderer: renderer});
+      const spec = S.specs[id];
+      const res = await vegaEmbed('#' + id, o.patch ? o.patch(spec) : spec,
+                                  {actions: false, renderer: o.renderer, expressionFunctions: FUNCTIONS});
       S.views[id] = res; S.structure[id] = r.structure; S.embeds[id] = (S.embeds[id] || 0) + 1;
-      if (hook) hook(res.view);
+      if (o.hook) o.hook(res.view);
+      step('embed ' + id, t0);
     }
-    const view = S.views[id].view;
-    for (const [name, rows] of Object.entries(r.data)) view.data(name, rows);
+    const t0 = performance.now(), view = S.views[id].view;
+    for (const [name, value] of Object.entries(Object.assign({}, r && r.signals, o.signals))) view.signal(name, value);
+    for (const [name, columns] of Object.entries(r ? r.data : {})) view.data(name, rows(columns));
     await view.runAsync();
+    step('update ' + id, t0);
     S.version[id] = (S.version[id] || 0) + 1;
     $(id).dataset.version = S.version[id];
   }
   function have(id) { return S.views[id] ? S.structure[id] : null; }
+  // The answer of endpoint `name` to query q for view id, or null when the view already shows the answer to q
+  // (the table and the similarity view: choosing models only changes their params).
+  async function ask(id, name, q) {
+    const key = JSON.stringify(q);
+    if (S.views[id] && S.asked[id] === key) return null;
+    const r = await api(name, Object.assign({structure: have(id)}, q));
+    S.asked[id] = key;
+    return r;
+  }
   function drop(id) { if (S.views[id]) { S.views[id].finalize(); delete S.views[id]; } }
 
   // Set the initial value of a named selection param anywhere in a spec (restores brushes from the URL).
@@ -172,12 +209,14 @@ APP_JS = r"""
 
   // ---- 1 · table --------------------------------------------------------------------------------------------------
   async function renderTable() {
-    const r = await api('table', {samples: S.samples, rows: S.rows, expand: S.expand, interactive: live, structure: have('table')});
-    S.tableCells = r.data.cells.filter((c) => c.kind !== 'header'); S.columns = r.columns; S.tableAnswer = {n_bars: r.n_bars, n_dense: r.n_dense};
-    note('table', r.note);
+    const r = await ask('table', 'table', {samples: S.samples, expand: S.expand, interactive: live});
+    if (r) {
+      S.tableCells = rows(r.data.cells).filter((c) => c.kind !== 'header'); S.columns = r.columns; S.tableAnswer = {n_bars: r.n_bars, n_dense: r.n_dense};
+      note('table', r.note);
+    }
     $('selection').textContent = selectionText();
     $('collapse').style.display = S.expand ? '' : 'none';
-    await show('table', r, 'svg', (view) => {
+    await show('table', r, {renderer: 'svg', signals: {highlight_rows: S.rows}, hook: (view) => {
       if (!live) return;
       view.addEventListener('click', (ev, item) => {
         for (let it = item; it; it = it.mark && it.mark.group) {
@@ -186,7 +225,7 @@ APP_JS = r"""
           if (d && d.kind === 'header') return guard('table', () => clickColumn(d.column));
         }
       });
-    });
+    }});
   }
   function clickColumn(text) {
     const col = S.columns.find((c) => c.label === text);
@@ -198,16 +237,16 @@ APP_JS = r"""
 
   // ---- 2 · similarity ---------------------------------------------------------------------------------------------
   async function renderEmbedding() {
-    const r = await api('embedding', {eval_set: S.embSet, colour: S.colour, rows: S.rows, models: S.models, structure: have('embedding')});
-    note('embedding', r.n_points + ' models × eval sets, ' + r.n_edges + ' MST edges (a tree per eval set, built over the geometry vectors, drawn on the 2-D layout).' +
-         (live ? ' Click a point: that model (shift-click adds it); A, B, … mark the chosen models.' : ''));
-    await show('embedding', r, 'svg', (view) => {
+    const r = await ask('embedding', 'embedding', {eval_set: S.embSet, colour: S.colour});
+    if (r) note('embedding', r.n_points + ' models × eval sets, ' + r.n_edges + ' MST edges (a tree per eval set, built over the geometry vectors, drawn on the 2-D layout).' +
+                (live ? ' Click a point: that model (shift-click adds it); A, B, … mark the chosen models.' : ''));
+    await show('embedding', r, {renderer: 'svg', signals: {highlight_rows: S.rows, chosen_models: S.models}, hook: (view) => {
       if (!live) return;
       view.addEventListener('click', (ev, item) => {
         const d = item && item.datum;
         if (d && d.model_id !== undefined) guard('embedding', () => chooseModel(d.model_id, null, ev.shiftKey));
       });
-    });
+    }});
   }
 
   // ---- 3 · local --------------------------------------------------------------------------------------------------
@@ -218,8 +257,9 @@ APP_JS = r"""
                             structure: have('local'), ranking_structure: have('ranking')});
     const r = await api('local', q);
     const changed = JSON.stringify(r.classes) !== JSON.stringify(S.shown.local);
+    const moved = changed && Object.keys(S.brushes.local).length > 0;  // brushes to draw on other panels
     S.shown.local = r.classes;
-    if (changed && r.spec) {  // other classes: brushes on classes no longer shown are dropped
+    if (changed) {  // other classes: brushes on classes no longer shown are dropped, the others follow their class
       const kept = {};
       for (const c of r.classes) if (S.brushes.local[c]) kept[c] = S.brushes.local[c];
       S.brushes.local = kept;
@@ -229,10 +269,10 @@ APP_JS = r"""
     const values = {};
     r.classes.forEach((c, i) => { if (S.brushes.local[c]) values['brush_' + i] = S.brushes.local[c]; });
     await Promise.all([
-      show('local', r, 'canvas', hookLocal, (spec) => withValues(spec, values)),
-      show('ranking', r.ranking, 'svg', (view) => {
+      show('local', r, {renderer: 'canvas', hook: hookLocal, patch: (spec) => withValues(spec, values), fresh: moved}),
+      show('ranking', r.ranking, {renderer: 'svg', hook: (view) => {
         if (live) view.addEventListener('click', (ev, item) => { const d = item && item.datum; if (d && d.label !== undefined) guard('local', () => pinClass(d.label)); });
-      })]);
+      }})]);
   }
   function hookLocal(view) {
     const n = S.shown.local.length;
@@ -253,13 +293,21 @@ APP_JS = r"""
     for (let i = 0; i < n; i++) view.addSignalListener('brush_' + i, onBrush);
     view.addEventListener('click', (ev, item) => { const d = item && item.datum; if (d && d.sample !== undefined) chooseSample(d.sample); });
   }
+  // Brushing one geometry view replaces the other's selection: the other's brushes go, and its view is embedded
+  // afresh without them (a brush left drawn would show a selection that no longer holds).
+  function dropBrushes(id) {
+    const had = id === 'local' ? Object.keys(S.brushes.local).length > 0 : S.brushes.global !== null;
+    if (id === 'local') S.brushes.local = {}; else S.brushes.global = null;
+    lastBrush[id] = JSON.stringify(S.brushes[id]);  // 'no brush': what the view's listener then reads
+    if (had) drop(id);
+  }
   async function applyLocal() {
     if (!Object.keys(S.brushes.local).length) { S.samples = null; S.selSource = ''; }
     else {
       const sel = await api('select_local', Object.assign(modelQ(), {brushes: S.brushes.local, x: S.xm, y: S.ym}));
       S.samples = sel.samples; S.selSource = 'local geometry brush on ' + Object.keys(S.brushes.local).map((c) => className(Number(c))).join(', ');
     }
-    S.selView = 'local'; S.brushes.global = null;
+    S.selView = 'local'; dropBrushes('global');
     await Promise.all([guard('table', renderTable), guard('global', renderGlobal)]);
     writeHash();
   }
@@ -273,37 +321,41 @@ APP_JS = r"""
     note('global', Object.entries(r.series).map(([k, v]) => k + ' = ' + v).join('; ') + '. ' + r.note +
          (live ? ' Drag a box over axes to select the samples whose angles to every boxed class lie in its range; click a line for the attribution view.' : ''));
     const values = {};
-    if (S.brushes.global && r.spec) values['pbrush_' + S.brushes.global.series] = {x: S.brushes.global.x, y: S.brushes.global.y};
-    await show('global', r, 'canvas', hookGlobal, (spec) => withValues(spec, values));
+    if (S.brushes.global && r.spec) values.pbrush = {x: S.brushes.global.x, y: S.brushes.global.y};
+    await show('global', r, {renderer: 'canvas', hook: hookGlobal, patch: (spec) => withValues(spec, values)});
   }
   function hookGlobal(view) {
     if (!live) return;
-    for (const s of ['A', 'B']) {
-      try { view.signal('pbrush_' + s); } catch (e) { continue; }
-      view.addSignalListener('pbrush_' + s, () => {
-        clearTimeout(brushTimer);
-        brushTimer = setTimeout(() => guard('global', async () => {
-          const v = view.signal('pbrush_' + s);
-          const b = v && v.slot && v.angle ? {series: s, x: v.slot, y: v.angle} : null;
-          if (JSON.stringify(b) === lastBrush.global) return;
-          lastBrush.global = JSON.stringify(b); S.brushes.global = b;
-          await timed('global brush', applyGlobal);
-        }), 120);
-      });
-    }
+    view.addSignalListener('pbrush', () => {
+      clearTimeout(brushTimer);
+      brushTimer = setTimeout(() => guard('global', async () => {
+        const v = view.signal('pbrush');
+        const b = v && v.slot && v.angle ? {x: v.slot, y: v.angle} : null;
+        if (JSON.stringify(b) === lastBrush.global) return;
+        lastBrush.global = JSON.stringify(b); S.brushes.global = b;
+        await timed('global brush', applyGlobal);
+      }), 120);
+    });
     view.addEventListener('click', (ev, item) => { const d = item && item.datum; if (d && d.sample !== undefined) chooseSample(d.sample); });
   }
-  async function applyGlobal() {
-    const b = S.brushes.global;
+  // The series a global brush is on (A's axes on the left, B's right of the gap: the side of the box's centre)
+  // and the shown classes of that series' axes inside the box.
+  function brushedAxes(b) {
+    const k = S.shown.global.length, lo = Math.min(...b.x), hi = Math.max(...b.x);
+    const series = S.series.B !== undefined && (lo + hi) / 2 > k ? 'B' : 'A', first = series === 'B' ? k + 1 : 0;
     const axes = [];
-    if (b) for (let i = Math.ceil(Math.min(...b.x)); i <= Math.floor(Math.max(...b.x)); i++) if (S.shown.global[i] !== undefined) axes.push(S.shown.global[i]);
-    if (!b || !axes.length) { S.samples = null; S.selSource = ''; }
+    for (let i = Math.max(Math.ceil(lo), first); i <= Math.min(Math.floor(hi), first + k - 1); i++) axes.push(S.shown.global[i - first]);
+    return {series: series, axes: axes};
+  }
+  async function applyGlobal() {
+    const b = S.brushes.global, on = b ? brushedAxes(b) : {series: 'A', axes: []};
+    if (!on.axes.length) { S.samples = null; S.selSource = ''; }
     else {
-      const sel = await api('select_global', Object.assign(modelQ(), {eval_set_b: S.evalSetB, axes: axes, series: [b.series],
+      const sel = await api('select_global', Object.assign(modelQ(), {eval_set_b: S.evalSetB, axes: on.axes, series: [on.series],
                                                            lo: Math.min(...b.y), hi: Math.max(...b.y)}));
-      S.samples = sel.samples; S.selSource = 'global geometry brush on ' + b.series + ', classes ' + axes.map(className).join(', ');
+      S.samples = sel.samples; S.selSource = 'global geometry brush on ' + on.series + ', classes ' + on.axes.map(className).join(', ');
     }
-    S.selView = 'global'; S.brushes.local = {};
+    S.selView = 'global'; dropBrushes('local');
     await Promise.all([guard('table', renderTable), guard('local', renderLocal)]);
     writeHash();
   }
@@ -326,7 +378,7 @@ APP_JS = r"""
         `<tr><td>${v.model}</td><td>${v.pred}${v.correct ? '' : ' ✗'}</td><td>${f(v.angle_own)}</td><td>${f(v.length)}</td>` +
         `<td>${f(v.margin)}</td><td>${f(v.prob_own)}</td></tr>`).join('') + '</table>' : '';
     S.attribution = {values: r.values, models_with_maps: r.models_with_maps};
-    await show('attribution', r, 'svg');
+    await show('attribution', r, {renderer: 'canvas'});  // thousands of cells: canvas redraws them faster than SVG elements
   }
   function chooseSample(sample) { S.sample = sample; return timed('sample', () => guard('attribution', renderAttribution).then(writeHash)); }
 
@@ -398,8 +450,10 @@ APP_JS = r"""
     $('emb-set').onchange = (e) => { S.embSet = e.target.value; timed('embedding set', () => guard('embedding', renderEmbedding).then(writeHash)); };
     $('colour').onchange = (e) => { S.colour = e.target.value; guard('embedding', renderEmbedding).then(writeHash); };
     const relocal = () => timed('classes', () => Promise.all([guard('local', renderLocal), guard('global', renderGlobal)]).then(writeHash));
-    $('local-x').onchange = (e) => { S.xm = e.target.value; S.brushes.local = {}; relocal(); };
-    $('local-y').onchange = (e) => { S.ym = e.target.value; S.brushes.local = {}; relocal(); };
+    // Other axes: the brushes (ranges of the old measures) go, and the view is embedded afresh without them.
+    const setAxes = (x, y) => { S.xm = x; S.ym = y; S.brushes.local = {}; drop('local'); relocal(); };
+    $('local-x').onchange = (e) => setAxes(e.target.value, S.ym);
+    $('local-y').onchange = (e) => setAxes(S.xm, e.target.value);
     $('top-k').onchange = (e) => { S.k = Math.max(1, Math.min(40, Number(e.target.value) || 10)); relocal(); };
     $('rank').onchange = (e) => { S.rank = e.target.value; relocal(); };
     $('class-search').onchange = (e) => {
@@ -423,6 +477,7 @@ APP_JS = r"""
     if (live && Object.keys(S.brushes.local).length) await applyLocal();
     else if (live && S.brushes.global) { lastBrush.global = JSON.stringify(S.brushes.global); await applyGlobal(); }
     S.loadMs = performance.now() - t0;
+    S.readyMs = performance.now();  // since navigation start: page, scripts, requests, every view drawn
     S.loaded = true;
     document.body.dataset.loaded = '1';
   }

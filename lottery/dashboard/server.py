@@ -26,8 +26,8 @@ def _json_default(value):
 
 
 class Loader:
-    """Loads the workdir's tables in a background thread, so the server answers the page at once and the
-    page's first data request waits for the tables (`get`)."""
+    """Loads the workdir's tables and builds the first specs (Endpoints.warm) in a background thread, so the
+    server answers the page at once and the page's first data request waits for both (`get`)."""
 
     def __init__(self, workdir):
         self.workdir, self._done = workdir, threading.Event()
@@ -40,7 +40,9 @@ class Loader:
 
     def _load(self, workdir):
         try:
-            self.endpoints = Endpoints(loading.load(workdir))
+            endpoints = Endpoints(loading.load(workdir))
+            endpoints.warm()
+            self.endpoints = endpoints
         except Exception as e:  # noqa: BLE001 - reported to every request
             self.error = e
         finally:
