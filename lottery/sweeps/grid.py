@@ -55,7 +55,7 @@ def _set(config: ml_collections.ConfigDict, field: str, value) -> None:
         raise ConfigError(field, "is not a config field")
     try:
         setattr(node, last, value)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError):
         hint = "; write tuples as (1,2),(3,)" if isinstance(node[last], tuple) else ""
         raise ConfigError(field, f"cannot take {value!r} ({type(value).__name__}); it holds {node[last]!r}{hint}") from None
 
