@@ -57,6 +57,14 @@ def positive(field: str, value, integer: bool = False):
         raise ConfigError(field, f"must be a positive {'integer' if integer else 'number'}, got {value!r}")
 
 
+def parsed(field: str, parse, value):
+    """``parse(value)``, its ValueError as the ConfigError of ``field``."""
+    try:
+        return parse(value)
+    except ValueError as e:
+        raise ConfigError(field, str(e)) from None
+
+
 def common(c):
     """Validates the sections every study shares (data, model, train, optimizer); returns the model spec."""
     d = c.data
@@ -91,10 +99,7 @@ def common(c):
     m = c.model
     if not isinstance(m.name, str):
         raise ConfigError("model.name", f"unknown value {m.name!r}; allowed: {', '.join(model_registry.NAMES)}")
-    try:
-        model_registry.get(m.name)
-    except ValueError as e:
-        raise ConfigError("model.name", str(e)) from None
+    parsed("model.name", model_registry.get, m.name)
     ints("model.widths", m.widths, 1, "widths ≥ 1")
     if m.name == "fcn":
         for h in m.hidden:
@@ -124,10 +129,7 @@ def common(c):
     choice("train.members", t.members, MEMBERS)
     if not isinstance(t.shard, bool):
         raise ConfigError("train.shard", f"must be True or False, got {t.shard!r}")
-    try:
-        program_memory.budget(t.memory)
-    except ValueError as e:
-        raise ConfigError("train.memory", str(e)) from None
+    parsed("train.memory", program_memory.budget, t.memory)
     if not isinstance(t.augment, bool):
         raise ConfigError("train.augment", f"must be True or False, got {t.augment!r}")
     if t.augment and d.name in data_catalog.GMM_LAYOUTS:
