@@ -94,6 +94,25 @@ def test_a_finished_run_restores_and_reports(finished, tmp_path):
     assert "biprop" in (tmp_path / "report.md").read_text()
 
 
+def test_imp_run_ids_are_unchanged_and_these_kinds_hash_their_procedure():
+    """Matching the budgets changed what a prune-methods or robustness config computes, not what an IMP config does:
+    IMP ids stay those of the runs made before (computed then), the other kinds' ids hash a procedure number."""
+    import hashlib
+    import json
+
+    from lottery.store import runid
+
+    for path, rid in (("gmm_linear.py:quick", "e1bb03ec7a7c"), ("gmm_linear.py", "abae899be113"),
+                      ("mnist_fcn.py:quick", "79bceb3e4e88"), ("cifar10_resnet18.py:quick", "3b5ca223fbb0")):
+        assert runid.run_id(configs.load(os.path.join(ROOT, "experiments", path)).to_dict()) == rid, path
+    robustness = configs.load(os.path.join(ROOT, "experiments", "robustness_lottery_mnist.py:quick"))
+    for c in (methods_config().to_dict(), robustness.to_dict()):
+        settings = runid.result_settings(c)
+        assert settings.pop("procedure") == 2
+        before = hashlib.sha256(json.dumps(settings, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:12]
+        assert runid.run_id(c) != before
+
+
 BAD = [
     ({"prune_methods.methods": ("magnitude", "obd")}, "prune_methods.methods"),
     ({"prune_methods.ratios": (0.0, 1.0)}, "prune_methods.ratios"),
