@@ -148,7 +148,8 @@ def section(workdir: str, info: dict, config: dict, df: pd.DataFrame, save) -> l
     corr = correlation_summary(store.load(workdir, "correlations"), ratio)
     for metric, title in METRIC_NAMES.items():
         lines += [f"### {title}: Pearson r of {metric.replace('_', ' ')} (clean test set) "
-                  f"(robustness at ratio {ratio:g}; pruning vulnerability from the dense models), mean over seeds", "",
+                  f"(robustness at ratio {ratio:g}; pruning vulnerability against the dense reference's geometry), "
+                  "mean over seeds", "",
                   correlation_markdown(corr, metric), ""]
     dims = store.load(workdir, "dimensionality")
     name = save(f"{tag}-dimensionality.png", lambda p: plot_dimensionality(dims, p))
