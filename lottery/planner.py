@@ -98,11 +98,14 @@ def _units(config, study, dataset, labels, backend):
         dense, population = method_populations.trainers(arch, spec, dataset, labels, backend)
         p = arch.prune_methods
         prefix = f"{label} " if label else ""
-        yield config.kind, prefix + "dense", spec, dense, float(arch.train.epochs), "dense training", False
+        yield (config.kind, prefix + "dense", spec, dense, float(int(arch.train.epochs) + int(p.retrain_epochs)),
+               "dense training + the reference's fine-tuning", False)
+        epochs = sum(method_populations.population_epochs(p, arch.train.epochs, m) for m in p.methods)
         learned = [m for m in p.methods if methods.get(m).learned]
-        epochs = len(p.methods) * int(p.retrain_epochs) + len(learned) * int(p.score_epochs)
-        what = f"{len(p.methods)} methods × {p.retrain_epochs} retraining epochs" + (
-            f" + {len(learned)} learned × {p.score_epochs} score epochs" if learned else "")
+        after = [m for m in p.methods if method_populations.trains_after_pruning(m)]
+        what = f"{len(p.methods)} methods × {p.retrain_epochs} fine-tuning epochs" + (
+            f" + {len(learned)} learned × {p.score_epochs} score epochs" if learned else "") + (
+            f" + {len(after)} pruned at init × {arch.train.epochs} training epochs" if after else "")
         yield config.kind, prefix + "methods", spec, population, float(epochs), what, False
 
 

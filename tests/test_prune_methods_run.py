@@ -1,6 +1,7 @@
 """The prune-methods experiment end to end (lottery.studies.prune_methods through lottery.run and the command line):
-rows for every method × ratio × retrained, exact surviving counts, ratio populations equal to
-single-ratio runs, resume, report, and one-line errors for bad input."""
+rows for every method × ratio × retrained and the dense reference, exact surviving counts, matched training budgets
+(counted here from the config), ratio populations equal to single-ratio runs, resume, report, and one-line errors for
+bad input."""
 import math
 import os
 import subprocess
@@ -27,7 +28,7 @@ def methods_config(**overrides):
     c.data.dim, c.data.nu, c.data.train_size, c.data.test_size = 6, 1.5, 64, 32
     c.train.seeds, c.train.epochs, c.train.batch_size = (0, 1), 3, 16
     p = c.prune_methods
-    p.ratios, p.retrain_epochs, p.score_epochs, p.taylor_batches, p.hessian = (0.0, 0.5, 0.8), 1, 2, 2, "exact"
+    p.ratios, p.retrain_epochs, p.score_epochs, p.taylor_batches, p.hessian = (0.0, 0.5, 0.8), 1, 3, 2, "exact"
     c.eval.fresh_samples = 0
     c.report.figures = False
     return override(c, overrides)
@@ -41,23 +42,57 @@ def finished(tmp_path_factory):
 
 def test_rows_for_every_method_ratio_and_retraining_with_exact_counts(finished):
     _, df = finished
-    assert len(df) == len(methods.NAMES) * 3 * 2 * 2 * 4  # methods × ratios × retrained × seeds × splits
+    assert len(df) == (len(methods.NAMES) * 3 + 1) * 2 * 2 * 4  # (methods × ratios + dense) × retrained × seeds × splits
     total = 6 * 3 + 3 * 2
     for (method, ratio, retrained), g in df.groupby(["method", "ratio", "retrained"]):
         assert len(g) == 2 * 4
         assert (g.weights_remaining == total - math.ceil(round(ratio * total, 6))).all(), (method, ratio)
         assert (g.weights_total == total).all() and (g.retrain_epochs == (1 if retrained else 0)).all()
-    assert set(df.method) == set(methods.NAMES) and (df.scope == "global").all() and not df.diverged.any()
-    # At ratio 0 the methods that prune trained weights all leave the same dense model.
-    dense = df[(df.ratio == 0.0) & ~df.retrained & df.method.isin(["random", "magnitude", "taylor1", "taylor2"])]
-    assert dense.groupby(["seed", "split"]).error.nunique().max() == 1
+    assert set(df.method) == {"dense", *methods.NAMES} and not df.diverged.any()
+    assert (df[df.method != "dense"].scope == "global").all() and (df[df.method == "dense"].ratio == 0.0).all()
+    # At ratio 0 the methods that prune trained weights all leave the dense model, before and after fine-tuning.
+    for retrained in (False, True):
+        dense = df[(df.ratio == 0.0) & (df.retrained == retrained)
+                   & df.method.isin(["dense", "random", "magnitude", "taylor1", "taylor2"])]
+        assert dense.groupby(["seed", "split"]).error.nunique().max() == 1
+        assert dense.groupby(["seed", "split"]).loss.agg(np.ptp).max() < 1e-5
+
+
+def test_every_row_carries_its_budget_and_every_model_has_the_dense_references(finished):
+    """Counted from the config: 64 examples in batches of 16 are 4 steps per epoch; 3 dense epochs, 1 of fine-tuning,
+    biprop / edge-popup train scores for score_epochs = 3 in place of the weights."""
+    _, df = finished
+    per_epoch = math.ceil(64 / 16)
+    reference = df[(df.method == "dense") & df.retrained]
+    assert (reference.train_epochs == 3).all() and (reference.retrain_epochs == 1).all()
+    assert (reference.total_steps == (3 + 1) * per_epoch).all()
+    for (method, retrained), g in df.groupby(["method", "retrained"]):
+        learned = method in ("biprop", "edge_popup")
+        assert (g.train_epochs == (0 if learned else 3)).all(), method
+        assert (g.score_epochs == (3 if learned else 0)).all(), method
+        assert (g.total_epochs == g.train_epochs + g.score_epochs + g.retrain_epochs).all()
+        # every model of the comparison: the dense reference's pre-training + fine-tuning, step for step
+        assert (g.total_steps == (3 + (1 if retrained else 0)) * per_epoch).all(), (method, retrained)
+
+
+def test_snip_trains_its_sparse_nets_for_the_dense_epochs(finished):
+    """SNIP prunes at initialisation and then trains train.epochs with the dense recipe: at ratio 0 (nothing pruned,
+    the same initial weights and data order) its model is the dense model, before and after fine-tuning."""
+    _, df = finished
+    keys = ["retrained", "seed", "split"]
+    snip = df[(df.method == "snip") & (df.ratio == 0.0)].sort_values(keys).reset_index(drop=True)
+    dense = df[df.method == "dense"].sort_values(keys).reset_index(drop=True)
+    np.testing.assert_allclose(snip.loss, dense.loss, rtol=1e-4)
+    np.testing.assert_allclose(snip.error, dense.error, atol=1 / 32 + 1e-9)  # at most one test point of 32 apart
+    assert (snip[~snip.retrained].split == "test").any() and snip[~snip.retrained].error.max() < 0.5
 
 
 def test_retrain_lr_changes_only_the_retrained_rows(finished, tmp_path):
     _, df = finished
     keys = ["method", "retrained", "ratio", "seed", "split"]
     sel = {"prune_methods.methods": ("magnitude",), "prune_methods.retrain_lr": 0.001}
-    slow = run(methods_config(**sel), str(tmp_path), **QUIET).sort_values(keys).reset_index(drop=True)
+    slow = run(methods_config(**sel), str(tmp_path), **QUIET)
+    slow = slow[slow.method == "magnitude"].sort_values(keys).reset_index(drop=True)
     ref = df[df.method == "magnitude"].sort_values(keys).reset_index(drop=True)
     pruned = ~slow.retrained
     np.testing.assert_array_equal(slow.loss[pruned], ref.loss[pruned])
@@ -73,7 +108,7 @@ def test_a_ratio_population_equals_single_ratio_runs(finished, tmp_path):
     one = run(methods_config(**{"prune_methods.ratios": (0.5,), "prune_methods.methods": ("magnitude", "snip", "biprop")}),
               str(tmp_path), **QUIET)
     both = df[(df.ratio == 0.5) & df.method.isin(["magnitude", "snip", "biprop"])].sort_values(keys).reset_index(drop=True)
-    one = one.sort_values(keys).reset_index(drop=True)
+    one = one[one.method != "dense"].sort_values(keys).reset_index(drop=True)
     pd.testing.assert_series_equal(both.weights_remaining, one.weights_remaining)
     pruned = ~both.retrained
     np.testing.assert_array_equal(both.error[pruned], one.error[pruned])
@@ -85,13 +120,38 @@ def test_a_finished_run_restores_and_reports(finished, tmp_path):
     logs = []
     again = run(methods_config(), wd, log=logs.append)
     pd.testing.assert_frame_equal(df, again)
-    assert sum("rows already written" in line for line in logs) == len(methods.NAMES)
+    assert sum("rows already written" in line for line in logs) == len(methods.NAMES) + 1  # and the dense reference
     r = subprocess.run([sys.executable, "-m", "lottery.report", f"--workdir={wd}", f"--out={tmp_path}"], cwd=ROOT,
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     figure = [f for f in os.listdir(tmp_path) if f.endswith("prune_methods.png")]
     assert figure and os.path.getsize(tmp_path / figure[0]) > 1000
-    assert "biprop" in (tmp_path / "report.md").read_text()
+    text = (tmp_path / "report.md").read_text()
+    assert "biprop" in text and "Training budget" in text
+    # the budgets, stated: 4 steps per epoch, 3 epochs before fine-tuning, 3 + 1 after, the reference fine-tuned alike
+    assert ("before fine-tuning every model had 3 epochs (12 optimizer steps); after fine-tuning every model had "
+            "4 epochs (16 optimizer steps); the dense reference was fine-tuned exactly like the pruned models") in text
+    assert "| gmm_fcn | dense | yes | 3 | 0 | 1 | 4 | 16 |" in text
+    assert "| gmm_fcn | biprop | yes | 0 | 3 | 1 | 4 | 16 |" in text
+
+
+def test_imp_run_ids_are_unchanged_and_these_kinds_hash_their_procedure():
+    """Matching the budgets changed what a prune-methods or robustness config computes, not what an IMP config does:
+    IMP ids stay those of the runs made before (computed then), the other kinds' ids hash a procedure number."""
+    import hashlib
+    import json
+
+    from lottery.store import runid
+
+    for path, rid in (("gmm_linear.py:quick", "e1bb03ec7a7c"), ("gmm_linear.py", "abae899be113"),
+                      ("mnist_fcn.py:quick", "79bceb3e4e88"), ("cifar10_resnet18.py:quick", "3b5ca223fbb0")):
+        assert runid.run_id(configs.load(os.path.join(ROOT, "experiments", path)).to_dict()) == rid, path
+    robustness = configs.load(os.path.join(ROOT, "experiments", "robustness_lottery_mnist.py:quick"))
+    for c in (methods_config().to_dict(), robustness.to_dict()):
+        settings = runid.result_settings(c)
+        assert settings.pop("procedure") == 2
+        before = hashlib.sha256(json.dumps(settings, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:12]
+        assert runid.run_id(c) != before
 
 
 def test_a_killed_run_resumes_at_the_first_method_without_rows(finished, tmp_path, monkeypatch):
@@ -133,6 +193,8 @@ BAD = [
     ({"prune_methods.retrain_lr": -0.01}, "prune_methods.retrain_lr"),
     ({"prune_methods.score_optimizer.lr": 0.0}, "prune_methods.score_optimizer.lr"),
     ({"model.widths": (3, 5)}, "model.widths"),
+    # biprop / edge-popup train scores in place of the weights: a budget other than train.epochs is not matched
+    ({"prune_methods.score_epochs": 2}, "prune_methods.score_epochs"),
 ]
 
 
@@ -168,8 +230,11 @@ def test_quick_preset_on_fashion_mnist_writes_every_method_and_ratio(tmp_path):
     assert r.returncode == 0, r.stderr
     df = lottery.results.load(str(wd))
     test = df[df.split == "test"]
-    assert set(test.method) == set(methods.NAMES)
-    assert test.groupby(["method", "retrained"]).ratio.nunique().eq(10).all()
+    assert set(test.method) == {"dense", *methods.NAMES}
+    assert test[test.method != "dense"].groupby(["method", "retrained"]).ratio.nunique().eq(10).all()
+    # like with like: the dense reference is magnitude pruning at ratio 0 with the same fine-tuning
+    at0 = lambda m: test[(test.method == m) & (test.ratio == 0.0) & test.retrained].error.mean()  # noqa: E731
+    assert at0("dense") == at0("magnitude")
     assert (wd / "prune_methods.png").stat().st_size > 1000
     # The dense model learns Fashion-MNIST, and magnitude pruning keeps most of it at 50%.
     dense = test[(test.method == "magnitude") & (test.ratio == 0.0) & ~test.retrained].error.mean()

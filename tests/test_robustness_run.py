@@ -1,6 +1,7 @@
 """The robustness study end to end (lottery.studies.robustness through lottery.run, the report and the command line)
-on synthetic CIFAR-format images: every table written, eq. 6 and the geometry recomputed independently from
-the checkpointed dense models and the cached corrupted images, resume, report, one-line errors."""
+on synthetic CIFAR-format images: every table written, the dense reference trained and fine-tuned like the pruned
+models (budgets counted here from the config), eq. 6 and the geometry recomputed independently from the checkpointed
+dense models and the cached corrupted images, resume, report, one-line errors."""
 import math
 import os
 import subprocess
@@ -46,6 +47,15 @@ def finished(tmp_path_factory):
     return workdir, run(robustness_config(), workdir, **QUIET)
 
 
+@pytest.fixture(scope="module")
+def untuned(tmp_path_factory):
+    """One FCN, magnitude pruning, no fine-tuning: the dense reference is the checkpointed dense model itself."""
+    workdir = str(tmp_path_factory.mktemp("untuned"))
+    c = robustness_config(**{"robustness.architectures": ("mnist_fcn2:16",), "prune_methods.methods": ("magnitude",),
+                             "prune_methods.retrain_epochs": 0, "robustness.dimension_widths": ()})
+    return workdir, run(c, workdir, **QUIET)
+
+
 def _models_per_arch():
     return 2 + 2 * 2 * 2  # dense (2 seeds) + methods × ratios × seeds
 
@@ -79,6 +89,25 @@ def test_every_table_has_every_model_and_set(finished):
     assert dims[dims.kind == "lenet5 untrained"].dim.tolist() == [84]
 
 
+def test_the_dense_reference_is_ratio_0_of_the_same_training_and_fine_tuning(finished):
+    """256 examples in batches of 32: 8 steps per epoch; 1 dense epoch and 1 of fine-tuning for every model, the dense
+    reference included — which is then magnitude pruning at ratio 0, on every evaluation set."""
+    workdir, df = finished
+    per_epoch = math.ceil(256 / 32)
+    assert df.retrained.all() and (df.train_epochs == 1).all() and (df.retrain_epochs == 1).all()
+    assert (df.score_epochs == 0).all() and (df.total_steps == (1 + 1) * per_epoch).all()
+    keys = ["model", "seed", "split"]
+    dense = df[df.method == "dense"].sort_values(keys).reset_index(drop=True)
+    at0 = df[(df.method == "magnitude") & (df.ratio == 0.0)].sort_values(keys).reset_index(drop=True)
+    np.testing.assert_array_equal(dense.error, at0.error)
+    np.testing.assert_allclose(dense.loss, at0.loss, rtol=1e-5)
+    ev = store.load(workdir, "evaluation")
+    sets = ["architecture", "seed", "corruption", "severity"]
+    a = ev[ev.method == "dense"].sort_values(sets).reset_index(drop=True)
+    b = ev[(ev.method == "magnitude") & (ev.ratio == 0.0)].sort_values(sets).reset_index(drop=True)
+    np.testing.assert_array_equal(a.accuracy, b.accuracy)
+
+
 def _dense_models(workdir):
     """The checkpointed dense FCNs (trained params × masks) of the run: [{layer: {kernel, bias}}] per seed."""
     saved = BucketCheckpoints(wd.checkpoint_dir(workdir, "robustness-mnist_fcn2-w16")).load("dense")
@@ -99,8 +128,9 @@ def _fcn(p, x):
     return h, h @ p["dense_1"]["kernel"] + p["dense_1"]["bias"]
 
 
-def test_robustness_and_geometry_recomputed_from_the_dense_checkpoints(finished):
-    workdir, _ = finished
+def test_robustness_and_geometry_recomputed_from_the_dense_checkpoints(untuned):
+    workdir, df = untuned
+    assert (df.retrain_epochs == 0).all() and (df.total_steps == math.ceil(256 / 32)).all()  # 1 epoch, no fine-tuning
     samples, scores = store.load(workdir, "samples"), store.load(workdir, "scores")
     labels = samples[(samples.eval_set == "clean")].drop_duplicates("sample").sort_values("sample").label.to_numpy()
     for seed, p in enumerate(_dense_models(workdir)):
@@ -171,7 +201,10 @@ def test_report_writes_the_grid_tables_and_dimensionality_plot(finished, tmp_pat
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     text = open(os.path.join(out, "report.md")).read()
-    for needle in ("Corruptions", "Evaluation table", "rc-angle", "rc-l2", "rc-margin", "Curse of dimensionality"):
+    for needle in ("Corruptions", "Evaluation table", "rc-angle", "rc-l2", "rc-margin", "Curse of dimensionality",
+                   "Training budget", "after fine-tuning every model had 2 epochs (16 optimizer steps); the dense "
+                   "reference was fine-tuned exactly like the pruned models",
+                   "| mnist_fcn2 | dense | yes | 1 | 0 | 1 | 2 | 16 |", "| lenet5 | random | yes | 1 | 0 | 1 | 2 | 16 |"):
         assert needle in text
     pngs = [f for f in os.listdir(out) if f.endswith(".png")]
     assert {p.rsplit("-", 1)[-1] for p in pngs} == {"corruptions.png", "evaluation.png", "dimensionality.png"}

@@ -8,8 +8,8 @@ import os
 import numpy as np
 import pandas as pd
 
-from lottery.report import corruption_grid
-from lottery.store import analysis as store
+from lottery.report import corruption_grid, prune_methods_section
+from lottery.store import analysis as store, result_tables
 
 METRIC_NAMES = {"angle_own": "rc-angle", "length": "rc-l2", "margin": "rc-margin"}
 
@@ -40,7 +40,7 @@ def evaluation_summary(evaluation: pd.DataFrame) -> pd.DataFrame:
 def evaluation_markdown(summary: pd.DataFrame, ratio: float) -> str:
     """Rows architecture × method, columns clean + each corruption: accuracy (%) at ``ratio`` (the dense rows
     at 0), mean over seeds and severities."""
-    at = summary[(np.isclose(summary.ratio, ratio)) | (summary.method == "dense")]
+    at = summary[(np.isclose(summary.ratio, ratio)) | (summary.method == result_tables.DENSE)]
     table = at.pivot_table(index=["architecture", "method"], columns="corruption", values="accuracy", sort=False)
     cols = ["clean"] + [c for c in table.columns if c != "clean"]
     head = "| architecture | method | " + " | ".join(cols) + " |"
@@ -128,8 +128,9 @@ def plot_dimensionality(dims: pd.DataFrame, path: str) -> None:
     plt.close(fig)
 
 
-def section(workdir: str, info: dict, config: dict, save) -> list[str]:
-    """The report lines of one robustness run; ``save(name, draw)`` writes a figure and returns its name."""
+def section(workdir: str, info: dict, config: dict, df: pd.DataFrame, save) -> list[str]:
+    """The report lines of one robustness run (``df``: its results table); ``save(name, draw)`` writes a figure and
+    returns its name."""
     r = config["robustness"]
     ratio = float(r["report_ratio"])
     tag = f"{info['experiment']}-{info['run_id']}"
@@ -141,12 +142,14 @@ def section(workdir: str, info: dict, config: dict, save) -> list[str]:
     lines += ["### Corruptions (test example 0, severities left to right)", "", f"![]({name})", ""]
     summary = evaluation_summary(store.load(workdir, "evaluation"))
     name = save(f"{tag}-evaluation.png", lambda p: plot_evaluation(summary, p))
-    lines += [f"### Evaluation table: accuracy (%) at prune ratio {ratio:g} (dense: unpruned), mean over seeds "
-              "and severities", "", evaluation_markdown(summary, ratio), "", f"![]({name})", ""]
+    lines += [f"### Evaluation table: accuracy (%) at prune ratio {ratio:g} (dense: the unpruned reference, trained and "
+              "fine-tuned like the pruned models), mean over seeds and severities", "", evaluation_markdown(summary, ratio),
+              "", f"![]({name})", "", *prune_methods_section.budget_lines(df)]
     corr = correlation_summary(store.load(workdir, "correlations"), ratio)
     for metric, title in METRIC_NAMES.items():
         lines += [f"### {title}: Pearson r of {metric.replace('_', ' ')} (clean test set) "
-                  f"(robustness at ratio {ratio:g}; pruning vulnerability from the dense models), mean over seeds", "",
+                  f"(robustness at ratio {ratio:g}; pruning vulnerability against the dense reference's geometry), "
+                  "mean over seeds", "",
                   correlation_markdown(corr, metric), ""]
     dims = store.load(workdir, "dimensionality")
     name = save(f"{tag}-dimensionality.png", lambda p: plot_dimensionality(dims, p))

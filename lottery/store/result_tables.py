@@ -20,9 +20,12 @@ COLUMNS = [
     "posterior_gap_mean", "posterior_gap_max", "posterior_gap_adj_mean",
     "fresh_posterior_gap_mean", "fresh_posterior_gap_max", "fresh_posterior_gap_adj_mean",
 ]
-# Rows of a pruning-method run (config.kind = "prune_methods") add which method pruned the model,
-# the ratio of its weights removed, and whether (and how many epochs) the survivors were retrained.
-PRUNE_COLUMNS = COLUMNS + ["method", "ratio", "retrained", "retrain_epochs", "scope"]
+# Rows of a pruning-method or robustness run add which method pruned the model (DENSE: the reference), the ratio of
+# its weights removed, whether the survivors were fine-tuned, and the training behind the model in epochs of
+# the training set and optimizer steps (lottery.studies.method_populations.budget).
+BUDGET_COLUMNS = ["train_epochs", "score_epochs", "retrain_epochs", "total_epochs", "total_steps"]
+PRUNE_COLUMNS = COLUMNS + ["method", "ratio", "retrained", "scope"] + BUDGET_COLUMNS
+DENSE = "dense"  # the ``method`` of the reference rows: the dense models, fine-tuned like the pruned ones
 CURVES = "calibration.parquet"
 LEARNING_CURVES = "learning_curves.parquet"
 KEYS = ["width", "seed", "noise_seed", "level", "branch", "split"]

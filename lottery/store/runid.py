@@ -20,6 +20,12 @@ NON_RESULT_KEYS = ("report", "data.data_dir", "data.tfds_data_dir",
 # id, so the ids of those runs stay the same.
 LATER_DEFAULTS = {"kind": "imp", "data.label_kind": "fine"}
 
+# Study kinds whose procedure changed after runs of them existed, and the procedure's number: it is hashed into their
+# run ids, so a workdir made by an earlier procedure is refused rather than resumed with rows of both. Kinds not
+# listed (imp) keep their ids. 2: matched training budgets — the dense reference fine-tuned like the pruned models,
+# SNIP's sparse nets trained train.epochs after pruning (lottery.studies.method_populations).
+PROCEDURES = {"prune_methods": 2, "robustness": 2}
+
 
 def _drop(tree: dict, key: str, only_if=None) -> None:
     """Removes the dotted ``key`` from ``tree`` (only when its value is ``only_if``, if given)."""
@@ -35,12 +41,15 @@ def _drop(tree: dict, key: str, only_if=None) -> None:
 
 def result_settings(config_dict: dict) -> dict:
     """The config as a plain dict without the keys that do not change results (and the later keys at their
-    defaults)."""
+    defaults), with the procedure number of its kind where :data:`PROCEDURES` has one."""
     out = json.loads(json.dumps(config_dict, default=list))
+    procedure = PROCEDURES.get(out.get("kind"))
     for key in NON_RESULT_KEYS:
         _drop(out, key)
     for key, default in LATER_DEFAULTS.items():
         _drop(out, key, default)
+    if procedure is not None:
+        out["procedure"] = procedure
     return out
 
 

@@ -1,6 +1,6 @@
 """The populations of a pruning-method run (docs/science.md §7): one trained model per seed (× noise draw),
 every method of ``prune_methods.methods`` applied at every ratio of ``prune_methods.ratios``, evaluated as
-pruned and after fine-tuning the survivors.
+pruned and after fine-tuning the survivors, and the dense reference they are compared against.
 
 For M dense models and R ratios, each method's population is the M·R models (ratio fastest)
 that differ only in their ratio: scores are computed once per model (``jit(vmap)``), masks for all
@@ -10,14 +10,27 @@ method). Biprop / edge-popup train their scores as one M·R population (``train.
 member with its ratio. Which weights a method prunes: the trained ones (random, magnitude,
 taylor1/2) or the initial ones (snip, biprop, edge_popup) — see ``lottery.prune.methods``.
 
-Rows: ``retrained`` False — the pruned network as it is; True — after ``retrain_epochs`` epochs of
-the survivors (fresh optimizer at ``retrain_lr``, learning-rate schedule over those epochs). For SNIP that is SNIP's
-own protocol (the sparse net trained from its initialisation); for biprop it fine-tunes the
-binarised values. The dense models are checkpointed and each method's rows are a part file: a killed
-run resumes at the first method without rows.
+**Matched budgets.** Every model of the comparison has the same training behind it, counted in optimizer steps
+over the training set (:func:`budget`): ``train.epochs`` of pre-training, then ``retrain_epochs`` of fine-tuning.
+
+* ``dense`` (:data:`DENSE`, the reference): the M dense models, trained ``train.epochs``, then fine-tuned exactly as
+  the pruned models are (same epochs, fresh optimizer at ``retrain_lr``), nothing pruned — ratio 0 of the same
+  procedure, so a difference from it at any ratio is the pruning, not the training.
+* random, magnitude, taylor1/2: pruned from the dense models (``train.epochs`` behind them), then fine-tuned.
+* snip: pruned at initialisation, then the sparse net trains ``train.epochs`` with the dense recipe (SNIP's own
+  protocol), then is fine-tuned like the others.
+* biprop / edge-popup: the weights stay at their initialisation; the scores train ``score_epochs``, which must
+  equal ``train.epochs`` (checked), then the kept weights are fine-tuned.
+
+Rows: ``retrained`` False — after pre-training (and pruning), before fine-tuning; True — after ``retrain_epochs``
+epochs of the survivors (fresh optimizer at ``retrain_lr``, learning-rate schedule over those epochs). Every row
+carries its budget (``train_epochs``, ``score_epochs``, ``retrain_epochs``, ``total_epochs``, ``total_steps``). The
+dense models are checkpointed and each population's rows are a part file: a killed run resumes at the first
+population without rows.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 
@@ -28,6 +41,7 @@ import numpy as np
 
 from lottery.models import masks as model_masks
 from lottery.prune import biprop, methods
+from lottery.store.result_tables import DENSE
 from lottery.studies import eval_sets
 from lottery.studies.levels import LevelResult, starting_population
 from lottery.train import optim, order
@@ -49,6 +63,53 @@ def _repeat(tree, r: int):
     return jax.tree.map(lambda a: jnp.repeat(jnp.asarray(a), r, axis=0), tree)
 
 
+def trains_after_pruning(name: str) -> bool:
+    """Whether method ``name`` prunes the initial weights and then trains them (SNIP): its sparse nets get the dense
+    models' ``train.epochs`` after pruning instead of before."""
+    method = methods.get(name)
+    return method.prunes == "init" and not method.learned
+
+
+def budget(section, train_epochs: int, steps_per_epoch: int, name: str, retrained: bool) -> dict:
+    """The training behind one row's model (``name``: :data:`DENSE` or a method; ``section``: ``prune_methods``):
+    {"train_epochs": epochs of weight training at the dense recipe (before pruning, or after it for SNIP; 0 for
+    biprop / edge-popup, whose weights stay at their initialisation), "score_epochs": epochs of score training
+    (biprop / edge-popup), "retrain_epochs": fine-tuning epochs (0 unless ``retrained``), "total_epochs": their sum,
+    "total_steps": the optimizer steps of all of them, ``steps_per_epoch`` = ⌈N / batch⌉ each}."""
+    learned = name != DENSE and methods.get(name).learned
+    weights = 0 if learned else int(train_epochs)
+    scores = int(section.score_epochs) if learned else 0
+    tune = int(section.retrain_epochs) if retrained else 0
+    total = weights + scores + tune
+    return {"train_epochs": weights, "score_epochs": scores, "retrain_epochs": tune, "total_epochs": total,
+            "total_steps": total * int(steps_per_epoch)}
+
+
+def population_epochs(section, train_epochs: int, name: str) -> int:
+    """Epochs the M·R population of method ``name`` trains after pruning: SNIP's ``train.epochs``, biprop's /
+    edge-popup's score epochs, and the fine-tuning (what a plan of the run counts beyond the dense training)."""
+    b = budget(section, train_epochs, 1, name, True)
+    return b["score_epochs"] + b["retrain_epochs"] + (b["train_epochs"] if trains_after_pruning(name) else 0)
+
+
+def finetune_optimizer(config) -> ml_collections.ConfigDict:
+    """The fine-tuning optimizer: ``config.optimizer`` at ``prune_methods.retrain_lr`` (0: ``optimizer.lr``)."""
+    optimizer = ml_collections.ConfigDict(config.optimizer.to_dict())
+    optimizer.lr = float(config.prune_methods.retrain_lr) or optimizer.lr
+    return optimizer
+
+
+def trainer(config, spec, dataset, train_labels, members: list[Member], epochs: int, optimizer,
+            backend=None) -> BucketTrainer:
+    """A trainer of ``members`` for ``epochs`` with ``optimizer`` and the run's ``train`` section (unsharded: a
+    pruning-method run builds its populations at their own size). train_labels [L, N]."""
+    train = ml_collections.ConfigDict(config.train.to_dict())
+    train.shard = False
+    train.epochs = max(int(epochs), 1)
+    return BucketTrainer(spec, dataset.x_train, train_labels, members, train, optimizer, dataset.num_classes,
+                         bins=config.eval.bins, pad_fill=dataset.black, backend=backend)
+
+
 def trainers(config, spec, dataset, train_labels, backend=None) -> tuple[BucketTrainer, BucketTrainer]:
     """(the dense trainer: one model per seed × noise draw — M members, ``train.epochs``; the population trainer:
     the M·R pruned models, ratio fastest, ``retrain_epochs`` at ``retrain_lr``). train_labels [L, N];
@@ -57,20 +118,27 @@ def trainers(config, spec, dataset, train_labels, backend=None) -> tuple[BucketT
     width = int(config.model.widths[0])
     members = [Member(width, s, ls) for s in config.train.seeds for ls in range(train_labels.shape[0])]
     population = [m for m in members for _ in range(len(section.ratios))]
-    train = ml_collections.ConfigDict(config.train.to_dict())
-    train.shard = False  # a pruning-method run builds its populations at their own size (no sharding padding yet)
-    dense = BucketTrainer(spec, dataset.x_train, train_labels, members, train, config.optimizer,
-                          dataset.num_classes, bins=config.eval.bins, pad_fill=dataset.black, backend=backend)
-    retrain = ml_collections.ConfigDict(train.to_dict())
-    retrain.epochs = max(int(section.retrain_epochs), 1)
-    optimizer = ml_collections.ConfigDict(config.optimizer.to_dict())
-    optimizer.lr = float(section.retrain_lr) or optimizer.lr
-    return dense, BucketTrainer(spec, dataset.x_train, train_labels, population, retrain, optimizer,
-                                dataset.num_classes, bins=config.eval.bins, pad_fill=dataset.black, backend=backend)
+    dense = trainer(config, spec, dataset, train_labels, members, config.train.epochs, config.optimizer, backend)
+    return dense, trainer(config, spec, dataset, train_labels, population, section.retrain_epochs,
+                          finetune_optimizer(config), backend)
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """Where one population is fine-tuned and evaluated: its fine-tuning trainer, its members (M for the dense
+    reference, M·R for a method, ratio fastest), their evaluation sets and the ratios of each dense model's models
+    [R] (the reference: [0])."""
+
+    trainer: BucketTrainer
+    members: list
+    eval_sets: list
+    ratios: np.ndarray
 
 
 class MethodPopulations:
-    """The compiled pieces of one run: the dense trainer (M models) and the population trainer (M·R).
+    """The compiled pieces of one run: the dense trainer (M models, ``train.epochs``), the two fine-tuning stages —
+    ``reference`` (the M dense models) and ``pruned`` (a method's M·R models, ``trainer``) — and, for SNIP, the
+    ``pretrainer`` of its M·R sparse nets (``train.epochs``, built when first used).
 
     config: the run's config (in a robustness run, one architecture's); run: the study's :class:`Run`."""
 
@@ -86,6 +154,19 @@ class MethodPopulations:
         self.scope, self.ignore = self.section.scope, tuple(self.section.ignore)
         self.sweep = jax.jit(functools.partial(methods.sweep, scope=self.scope, ignore=self.ignore))
         self.label_set = jnp.asarray([m.label_set for m in self.members], jnp.int32)
+        self.reference = Stage(trainer(config, spec, dataset, train_labels, self.members, self.section.retrain_epochs,
+                                       finetune_optimizer(config)),
+                               self.members, eval_sets.for_members(run, self.members), np.zeros(1, np.float32))
+        self.pruned = Stage(self.trainer, self.population, self.eval_sets, self.ratios)
+
+    @functools.cached_property
+    def pretrainer(self) -> BucketTrainer:
+        """The M·R sparse nets of a method that prunes before training (SNIP), trained with the dense recipe."""
+        return trainer(self.config, self.spec, self.data, self.labels, self.population, self.config.train.epochs,
+                       self.config.optimizer)
+
+    def stage(self, name: str) -> Stage:
+        return self.reference if name == DENSE else self.pruned
 
     # -- the dense models ---------------------------------------------------------------
     def dense_weights(self) -> dict:
@@ -155,30 +236,43 @@ class MethodPopulations:
         eff, keep = net(params, base, state.scores, ratio)
         return jax.lax.stop_gradient(eff), keep
 
-    def pruned_population(self, params, masks, finite, retrained: bool, stats) -> Population:
-        """The M·R pruned models as a population, after fine-tuning the survivors when ``retrained``."""
-        pop = self._population(params, masks, finite, stats)
-        if retrained:
-            pop, _, _ = self.trainer.train(pop, 0, self.trainer.total_steps, self.progress("retraining"))
+    def start(self, name: str, dense: dict) -> Population:
+        """The population of ``name`` before fine-tuning, with ``train.epochs`` of training behind it (see
+        :func:`budget`): :data:`DENSE` — the M dense models as trained; a method — its M·R pruned models (SNIP's
+        sparse nets trained from their initialisation first). A population of the stage's fine-tuning trainer
+        (fresh optimizer, schedule clock 0); ``dense``: :meth:`dense_weights`."""
+        stage = self.stage(name)
+        if name == DENSE:
+            return starting_population(stage.trainer, dense["trained"], dense["masks"], 0, dense["finite"],
+                                       dense.get("stats_trained", {}))
+        params, masks, stats = self.prune(name, dense)
+        finite = np.repeat(np.asarray(dense["finite"], bool), len(self.ratios))
+        if trains_after_pruning(name):
+            pop = starting_population(self.pretrainer, params, masks, 0, finite, stats)
+            pop, _, _ = self.pretrainer.train(pop, 0, self.pretrainer.total_steps, self.progress(f"{name} training"))
+            params, stats, finite = _host(pop.params), _host(pop.stats), np.asarray(pop.finite)
+        return starting_population(stage.trainer, params, masks, 0, finite, stats)
+
+    def finetune(self, name: str, pop: Population) -> Population:
+        """``pop`` (:meth:`start`) after ``retrain_epochs`` of fine-tuning its survivors (``pop`` is consumed)."""
+        t = self.stage(name).trainer
+        pop, _, _ = t.train(pop, 0, t.total_steps, self.progress("fine-tuning"))
         return pop
 
-    def evaluate(self, params, masks, finite, retrained: bool, stats) -> LevelResult:
+    def result(self, name: str, pop: Population, seconds: float) -> LevelResult:
+        """Errors and losses of ``pop`` (the population of ``name``) on the evaluation splits (``seconds``: the time
+        it took to make it)."""
         t0 = time.perf_counter()
-        pop = self.pruned_population(params, masks, finite, retrained, stats)
-        return self.result(pop, time.perf_counter() - t0)
-
-    def result(self, pop: Population, seconds: float) -> LevelResult:
-        """Errors and losses of ``pop`` on the evaluation splits (``seconds``: the time it took to make it)."""
-        t0 = time.perf_counter()
-        metrics = self.trainer.evaluate(pop, self.eval_sets)
+        stage = self.stage(name)
+        metrics = stage.trainer.evaluate(pop, stage.eval_sets)
         return LevelResult(0, BRANCH, np.asarray(model_masks.count_weights(pop.masks)), metrics, np.asarray(pop.finite),
                            seconds + time.perf_counter() - t0)
 
-    def _population(self, params, masks, finite, stats) -> Population:
-        return starting_population(self.trainer, params, masks, 0, np.repeat(np.asarray(finite, bool), len(self.ratios)),
-                                   stats)
-
     def row_extras(self, name: str, retrained: bool) -> list[dict]:
-        epochs = int(self.section.retrain_epochs) if retrained else 0
-        return [{"method": name, "ratio": float(self.ratios[i % len(self.ratios)]), "retrained": retrained,
-                 "retrain_epochs": epochs, "scope": self.scope} for i in range(len(self.population))]
+        """One dict of the prune-method columns per member of ``name``'s population: method, ratio, retrained,
+        scope and the budget (:func:`budget`)."""
+        stage = self.stage(name)
+        spent = budget(self.section, self.config.train.epochs, stage.trainer.steps_per_epoch, name, retrained)
+        scope = "" if name == DENSE else self.scope
+        return [{"method": name, "ratio": float(r), "retrained": retrained, "scope": scope, **spent}
+                for r in np.tile(stage.ratios, len(self.members))]

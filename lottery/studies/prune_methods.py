@@ -54,6 +54,10 @@ def check_section(c, spec) -> None:
     validate.choice("prune_methods.hessian", p.hessian, taylor.HESSIANS)
     validate.count("prune_methods.hutchinson_samples", p.hutchinson_samples, 1)
     validate.count("prune_methods.score_epochs", p.score_epochs, 1)
+    if learned and p.score_epochs != c.train.epochs:  # the budgets of the comparison are matched (method_populations)
+        raise ConfigError("prune_methods.score_epochs", f"{learned[0]} trains its scores in place of the weights' "
+                                                        f"{c.train.epochs} dense epochs (train.epochs): give it the "
+                                                        f"same budget, {c.train.epochs}, got {p.score_epochs!r}")
     validate.optimizer("prune_methods.score_optimizer", p.score_optimizer, p.score_epochs, "prune_methods.score_epochs")
 
 
@@ -93,18 +97,19 @@ class PruneMethods(Study):
         check_data(c, dataset)
 
     def run(self, run: Run) -> None:
-        """Runs (or resumes) every method of ``config.prune_methods``, writing one part per method."""
+        """Runs (or resumes) the dense reference and every method of ``config.prune_methods``, one part each."""
         config, dataset, workdir, log = run.config, run.dataset, run.workdir, run.log
         spec = validate.model_spec(config)
         log(f"run {run.run_id}: {config.experiment} on {dataset.name} ({dataset.train_size} train), model {spec.name}")
         p = config.prune_methods
         pops = MethodPopulations(config, spec, run, BucketCheckpoints(wd.checkpoint_dir(workdir, BRANCH)))
         log(f"prune methods: {len(p.methods)} methods × {len(pops.ratios)} ratios × {len(pops.members)} dense models "
-            f"= {len(pops.population)} models per method, {config.train.epochs} dense epochs, "
-            f"{p.retrain_epochs} retraining epochs")
+            f"= {len(pops.population)} models per method and the dense reference; every model trained "
+            f"{config.train.epochs} epochs (SNIP after pruning; biprop / edge-popup: its scores) and fine-tuned "
+            f"{p.retrain_epochs}")
         dense = None
         timing = wd.read_timing(workdir)
-        for name in p.methods:
+        for name in (result_tables.DENSE, *p.methods):
             part = wd.part_path(workdir, f"{BRANCH}-{name}")
             if result_tables.intact(part):  # a damaged part is made again
                 log(f"  {name}: rows already written")
@@ -112,18 +117,22 @@ class PruneMethods(Study):
             t0 = time.perf_counter()
             if dense is None:
                 dense = pops.dense_weights()
-            params, masks, stats = pops.prune(name, dense)
+            pop = pops.start(name, dense)
             frames, errors = [], []
             for retrained in ((False, True) if p.retrain_epochs else (False,)):
-                result = pops.evaluate(params, masks, dense["finite"], retrained, stats)
-                frames.append(rows.result_rows(run, spec, pops.population, result, pops.row_extras(name, retrained)))
+                if retrained:
+                    pop = pops.finetune(name, pop)
+                result = pops.result(name, pop, time.perf_counter() - t0)
+                extras = pops.row_extras(name, retrained)
+                frames.append(rows.result_rows(run, spec, pops.stage(name).members, result, extras))
                 errors.append(result.metrics["test"]["error"].reshape(len(pops.members), -1).mean(0))
             result_tables.write_part(pd.concat(frames, ignore_index=True), part)
             seconds = time.perf_counter() - t0
             timing.setdefault(BRANCH, {})[name] = seconds
             wd.write_timing(workdir, timing)
-            acc = " ".join(f"{r:g}:{100 * (1 - e):.1f}" for r, e in zip(pops.ratios, errors[-1]))
-            log(f"  {name}: {seconds:.1f}s, test accuracy % by ratio{' after retraining' if p.retrain_epochs else ''} {acc}")
+            acc = " ".join(f"{r:g}:{100 * (1 - e):.1f}" for r, e in zip(pops.stage(name).ratios, errors[-1]))
+            log(f"  {name}: {seconds:.1f}s, test accuracy % by ratio{' after fine-tuning' if p.retrain_epochs else ''} "
+                f"{acc}")
 
     def merge(self, run: Run) -> pd.DataFrame:
         return result_tables.merge(run.workdir, run.run_id, 0, keys=KEYS)

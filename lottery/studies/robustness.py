@@ -20,13 +20,12 @@ from lottery.errors import ConfigError
 from lottery.models import registry as model_registry
 from lottery.report import robustness_section
 from lottery.store import analysis as store, result_tables, workdir as wd
-from lottery.studies import eval_sets, prune_methods, rows
+from lottery.studies import prune_methods, rows
 from lottery.studies.interface import Run, Study
-from lottery.studies.levels import LevelResult
-from lottery.studies.method_populations import BRANCH, KEYS as METHOD_KEYS
+from lottery.studies.method_populations import KEYS as METHOD_KEYS
 from lottery.studies.robustness_analysis import (DENSE, METRICS, Architecture, EvalSets, analyse,
                                                  arch_config, architectures, correlations, finish, measures_pv,
-                                                 occlusion_batch_size, occlusion_table, pie_by_ratio, population_weights, scores_table)
+                                                 occlusion_batch_size, occlusion_table, pie_by_ratio, scores_table)
 
 
 def architecture_configs(c) -> list:
@@ -128,8 +127,9 @@ class Robustness(Study):
         parts = []
         for name, width in architectures(r):
             arch = Architecture(config, run, name, width)
-            log(f"{arch.tag}: dense + {len(p.methods)} methods × {len(arch.populations.ratios)} ratios × {len(arch.populations.members)} "
-                f"dense models, {len(sets.sets())} corrupted sets of {len(sets.labels)} test examples")
+            log(f"{arch.tag}: dense reference + {len(p.methods)} methods × {len(arch.populations.ratios)} ratios × "
+                f"{len(arch.populations.members)} dense models, each trained {config.train.epochs} epochs and fine-tuned "
+                f"{p.retrain_epochs}, {len(sets.sets())} corrupted sets of {len(sets.labels)} test examples")
             dense = None
             for method in (DENSE, *p.methods):
                 part = f"{arch.tag}-{method}"
@@ -142,17 +142,12 @@ class Robustness(Study):
                 if dense is None:
                     dense = arch.populations.dense_weights()
                 keys = arch.keys(method)
-                if method == DENSE:
-                    pop = arch.dense_population(dense)
-                    metrics = arch.populations.dense.evaluate(pop, eval_sets.for_members(run, arch.populations.members))
-                    result = LevelResult(0, BRANCH, population_weights(pop), metrics, np.asarray(pop.finite), 0.0)
-                    members, extras = arch.populations.members, [{"method": DENSE, "ratio": 0.0, "retrained": False,
-                                                          "retrain_epochs": 0, "scope": ""} for _ in arch.populations.members]
-                else:
-                    params, masks, stats = arch.populations.prune(method, dense)
-                    pop = arch.populations.pruned_population(params, masks, dense["finite"], retrained, stats)
-                    result = arch.populations.result(pop, time.perf_counter() - t0)
-                    members, extras = arch.populations.population, arch.populations.row_extras(method, retrained)
+                pops = arch.populations
+                pop = pops.start(method, dense)
+                if retrained:
+                    pop = pops.finetune(method, pop)
+                result = pops.result(method, pop, time.perf_counter() - t0)
+                members, extras = pops.stage(method).members, pops.row_extras(method, retrained)
                 result_tables.write_part(rows.result_rows(run, arch.spec, members, result, extras), rows_part)
                 out = analyse(arch.analyser, pop.params, pop.stats, sets, keys, int(r.geometry_severity))
                 clean = out["clean"]
@@ -191,4 +186,4 @@ class Robustness(Study):
                 f"--workdir={run.workdir}; dashboard: python -m lottery.dashboard --workdir={run.workdir}")
 
     def report_section(self, workdir, info, config, df, save) -> list[str]:
-        return robustness_section.section(workdir, info, config, save)
+        return robustness_section.section(workdir, info, config, df, save)

@@ -3,8 +3,9 @@
 every method at every ratio, the survivors fine-tuned), then every model analysed on the clean test examples
 and on every corruption × severity through the geometry of its last feature layer.
 
-Populations analysed per architecture: ``dense`` (the M trained models) and one per method (its M·R models,
-ratio fastest). For each, on every evaluation set (clean, each corruption at each severity), one compiled
+Populations analysed per architecture: ``dense`` (the reference: the M dense models, fine-tuned exactly as the
+pruned models are — see ``lottery.studies.method_populations``, matched budgets) and one per method (its M·R
+models, ratio fastest). For each, on every evaluation set (clean, each corruption at each severity), one compiled
 kernel gives every model's features and, per sample, the angle to every class direction, the length, the
 margin, the prediction and its probability (:mod:`lottery.analysis.geometry`). What is kept (``DIR/analysis``):
 
@@ -14,16 +15,16 @@ margin, the prediction and its probability (:mod:`lottery.analysis.geometry`). W
 * ``scores``: per model × sample the corruption robustness (B eq. 6: correct predictions over every
   configured corruption × severity), the count correct per corruption (0…#severities), the pruning
   vulnerability (B eq. 7: correct predictions over the method's prune ratios, the same for every ratio of a
-  seed) and the PIE flag (the modal prediction over seeds at that ratio differs from the dense models');
+  seed) and the PIE flag (the modal prediction over seeds at that ratio differs from the dense reference's);
 * ``correlations``: Pearson r of angle to the own class / length / margin against robustness (each model,
-  its own geometry) and against pruning vulnerability (the dense model's geometry);
+  its own geometry) and against pruning vulnerability (the dense reference's geometry);
 * ``cka`` (linear CKA between the clean features of every pair of models of an architecture),
   ``embedding_points`` / ``embedding_edges`` (UMAP of the per-(model, evaluation set) geometry vectors and
   a minimum spanning tree per evaluation set over its vectors), ``occlusion`` (change maps of the first ``occlusion_samples`` samples,
   −1: all; every model), ``dimensionality`` (the curse-of-dimensionality check).
 
 Every population's files are one part (``lottery.store.analysis``): a killed run redoes only the population
-it was in; the dense models and the fine-tuned populations are checkpointed by the pruning-method populations.
+it was in; the dense models are checkpointed by the pruning-method populations.
 """
 from __future__ import annotations
 
@@ -37,15 +38,14 @@ import pandas as pd
 from lottery.analysis import dimensionality, embedding, geometry, occlusion, similarity
 from lottery.analysis import robustness_measures as measures
 from lottery.data import corruptions
-from lottery.models import masks as model_masks, registry as model_registry
+from lottery.models import registry as model_registry
 from lottery.store import analysis as store, workdir as wd
+from lottery.store.result_tables import DENSE
 from lottery.store.checkpoints import BucketCheckpoints
-from lottery.studies.levels import starting_population
 from lottery.studies.method_populations import MethodPopulations
-from lottery.train.state import Member, Population
+from lottery.train.state import Member
 from lottery.train.trainer import BucketTrainer
 
-DENSE = "dense"
 CORRUPTION_STREAM = 0xC0
 KEYS = ["architecture", "method", "ratio", "seed", "noise_seed"]
 METRICS = ("angle_own", "length", "margin")
@@ -274,10 +274,6 @@ class Architecture:
         ratios = [0.0] if method == DENSE else self.populations.ratios
         return _model_keys(self.tag, method, self.populations.members, ratios, self.noise_seeds)
 
-    def dense_population(self, dense: dict) -> Population:
-        return starting_population(self.populations.dense, dense["trained"], dense["masks"], 0, dense["finite"],
-                                   dense.get("stats_trained", {}))
-
 
 def _one_params(populations) -> dict:
     """One model's params (for the head's name: the layer names are the same at every width and seed)."""
@@ -294,10 +290,6 @@ def pie_by_ratio(preds: np.ndarray, dense_preds: np.ndarray, num_classes: int) -
     """preds [M, R, N], dense_preds [M, N] → PIE flags bool [R, N] (modal over the M seeds at each ratio)."""
     return np.stack([np.asarray(measures.pie_flags(preds[:, i], dense_preds, num_classes))
                      for i in range(preds.shape[1])])
-
-
-def population_weights(pop: Population) -> np.ndarray:
-    return np.asarray(model_masks.count_weights(pop.masks))
 
 
 def finish(config, workdir: str, parts: list[str], dataset, sets: EvalSets, log) -> None:
