@@ -39,6 +39,10 @@ from lottery.train.program_memory import parse_bytes  # noqa: F401 (the command 
 from lottery.train.trainer import BucketTrainer
 
 DEVICES = ("cpu", "gpu", "tpu")
+# Peaks assumed for a device this machine is not, when no --flops is given (vendor figures; dense float32 on the
+# GPU, the chip's bf16 matmul rate on the TPU, where XLA's default precision runs float32 matmuls in bf16 passes).
+ASSUMED_PEAK = {"gpu": (67e12, "assumed peak of one H100-class GPU (FP32, 67 TFLOP/s; give --flops for yours)"),
+                "tpu": (197e12, "assumed peak of one TPU v5e chip (197 TFLOP/s; give --flops for yours)")}
 # Fractions of the float32 matmul peak the engine reached on this machine (docs/performance.md, 2 Xeon cores):
 # fully connected populations 49–69% (a–c), so 0.5; four ResNet-20s in member-loop mode 203 images/s
 # = 50 GFLOP/s by this count (6 × 40.8 M multiply-adds per image) against 298 GFLOP/s, so 0.17.
@@ -118,8 +122,9 @@ def plan(config, device: str | None = None, memory: int | str | None = None, pea
 
     device: cpu | gpu | tpu, the backend the strategy is chosen for (this machine's by default). peak: FLOP/s of
     the device (``989T``); without it the rate is measured on this machine by a short sgemm (``measure()`` →
-    FLOP/s, :func:`lottery.bench.peak.sgemm_gflops` by default) — only when ``device`` is this machine's, else
-    no time is estimated. efficiency: the fraction of peak assumed (default :data:`EFFICIENCY`).
+    FLOP/s, :func:`lottery.bench.peak.sgemm_gflops` by default) when ``device`` is this machine's, else the
+    :data:`ASSUMED_PEAK` of that kind of device (stated in the plan). efficiency: the fraction of peak assumed
+    (default :data:`EFFICIENCY`).
     analyse_memory False: skip the compiles (memory columns empty). ``df.attrs`` says what was counted.
     """
     log = log or (lambda s: None)
@@ -137,6 +142,8 @@ def plan(config, device: str | None = None, memory: int | str | None = None, pea
             from lottery.bench import peak as peak_bench
             measure = lambda: peak_bench.sgemm_gflops(1024, 3)["xla"] * 1e9  # noqa: E731
         rate, rate_source = float(measure()), f"measured sgemm peak on this {local}"
+    elif device in ASSUMED_PEAK:
+        rate, rate_source = ASSUMED_PEAK[device]
     dataset = study.prepare(config, catalog.stand_in(config.data))
     study.check_data(config, dataset)
     labels = np.broadcast_to(np.zeros((), np.int32), (len(config.data.noise.seeds), dataset.train_size))

@@ -12,7 +12,7 @@ import optax
 import pytest
 
 import lottery
-from lottery import configs
+from lottery import configs, planner
 from lottery.errors import ConfigError
 from lottery.models import registry
 from lottery.models.forward import member_stats, param_shapes
@@ -116,3 +116,10 @@ def test_cli_prints_the_plan():
     r = cli("--config=experiments/gmm_linear.py:quick", "--memory=1GiB", "--flops=300G")
     assert r.returncode == 0, r.stderr
     assert "bucket00" in r.stdout and "total: 2 buckets" in r.stdout and "estimated time" in r.stdout
+
+
+def test_another_device_without_a_peak_uses_the_stated_assumed_peak():
+    df = lottery.plan(gmm_config(), device="gpu", analyse_memory=False)
+    assert df.attrs["rate"] == 67e12 and "H100" in df.attrs["rate_source"]
+    assert df.seconds_est[0] == pytest.approx(df.flops_run[0] / (67e12 * 0.5))
+    assert "assumed peak of one H100-class GPU" in planner.format_plan(df)
