@@ -265,4 +265,5 @@ def test_a_100_class_cifar100_run_with_maps_for_every_sample_feeds_the_dashboard
     study = loading.load(workdir)
     assert study.n_classes == 100 and study.class_names[99] == "worm" and study.occlusion_samples == list(range(12))
     answer = Endpoints(study).answer("attribution", {"models": [0], "eval_set": "clean", "sample": 11})
-    assert len(answer["data"]["maps"]) == 4 * 32 * 32 and "every one of the 12" in answer["note"]
+    maps = answer["data"]["maps"]  # sent by column
+    assert len(maps["row"]) == 4 * 32 * 32 and "every one of the 12" in answer["note"]
