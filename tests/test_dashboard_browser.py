@@ -433,7 +433,8 @@ def test_redraw_times(page):
 
 
 def test_table_fits_1600_px_with_29_columns(tmp_path):
-    """The real run's 28 corruptions + clean and 11 ratios: the table (families) fits a 1,600 px window."""
+    """The real run's 28 corruptions + clean and 11 ratios: the table (families) fits a 1,600 px window; a drill-down
+    that changes the number of columns lays them out in one row."""
     from test_dashboard_data import REAL_CORRUPTIONS
 
     workdir = write_workdir(tmp_path / "wide", architectures=("lenet5-w1", "fcn-w2"), methods=("random", "magnitude"),
@@ -450,6 +451,14 @@ def test_table_fits_1600_px_with_29_columns(tmp_path):
         print(f"\ntable at 29 corruption columns as {cols} family columns, 11 ratios: {width:.0f} px wide")
         assert cols == 7 and width <= 1600 - 40
         assert driver.execute_script("return document.documentElement.scrollWidth") <= 1600
+        # A drill-down into the 4 geometric corruptions: 10 columns, laid out in one row of headers (the table is
+        # embedded again; new rows alone would wrap the cells into the old grid's 7 columns).
+        _timed(driver, "drill-down", lambda: _click_svg(driver, _header("geometric")))
+        assert driver.execute_script("return window.dash.columns.length") == 10
+        tops = driver.execute_script("""return [...new Set(window.dash.columns.map((c) => [...document.querySelectorAll('#table svg text')]
+          .find((t) => t.textContent === c.label).getBoundingClientRect().top))]""")
+        assert len(tops) == 1, tops
+        assert driver.execute_script("return window.dash.embeds.table") == 2
     finally:
         driver.quit()
         server.shutdown()

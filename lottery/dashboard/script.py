@@ -210,13 +210,16 @@ APP_JS = r"""
   // ---- 1 · table --------------------------------------------------------------------------------------------------
   async function renderTable() {
     const r = await ask('table', 'table', {samples: S.samples, expand: S.expand, interactive: live});
+    // Another number of columns (a drill-down or its collapse): Vega lays a facet grid's columns out when it is
+    // embedded, so new rows alone would wrap the cells into a grid of the old width; embed the held spec again.
+    const fresh = !!(r && S.views.table && r.columns.length !== S.columns.length);
     if (r) {
       S.tableCells = rows(r.data.cells).filter((c) => c.kind !== 'header'); S.columns = r.columns; S.tableAnswer = {n_bars: r.n_bars, n_dense: r.n_dense};
       note('table', r.note);
     }
     $('selection').textContent = selectionText();
     $('collapse').style.display = S.expand ? '' : 'none';
-    await show('table', r, {renderer: 'svg', signals: {highlight_rows: S.rows}, hook: (view) => {
+    await show('table', r, {renderer: 'svg', fresh: fresh, signals: {highlight_rows: S.rows}, hook: (view) => {
       if (!live) return;
       view.addEventListener('click', (ev, item) => {
         for (let it = item; it; it = it.mark && it.mark.group) {
