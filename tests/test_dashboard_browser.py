@@ -77,6 +77,15 @@ return box;
 """
 
 
+# How many facet cells view arguments[0] draws (a stale cell of a row or column value no longer in the data counts).
+FACET_CELLS = """
+let n = 0;
+(function walk(g) { if (!g) return; if (g.marktype === 'group' && /(^|_)cell$/.test(g.name || '')) n += g.items.length;
+  (g.items || []).forEach(walk); })(window.dash.views[arguments[0]].view.scenegraph().root);
+return n;
+"""
+
+
 def _wait(driver, script, timeout=30.0):
     """Poll a JS expression until truthy; returns its value."""
     end = time.time() + timeout
@@ -340,7 +349,10 @@ def test_table_clicks_pick_the_clicked_model_and_headers_drill_down(page):
     ms_set = _timed(driver, "eval set", lambda: _click_svg(driver, header("fog")))
     assert driver.execute_script("return [window.dash.evalSet, document.getElementById('eval-set').value, window.dash.embSet]") == ["fog-3"] * 3
     assert "fog-3" in driver.find_element("id", "global-note").text
-    assert driver.execute_script("return window.dash.embeds.table") == 1
+    # Other columns: the table is embedded again (Vega's facet would keep an empty cell for the gone 'weather'
+    # column and shift the grid), one cell per row × column.
+    assert driver.execute_script("return window.dash.embeds.table") == 2
+    assert driver.execute_script(FACET_CELLS, "table") == 6 * 4
     print(f"\nclick a bar → every view redrawn {ms:.0f} ms, shift-click adds a model {ms_add:.0f} ms, "
           f"drill-down {ms_drill:.0f} ms, eval set from a header {ms_set:.0f} ms")
     assert max(ms, ms_add, ms_drill, ms_set) < 5000
@@ -356,6 +368,8 @@ def test_attribution_side_by_side_colours_and_exports(page):
     n_models = driver.execute_script("return window.dash.models.length")
     assert n_models == 2 and driver.execute_script("return window.dash.attribution.values.length") == 2
     assert driver.execute_script(COUNT_MARKS, "attribution").get("rect", 0) == 28 * 28 + n_models * 4 * 14 * 14
+    # One map cell per chosen model × measure: none left over from the models chosen before (earlier tests).
+    assert driver.execute_script(FACET_CELLS, "attribution") == n_models * 4
     # Red = the measure increases when occluded (paper B): the largest value's cell is red, the smallest blue.
     fills = driver.execute_script("""
       const out = []; (function walk(n) { if (!n) return; if (n.marktype === 'rect' && n.role === 'mark') {
@@ -433,7 +447,8 @@ def test_redraw_times(page):
 
 
 def test_table_fits_1600_px_with_29_columns(tmp_path):
-    """The real run's 28 corruptions + clean and 11 ratios: the table (families) fits a 1,600 px window."""
+    """The real run's 28 corruptions + clean and 11 ratios: the table (families) fits a 1,600 px window; a drill-down
+    that changes the number of columns lays them out in one row."""
     from test_dashboard_data import REAL_CORRUPTIONS
 
     workdir = write_workdir(tmp_path / "wide", architectures=("lenet5-w1", "fcn-w2"), methods=("random", "magnitude"),
@@ -450,6 +465,15 @@ def test_table_fits_1600_px_with_29_columns(tmp_path):
         print(f"\ntable at 29 corruption columns as {cols} family columns, 11 ratios: {width:.0f} px wide")
         assert cols == 7 and width <= 1600 - 40
         assert driver.execute_script("return document.documentElement.scrollWidth") <= 1600
+        # A drill-down into the 4 geometric corruptions: 10 columns, laid out in one row of headers (the table is
+        # embedded again; new rows alone would leave the old 'geometric' cells in the grid and wrap it).
+        _timed(driver, "drill-down", lambda: _click_svg(driver, _header("geometric")))
+        assert driver.execute_script("return window.dash.columns.length") == 10
+        tops = driver.execute_script("""return [...new Set(window.dash.columns.map((c) => [...document.querySelectorAll('#table svg text')]
+          .find((t) => t.textContent === c.label).getBoundingClientRect().top))]""")
+        assert len(tops) == 1, tops
+        assert driver.execute_script("return window.dash.embeds.table") == 2
+        assert driver.execute_script(FACET_CELLS, "table") == 4 * 10
     finally:
         driver.quit()
         server.shutdown()

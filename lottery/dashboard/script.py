@@ -93,6 +93,10 @@ APP_JS = r"""
     S.version[id] = (S.version[id] || 0) + 1;
     $(id).dataset.version = S.version[id];
   }
+  // A facet grid's row and column values as a key. Vega's facet keeps an (empty) cell for every value it has
+  // seen since the view was embedded, so new rows whose facet values differ would leave stale cells that shift
+  // the grid: a view whose facet values change is embedded again (the table's columns, the attribution's models).
+  function facetKeys(values) { return JSON.stringify(values || []); }
   function have(id) { return S.views[id] ? S.structure[id] : null; }
   // The answer of endpoint `name` to query q for view id, or null when the view already shows the answer to q
   // (the table and the similarity view: choosing models only changes their params).
@@ -210,13 +214,15 @@ APP_JS = r"""
   // ---- 1 · table --------------------------------------------------------------------------------------------------
   async function renderTable() {
     const r = await ask('table', 'table', {samples: S.samples, expand: S.expand, interactive: live});
+    // Other columns (a drill-down or its collapse): embed the held spec again (facetKeys).
+    const fresh = !!(r && S.views.table && facetKeys(r.columns.map((c) => c.key)) !== facetKeys(S.columns.map((c) => c.key)));
     if (r) {
       S.tableCells = rows(r.data.cells).filter((c) => c.kind !== 'header'); S.columns = r.columns; S.tableAnswer = {n_bars: r.n_bars, n_dense: r.n_dense};
       note('table', r.note);
     }
     $('selection').textContent = selectionText();
     $('collapse').style.display = S.expand ? '' : 'none';
-    await show('table', r, {renderer: 'svg', signals: {highlight_rows: S.rows}, hook: (view) => {
+    await show('table', r, {renderer: 'svg', fresh: fresh, signals: {highlight_rows: S.rows}, hook: (view) => {
       if (!live) return;
       view.addEventListener('click', (ev, item) => {
         for (let it = item; it; it = it.mark && it.mark.group) {
@@ -377,8 +383,9 @@ APP_JS = r"""
       '<th>angle_own</th><th>length</th><th>margin</th><th>prob_own</th></tr>' + r.values.map((v) =>
         `<tr><td>${v.model}</td><td>${v.pred}${v.correct ? '' : ' ✗'}</td><td>${f(v.angle_own)}</td><td>${f(v.length)}</td>` +
         `<td>${f(v.margin)}</td><td>${f(v.prob_own)}</td></tr>`).join('') + '</table>' : '';
+    const fresh = !!(S.views.attribution && S.attribution && facetKeys(r.models_with_maps) !== facetKeys(S.attribution.models_with_maps));
     S.attribution = {values: r.values, models_with_maps: r.models_with_maps};
-    await show('attribution', r, {renderer: 'canvas'});  // thousands of cells: canvas redraws them faster than SVG elements
+    await show('attribution', r, {renderer: 'canvas', fresh: fresh});  // thousands of cells: canvas redraws them faster than SVG elements
   }
   function chooseSample(sample) { S.sample = sample; return timed('sample', () => guard('attribution', renderAttribution).then(writeHash)); }
 
