@@ -60,12 +60,6 @@ def parse_flops(text: str) -> float:
     return float(m.group(1)) * PREFIXES[m.group(2)]
 
 
-def program_bytes(trainer: BucketTrainer) -> tuple[int, float]:
-    """(device bytes of the bucket's chunk program by XLA's memory analysis + what its strategy holds beside it,
-    seconds to compile it here, 0 when cached)."""
-    return trainer.program_bytes()
-
-
 def _epoch_flops(spec, trainer: BucketTrainer, dataset) -> tuple[float, list[int]]:
     """(FLOPs of one epoch of every real member, prunable weights per member)."""
     members = trainer.members[:trainer.reported]
@@ -157,12 +151,12 @@ def plan(config, device: str | None = None, memory: int | str | None = None, pea
                "flops_epoch": epoch_flops, "epochs": epochs, "counted": what, "flops_run": epoch_flops * epochs,
                "memory_bytes": np.nan, "fits": None, "compile_s": np.nan, "slices": 1, "slice_memory_bytes": np.nan}
         if analyse_memory:
-            row["memory_bytes"], row["compile_s"] = program_bytes(trainer)
+            row["memory_bytes"], row["compile_s"] = trainer.program_bytes()
             row["fits"] = None if budget is None else bool(row["memory_bytes"] <= budget)
             if row["fits"] is False:  # what train.memory would do: the fewest slices of members that fit
                 try:
                     row["slices"] = trainer.fit_memory(budget)
-                    row["slice_memory_bytes"] = program_bytes(trainer)[0]
+                    row["slice_memory_bytes"] = trainer.program_bytes()[0]
                 except ConfigError:
                     row["slices"] = 0  # not even one slice fits
         eff = efficiency if efficiency is not None else EFFICIENCY[spec.fully_connected]

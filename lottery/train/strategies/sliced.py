@@ -5,7 +5,7 @@ the whole population — the same keys, data orders and padded width — so the 
 unsliced bucket (``tests/test_memory_budget.py``). Each slice runs the whole chunk before the next one starts,
 so the device holds one slice's program at a time; the bucket's checkpoints, pruning and evaluation are
 unchanged. The number of slices is the smallest whose largest slice's chunk program fits the budget, by XLA's
-memory analysis (:func:`lottery.train.program_memory.program_bytes`).
+memory analysis (``BucketTrainer.program_bytes``, :mod:`lottery.train.program_memory`).
 """
 from __future__ import annotations
 
