@@ -1,15 +1,58 @@
 """Study A, CIFAR-10 "ResNet-18" = OpenLTH's ``cifar_resnet_20_W`` (3 stages of 3 basic blocks, widths W,
-2W, 4W) at W ∈ {2, 5, 8, 11, 15, 20, 40, 60, 80, 100, 120, 150}: 160 epochs, batch 128, SGD momentum 0.9,
-lr 0.1, weight decay 1e-4, ×0.1 at epochs 80 and 120, crop-and-flip augmentation, 20% label noise,
-10-epoch rewinding, 20 IMP levels of 20%.
+2W, 4W) at W ∈ {2, 5, 8, 11, 15, 20, 40, 60, 80, 100, 120, 150} under 20% label noise, with OpenLTH's CIFAR recipe:
+160 epochs, batch 128, SGD momentum 0.9, lr 0.1, weight decay 1e-4, ×0.1 at epochs 80 and 120, crop-and-flip
+augmentation, 10-epoch rewinding, 20 IMP levels of 20% (docs/science.md §2–3).
 
-A real run is an accelerator job (see docs/studies.md for its cost). CIFAR-10 is read from ``data.data_dir``
-(the extracted ``cifar-10-batches-bin`` or ``cifar-10-batches-py`` folder, or its parent) or a prepared
-``data.tfds_data_dir``; never downloaded. ``quick`` is a smoke run on SYNTHETIC CIFAR-format data.
+A real run is an accelerator job (see docs/studies.md for its cost). ``quick`` is a smoke run on SYNTHETIC
+CIFAR-format data (1,024 training and 256 test images); on real files:
+``--config.data.name=cifar10 --config.data.data_dir=DIR``.
 """
-from lottery import configs
+from lottery import configs, studies
 
 
 def get_config(preset: str = "default"):
-    return configs.study_a_conv("cifar10_resnet18", "cifar10", "resnet_20", (2, 5, 8, 11, 15, 20, 40, 60, 80, 100, 120, 150),
-                                preset)
+    configs.check_preset(preset)
+    c = studies.defaults("imp")  # the shared sections (lottery/configs.py) + the imp section (lottery/studies/imp.py)
+    c.experiment = "cifar10_resnet18"
+
+    # CIFAR-10: the extracted cifar-10-batches-bin or -py folder (or its parent) in data.data_dir, or a prepared
+    # data.tfds_data_dir; never downloaded
+    c.data.name = "cifar10"
+    c.data.noise.fraction = 0.2  # of the training labels permuted
+    c.data.noise.mode = "permute"
+    c.data.noise.seeds = (0,)
+
+    c.model.name = "resnet_20"  # 3 stages of 3 basic blocks, widths W, 2W, 4W
+    c.model.widths = (2, 5, 8, 11, 15, 20, 40, 60, 80, 100, 120, 150)
+
+    c.train.seeds = (0, 1, 2)
+    c.train.epochs = 160
+    c.train.batch_size = 128
+    c.train.augment = True  # random 4-pixel-padded crop and horizontal flip per model
+    c.optimizer.name = "sgd"
+    c.optimizer.lr = 0.1
+    c.optimizer.momentum = 0.9
+    c.optimizer.weight_decay = 1e-4
+    c.optimizer.schedule = "step"
+    c.optimizer.milestones = (80, 120)  # ×0.1 at these epochs
+    c.optimizer.gamma = 0.1
+
+    c.imp.levels = 20
+    c.imp.fraction = 0.2  # of the surviving weights, per level
+    c.imp.rule = "openlth"
+    c.imp.scope = "global"
+    c.imp.rewind = "10ep"  # late rewinding to epoch 10
+    c.eval.every = "0"  # no learning curves
+
+    if preset == "quick":  # a smoke run on SYNTHETIC CIFAR-format data: 2 seeds, 6 epochs of batch 64, 2 levels
+        c.experiment = "cifar10_resnet18_quick"
+        c.data.name = "cifar10_synthetic"  # SYNTHETIC images in the CIFAR-10 binary format, read by the real reader
+        c.data.train_size, c.data.test_size = 1024, 256
+        c.model.widths = (4, 8)
+        c.train.seeds = (0, 1)
+        c.train.epochs = 6
+        c.train.batch_size = 64
+        c.optimizer.milestones = (4, 5)
+        c.imp.rewind = "1ep"
+        c.imp.levels = 2
+    return c

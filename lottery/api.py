@@ -10,11 +10,11 @@ from typing import Callable
 import ml_collections
 import pandas as pd
 
-from lottery import configs, distributed, validate
+from lottery import distributed, studies, validate
 from lottery.data import catalog as data_catalog
 from lottery.errors import ConfigError
 from lottery.models import registry as model_registry
-from lottery.store import runid, workdir as wd
+from lottery.store import workdir as wd
 from lottery.store.lock import WorkdirLock
 from lottery.studies import STUDIES, Run, Study
 
@@ -23,8 +23,13 @@ def study_of(config) -> Study:
     """The study of ``config.kind`` (ConfigError naming ``kind`` otherwise)."""
     if "kind" not in config:
         raise ConfigError("kind", f"is missing; allowed: {', '.join(STUDIES)}")
-    validate.choice("kind", config.kind, tuple(STUDIES))
-    return STUDIES[config.kind]
+    return studies.get(config["kind"])
+
+
+def run_id(config) -> str:
+    """The run id of ``config`` (a ConfigDict or a plain dict), by its study's rules (``lottery.store.runid``)."""
+    cdict = config.to_dict() if isinstance(config, ml_collections.ConfigDict) else config
+    return study_of(cdict).run_id(cdict)
 
 
 def as_config(config) -> ml_collections.ConfigDict:
@@ -40,7 +45,7 @@ def check(config) -> Study:
     """Everything that does not need the data: every section and field against the kind's schema (unknown,
     missing and mistyped fields), the shared sections and the study's own checks (ConfigError)."""
     study = study_of(config)
-    validate.against_schema(config, configs.schema(config.kind))
+    validate.against_schema(config, study.defaults())
     study.check(config)
     return study
 
@@ -84,7 +89,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], No
     dataset = study.prepare(config, data_catalog.load(config.data))
     study.check_data(config, dataset)
     cdict = config.to_dict()
-    rid = runid.run_id(cdict)
+    rid = study.run_id(cdict)
     wd.check_run(workdir, rid)
     try:
         return _run(study, config, workdir, dataset, cdict, rid, log)

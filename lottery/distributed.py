@@ -63,16 +63,16 @@ def initialize() -> None:
     how = _how()
     if how is None:
         return
-    kind, kwargs = how
+    mode, kwargs = how
     timeout = int(os.environ.get("LOTTERY_INIT_TIMEOUT", "300") or 300)
-    if kind == "explicit":  # JAX's client aborts the process when it cannot connect: check first, in one line
+    if mode == "explicit":  # JAX's client aborts the process when it cannot connect: check first, in one line
         _check_coordinator(kwargs["coordinator_address"], kwargs["process_id"], timeout)
     try:
         jax.distributed.initialize(**kwargs, initialization_timeout=timeout)
     except Exception as e:  # unreachable coordinator, mismatched counts, a process id taken twice, no cluster
         lines = [line.strip() for line in str(e).splitlines() if line.strip()]
         where = kwargs.get("coordinator_address", "auto-detected cluster")
-        raise ConfigError("distributed", f"cannot join the run at {where} ({kind}): "
+        raise ConfigError("distributed", f"cannot join the run at {where} ({mode}): "
                                          f"{lines[-1] if lines else type(e).__name__}") from None
 
 

@@ -1,10 +1,9 @@
 """What a run will cost, before it runs: ``lottery.plan(config)`` (the command line is ``python -m lottery.plan``).
 
 For every bucket the run would train — an IMP run's width buckets, a pruning-method run's dense models and
-method population, a robustness run's two per architecture — the engine's own pieces say how it would train:
-the buckets and members (``studies.imp.buckets``, ``studies.method_populations.trainers``), the strategy a
-``BucketTrainer`` chooses for the planned backend, whether IMP levels ≥ 1 train compacted
-(``compacted.applies``), the chunk length. The data are a stand-in of the right shapes
+method population, a robustness run's two per architecture — the run's study says how it would train
+(``Study.plan``: the buckets, members and trainer of each, the epochs over the run, whether IMP levels ≥ 1 train
+compacted), and the trainer the strategy it chooses for the planned backend and the chunk length. The data are a stand-in of the right shapes
 (``data.catalog.stand_in``): nothing is read, initialised or trained.
 
 FLOPs are the benchmark's count of useful work (:mod:`lottery.bench.flops`): 6 × forward multiply-adds of the
@@ -31,10 +30,6 @@ from lottery import api, validate
 from lottery.bench import flops as flop_count
 from lottery.data import catalog
 from lottery.errors import ConfigError
-from lottery.prune import methods
-from lottery.studies import imp, method_populations, robustness
-from lottery.studies.imp_levels import rewind_step
-from lottery.train.strategies import compacted
 from lottery.train.program_memory import parse_bytes  # noqa: F401 (the command line's parser)
 from lottery.train.trainer import BucketTrainer
 
@@ -67,44 +62,6 @@ def _epoch_flops(spec, trainer: BucketTrainer, dataset) -> tuple[float, list[int
     per_width = {w: (flop_count.model_epoch_flops(spec, w, shape, classes, dataset.train_size),
                      spec.weight_count(w, shape, classes)) for w in {m.width for m in members}}
     return sum(per_width[m.width][0] for m in members), [per_width[m.width][1] for m in members]
-
-
-def _imp_epochs(c, steps_per_epoch: int, total: int) -> float:
-    """Epochs each member trains over a whole IMP run: level 0 (0 → T), levels 1…L (k → T), and per level ≥ 1 each
-    branch (reinit 0 → T, the others k → T)."""
-    k = rewind_step(c.imp.rewind, steps_per_epoch)
-    levels = int(c.imp.levels)
-    steps = total + levels * (total - k) + levels * sum(total if b == "reinit" else total - k for b in c.imp.branches)
-    return steps / steps_per_epoch
-
-
-def _units(config, study, dataset, labels, backend):
-    """(study, bucket, spec, trainer, epochs per member over the run, what those epochs are, compacted)."""
-    if config.kind == "imp":
-        spec = validate.model_spec(config)
-        for name, _, members in imp.buckets(config, spec, labels.shape[0]):
-            trainer = imp.bucket_trainer(config, spec, dataset, labels, members, backend)
-            epochs = _imp_epochs(config, trainer.steps_per_epoch, trainer.total_steps)
-            what = f"level 0 + {config.imp.levels} levels" + (f" × (1 + {len(config.imp.branches)} branches)"
-                                                               if config.imp.branches else "")
-            yield "imp", name, spec, trainer, epochs, what, bool(config.imp.levels) and compacted.applies(
-                trainer, config.imp.compact)
-        return
-    archs = robustness.architecture_configs(config) if config.kind == "robustness" else [("", config)]
-    for label, arch in archs:
-        spec = validate.model_spec(arch)
-        dense, population = method_populations.trainers(arch, spec, dataset, labels, backend)
-        p = arch.prune_methods
-        prefix = f"{label} " if label else ""
-        yield (config.kind, prefix + "dense", spec, dense, float(int(arch.train.epochs) + int(p.retrain_epochs)),
-               "dense training + the reference's fine-tuning", False)
-        epochs = sum(method_populations.population_epochs(p, arch.train.epochs, m) for m in p.methods)
-        learned = [m for m in p.methods if methods.get(m).learned]
-        after = [m for m in p.methods if method_populations.trains_after_pruning(m)]
-        what = f"{len(p.methods)} methods × {p.retrain_epochs} fine-tuning epochs" + (
-            f" + {len(learned)} learned × {p.score_epochs} score epochs" if learned else "") + (
-            f" + {len(after)} pruned at init × {arch.train.epochs} training epochs" if after else "")
-        yield config.kind, prefix + "methods", spec, population, float(epochs), what, False
 
 
 def plan(config, device: str | None = None, memory: int | str | None = None, peak: float | str | None = None,
@@ -142,13 +99,15 @@ def plan(config, device: str | None = None, memory: int | str | None = None, pea
     study.check_data(config, dataset)
     labels = np.broadcast_to(np.zeros((), np.int32), (len(config.data.noise.seeds), dataset.train_size))
     rows = []
-    for kind, name, spec, trainer, epochs, what, compact in _units(config, study, dataset, labels, device):
+    for unit in study.plan(config, dataset, labels, device):
+        spec, trainer, name = unit.spec, unit.trainer, unit.bucket
         epoch_flops, weights = _epoch_flops(spec, trainer, dataset)
         members = trainer.members[:trainer.reported]
-        row = {"study": kind, "bucket": name, "model": spec.name, "members": len(members),
-               "widths": sorted({m.width for m in members}), "strategy": trainer.strategy.name, "compacted": compact,
-               "chunk": trainer.chunk, "weights_per_member": max(weights), "weights": int(sum(weights)),
-               "flops_epoch": epoch_flops, "epochs": epochs, "counted": what, "flops_run": epoch_flops * epochs,
+        row = {"study": unit.study, "bucket": name, "model": spec.name, "members": len(members),
+               "widths": sorted({m.width for m in members}), "strategy": trainer.strategy.name,
+               "compacted": unit.compacted, "chunk": trainer.chunk, "weights_per_member": max(weights),
+               "weights": int(sum(weights)), "flops_epoch": epoch_flops, "epochs": unit.epochs,
+               "counted": unit.counted, "flops_run": epoch_flops * unit.epochs,
                "memory_bytes": np.nan, "fits": None, "compile_s": np.nan, "slices": 1, "slice_memory_bytes": np.nan}
         if analyse_memory:
             row["memory_bytes"], row["compile_s"] = trainer.program_bytes()

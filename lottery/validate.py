@@ -34,7 +34,7 @@ def ints(field: str, values, minimum: int, what: str):
 
 def choice(field: str, value, allowed):
     if value not in allowed:
-        raise ConfigError(field, f"unknown value {value!r}; allowed: {', '.join(allowed)}")
+        raise ConfigError(field, f"unknown value {value!r}; allowed: {', '.join(map(str, allowed))}")
 
 
 def choices(field: str, values, allowed, what: str):

@@ -1,12 +1,12 @@
 """Small builders shared by the tests (configs, a tiny GMM, numpy forward passes)."""
 import numpy as np
 
-from lottery import configs
+from lottery import studies
 
 
-def tiny_config(**overrides):
-    """A GMM config small enough to train in a second."""
-    c = configs.base()
+def tiny_config(kind: str = "imp", **overrides):
+    """A GMM config of study ``kind`` small enough to train in a second."""
+    c = studies.defaults(kind)
     c.experiment = "test"
     c.data.dim = 6
     c.data.train_size = 64

@@ -17,7 +17,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from lottery import api, configs
+from lottery import api, configs, studies
 from lottery.data import augment, cifar, catalog as registry
 from lottery.data.dataset import first_classes
 from lottery.errors import ConfigError
@@ -272,7 +272,7 @@ def test_all_classes_when_zero_or_ten(tmp_path):
 
 @pytest.mark.parametrize("value", [1, 11, -2, 2.5, True, "5"])
 def test_classes_validation(value):
-    c = configs.base()
+    c = studies.defaults("imp")
     c.data = ml_collections.ConfigDict({**c.data.to_dict(), "name": "cifar10", "classes": value})  # any type
     with pytest.raises(ConfigError) as info:
         api.check(c)
@@ -280,7 +280,7 @@ def test_classes_validation(value):
 
 
 def test_classes_valid_values_and_gmm():
-    c = configs.base()
+    c = studies.defaults("imp")
     c.data.name = "cifar10"
     for k in (0, 2, 5, 10):
         c.data.classes = k
@@ -336,7 +336,7 @@ def test_synthetic_data_name(tmp_path):
     assert ds.x_train.shape[1:] == (32, 32, 3) and np.asarray(ds.y_train).max() < 4
     whole = registry.load(data_cfg(name="cifar10_synthetic", train_size=20, test_size=10, seed=1))
     assert whole.name == "cifar10_synthetic" and whole.train_size == 20 and whole.x_test.shape[0] == 10
-    c = configs.base()
+    c = studies.defaults("imp")
     c.data.name, c.data.train_size = "cifar10_synthetic", 4
     with pytest.raises(ConfigError) as info:
         api.check(c)
@@ -505,7 +505,7 @@ def test_cifar100_tfds_features_and_missing_data(tmp_path, monkeypatch):
 def test_label_kind_is_validated_in_one_line(overrides, needle):
     from lottery import validate
 
-    c = configs.base()
+    c = studies.defaults("imp")
     c.data.name = "cifar100"
     c.data.update(overrides)
     with pytest.raises(ConfigError, match=needle) as info:
@@ -517,7 +517,7 @@ def test_label_kind_at_its_default_keeps_run_ids():
     """data.label_kind came after runs were made: 'fine' leaves the run id as it was; 'coarse' changes it."""
     from lottery.store import runid
 
-    c = configs.base().to_dict()
+    c = studies.defaults("imp").to_dict()
     before = {**c, "data": {k: v for k, v in c["data"].items() if k != "label_kind"}}
     assert runid.run_id(c) == runid.run_id(before)
     assert runid.run_id({**c, "data": {**c["data"], "label_kind": "coarse"}}) != runid.run_id(c)

@@ -183,8 +183,8 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, args, needle):
 
 def test_cli_config_file_missing_a_section_exits_2_with_one_line(tmp_path):
     path = tmp_path / "no_optimizer.py"
-    path.write_text("from lottery import configs\n\n\ndef get_config():\n"
-                    "    c = configs.study_a_gmm('linear', nu=0.2, noise=0.05, preset='quick')\n"
+    path.write_text("from lottery import studies\n\n\ndef get_config():\n"
+                    "    c = studies.defaults('imp')\n"
                     "    del c.optimizer\n    return c\n")
     wd = tmp_path / "w"
     r = cli(f"--config={path}", f"--workdir={wd}")

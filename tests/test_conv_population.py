@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lottery import api, configs
+from lottery import api, configs, studies
 from lottery.errors import ConfigError
 from lottery.models import forward
 from lottery.models import registry as model_registry
@@ -160,7 +160,7 @@ def test_conv_initialisation():
     ("resnet_8", (784,), "takes images"),
 ])
 def test_image_shapes_a_model_cannot_take(name, shape, message):
-    c = configs.base()
+    c = studies.defaults("imp")
     c.model.name, c.model.widths, c.data.name = name, (4,), "fashion_mnist"
     with pytest.raises(ConfigError, match=message) as e:
         api.check_data(c, types.SimpleNamespace(train_size=100, input_shape=shape, num_classes=10))
@@ -168,7 +168,7 @@ def test_image_shapes_a_model_cannot_take(name, shape, message):
 
 
 def test_conv_config_errors():
-    c = configs.base()
+    c = studies.defaults("imp")
     c.model.name, c.model.widths = "resnet_9", (4,)
     with pytest.raises(ConfigError, match="6n"):
         api.check(c)

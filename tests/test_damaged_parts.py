@@ -40,8 +40,9 @@ def test_a_damaged_imp_part_is_rewritten_from_its_checkpoint(tmp_path, how):
 
 
 def test_a_damaged_method_part_is_made_again(tmp_path):
-    from lottery import configs
-    c = configs.study_b_prune_methods("damaged", "gmm_linear", "gmm_fcn", 3, "default")
+    from lottery import studies
+    c = studies.defaults("prune_methods")
+    c.experiment, c.data.name, c.model.name, c.model.widths = "damaged", "gmm_linear", "gmm_fcn", (3,)
     c.data.dim, c.data.train_size, c.data.test_size = 6, 64, 32
     c.train.seeds, c.train.epochs, c.train.batch_size = (0,), 2, 16
     c.prune_methods.methods, c.prune_methods.ratios = ("magnitude", "random"), (0.0, 0.5)

@@ -12,7 +12,7 @@ import optax
 import pytest
 
 import lottery
-from lottery import configs, planner
+from lottery import configs, planner, studies
 from lottery.errors import ConfigError
 from lottery.models import registry
 from lottery.models.forward import member_stats, param_shapes
@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def gmm_config(seeds=(0, 1), widths=(3, 7)):
-    c = configs.base()
+    c = studies.defaults("imp")
     c.data.train_size, c.data.test_size, c.data.dim = 1000, 200, 100
     c.model.widths = widths
     c.train.seeds, c.train.epochs, c.train.batch_size = seeds, 4, 100
@@ -43,7 +43,7 @@ def test_fcn_flops_per_epoch_by_hand():
 
 
 def test_resnet_flops_against_xla_cost_analysis():
-    c = configs.base()
+    c = studies.defaults("imp")
     c.data.name, c.data.train_size, c.data.test_size = "cifar10_synthetic", 256, 100
     c.model.name, c.model.widths = "resnet_8", (2,)
     c.train.seeds, c.train.epochs, c.train.batch_size = (0,), 1, 128
@@ -72,7 +72,7 @@ def test_memory_grows_with_members():
 
 
 def test_member_loop_memory_holds_the_other_members():
-    c = configs.base()
+    c = studies.defaults("imp")
     c.data.name, c.data.train_size, c.data.test_size = "cifar10_synthetic", 256, 100
     c.model.name, c.model.widths, c.train.epochs, c.train.batch_size = "lenet5", (1,), 1, 128
     c.train.seeds = (0,)

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import lottery
-from lottery import configs
+from lottery import configs, studies
 from lottery.api import run
 from lottery.errors import ConfigError
 from lottery.prune import methods
@@ -24,7 +24,8 @@ QUIET = dict(log=lambda s: None)
 
 def methods_config(**overrides):
     """A prune-methods run on a tiny Gaussian mixture (6 → 3 → 2, no biases): seconds."""
-    c = configs.study_b_prune_methods("prune_methods_test", "gmm_linear", "gmm_fcn", 3, "default")
+    c = studies.defaults("prune_methods")
+    c.experiment, c.data.name, c.model.name, c.model.widths = "prune_methods_test", "gmm_linear", "gmm_fcn", (3,)
     c.data.dim, c.data.nu, c.data.train_size, c.data.test_size = 6, 1.5, 64, 32
     c.train.seeds, c.train.epochs, c.train.batch_size = (0, 1), 3, 16
     p = c.prune_methods
@@ -141,17 +142,20 @@ def test_imp_run_ids_are_unchanged_and_these_kinds_hash_their_procedure():
     import hashlib
     import json
 
+    from lottery import api
     from lottery.store import runid
 
     for path, rid in (("gmm_linear.py:quick", "e1bb03ec7a7c"), ("gmm_linear.py", "abae899be113"),
                       ("mnist_fcn.py:quick", "79bceb3e4e88"), ("cifar10_resnet18.py:quick", "3b5ca223fbb0")):
-        assert runid.run_id(configs.load(os.path.join(ROOT, "experiments", path)).to_dict()) == rid, path
+        assert api.run_id(configs.load(os.path.join(ROOT, "experiments", path))) == rid, path
     robustness = configs.load(os.path.join(ROOT, "experiments", "robustness_lottery_mnist.py:quick"))
     for c in (methods_config().to_dict(), robustness.to_dict()):
-        settings = runid.result_settings(c)
+        study = studies.get(c["kind"])
+        settings = runid.result_settings(c, study.non_result_keys + study.extending_keys, dict(study.later_defaults),
+                                         study.procedure)
         assert settings.pop("procedure") == 2
         before = hashlib.sha256(json.dumps(settings, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:12]
-        assert runid.run_id(c) != before
+        assert api.run_id(c) != before
 
 
 def test_a_killed_run_resumes_at_the_first_method_without_rows(finished, tmp_path, monkeypatch):

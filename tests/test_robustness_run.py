@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lottery import configs
+from lottery import studies
 from lottery.api import run
 from lottery.errors import ConfigError
 from lottery.store import analysis as store
@@ -27,8 +27,9 @@ CORRUPTIONS = ("gaussian_noise", "rotate", "contrast")
 def robustness_config(**overrides):
     """LeNet-5 and a 3072 → 16 → 10 FCN on 256 synthetic CIFAR-format images, two methods × two ratios, three
     corruptions at two severities, 24 test examples: well under a minute of training."""
-    c = configs.study_b_robustness("robustness_test", "cifar10_synthetic", ("mnist_fcn2:16", "lenet5:1"), "cifar10_c",
-                                   "default")
+    c = studies.defaults("robustness")
+    c.experiment, c.data.name, c.model.name, c.model.widths = "robustness_test", "cifar10_synthetic", "mnist_fcn2", (16,)
+    c.robustness.architectures = ("mnist_fcn2:16", "lenet5:1")
     c.data.train_size, c.data.test_size = 256, 64
     c.train.seeds, c.train.epochs, c.train.batch_size = (0, 1), 1, 32
     p = c.prune_methods

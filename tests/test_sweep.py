@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 
 import lottery
-from lottery import sweeps as sw
+from lottery import api, sweeps as sw
 from lottery.sweeps import jobs as sweep_jobs
 from lottery.errors import ConfigError
-from lottery.store import manifest, result_tables, runid
+from lottery.store import manifest, result_tables
 from helpers import override, tiny_config
 from jobs import GRID, ROOT, TINY, TINY_OVERRIDES, expected_rows, job_env, start  # noqa: F401 (fixture)
 
@@ -46,7 +46,7 @@ def test_units_are_grid_points_times_seed_blocks_with_their_own_run_ids(tmp_path
         seeds = [(0, 1), (2,)][int(u.id[-1])]
         assert u.values == {"data.noise.fraction": fraction, "train.epochs": epochs} and u.seeds == seeds
         by_hand = tiny_config(**{"train.seeds": seeds, "data.noise.fraction": fraction, "train.epochs": epochs})
-        assert u.run_id == runid.run_id(by_hand.to_dict())
+        assert u.run_id == api.run_id(by_hand)
     assert len({u.run_id for u in units}) == 8
 
 
@@ -57,7 +57,7 @@ def test_manifest_is_written_once_and_another_sweep_is_refused(tmp_path):
     text = open(os.path.join(d, "manifest.json")).read()
     m = json.loads(text)
     assert [u["id"] for u in m["units"]] == [u.id for u in units] == ["p000-s0", "p000-s1", "p001-s0", "p001-s1"]
-    assert all(u["run_id"] == runid.run_id(u["config"]) for u in m["units"])
+    assert all(u["run_id"] == api.run_id(u["config"]) for u in m["units"])
     assert sw.prepare(grid, d, seeds_per_unit=1) == units  # the same sweep: accepted as it is
     other_site = override(tiny_config(), {"data.data_dir": "/elsewhere"})  # where a host reads data may differ
     sw.prepare(sw.Grid(other_site, grid.axes), d, seeds_per_unit=1)

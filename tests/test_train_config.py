@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from lottery import configs
+from lottery import configs, studies
 from lottery.store import runid
 from lottery.train import buckets, optim
 
@@ -39,15 +39,15 @@ def test_buckets_group_widths_within_ratio():
 
 
 def test_run_id_ignores_settings_that_do_not_change_results():
-    a = configs.base()
-    b = configs.base()
+    a = studies.defaults("imp")
+    b = studies.defaults("imp")
     b.data.data_dir = "/elsewhere"
     b.data.tfds_data_dir = "/prepared"
     b.imp.levels = 40  # more levels extend a run
     assert runid.run_id(a.to_dict()) == runid.run_id(b.to_dict())
     # The experiment name is in every row and the evaluation batch changes float summation order.
     for key, value in (("experiment", "renamed"), ("train.eval_batch_size", 7), ("train.epochs", 3)):
-        c = configs.base()
+        c = studies.defaults("imp")
         section, _, name = key.rpartition(".")
         setattr(c[section] if section else c, name, value)
         assert runid.run_id(a.to_dict()) != runid.run_id(c.to_dict()), key

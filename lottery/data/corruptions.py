@@ -145,13 +145,13 @@ PIXEL_PARAMS: dict[str, dict[int, str]] = {
 
 
 def _scale_entry(name: str, c: tuple[float, ...], factor: float) -> tuple[float, ...]:
-    kinds = dict(PIXEL_PARAMS.get(name, {}))
+    units = dict(PIXEL_PARAMS.get(name, {}))
     if name == "spatter" and c[5] == 1:
-        kinds[4] = "px"  # the mud severities use c[4] as a blur σ
+        units[4] = "px"  # the mud severities use c[4] as a blur σ
     out = list(map(float, c))
-    for i, kind in kinds.items():
+    for i, unit in units.items():
         v = c[i] * factor
-        out[i] = float(max(1, int(np.floor(v + 0.5)))) if kind == "int" else float(v)
+        out[i] = float(max(1, int(np.floor(v + 0.5)))) if unit == "int" else float(v)
     return tuple(out)
 
 

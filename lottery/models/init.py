@@ -19,10 +19,10 @@ import jax.numpy as jnp
 SCHEMES = ("kaiming_uniform", "kaiming_normal")
 
 
-def coordinate_sample(key: jax.Array, shape: tuple[int, ...], kind: str) -> jax.Array:
+def coordinate_sample(key: jax.Array, shape: tuple[int, ...], distribution: str) -> jax.Array:
     """A [*shape] float32 array whose entry at coordinate c depends only on (key, c).
 
-    kind: ``uniform`` on [−1, 1) or ``normal`` N(0, 1).
+    distribution: ``uniform`` on [−1, 1) or ``normal`` N(0, 1).
     """
     n = 1
     for s in shape:
@@ -34,7 +34,7 @@ def coordinate_sample(key: jax.Array, shape: tuple[int, ...], kind: str) -> jax.
         k = key
         for ci in c:
             k = jax.random.fold_in(k, ci)
-        if kind == "uniform":
+        if distribution == "uniform":
             return jax.random.uniform(k, minval=-1.0, maxval=1.0)
         return jax.random.normal(k)
 

@@ -21,11 +21,11 @@ def main(argv) -> None:
     for wd in workdirs:
         if not (os.path.exists(os.path.join(wd, "config.json")) and os.path.isdir(os.path.join(wd, "parts"))):
             cli.fail(f"workdir: {wd} holds no finished run (no config.json and parts/)")
+    from lottery import studies
     from lottery.report import study
-    from lottery.studies import STUDIES
 
     out = _OUT.value or os.path.join(workdirs[0], "report")
-    for path in study.build(workdirs, out, {kind: s.report_section for kind, s in STUDIES.items()}):
+    for path in study.build(workdirs, out, lambda config: studies.of_saved(config).report_section):
         print(f"wrote {path}")
 
 

@@ -21,8 +21,7 @@ def run_info(workdir: str) -> dict:
     saved = saved_config(workdir)
     c = saved["config"]
     return {"workdir": workdir, "run_id": saved["run_id"], "experiment": c["experiment"], "dataset": c["data"]["name"],
-            "nu": c["data"].get("nu"), "noise": c["data"]["noise"]["fraction"], "levels": c.get("imp", {}).get("levels"),
-            "kind": c["kind"] if "kind" in c else "imp"}  # config.json of runs from before config.kind: IMP runs
+            "nu": c["data"].get("nu"), "noise": c["data"]["noise"]["fraction"], "levels": c.get("imp", {}).get("levels")}
 
 
 def full_vs_best(main: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
@@ -153,10 +152,11 @@ def imp_section(wd: str, info: dict, df: pd.DataFrame, save) -> list[str]:
     return lines
 
 
-def build(workdirs: list[str], out: str, sections: dict) -> list[str]:
+def build(workdirs: list[str], out: str, section_of) -> list[str]:
     """Writes the figures and ``report.md`` into ``out``; returns the paths written.
 
-    sections: {study kind: section(workdir, info, config, df, save) → markdown lines} (``lottery.studies``)."""
+    section_of(saved config dict) → section(workdir, info, config, df, save) → markdown lines: the report section of
+    the run's study (``Study.report_section``)."""
     os.makedirs(out, exist_ok=True)
     written, lines, per_run = [], ["# Report", ""], []
 
@@ -168,8 +168,8 @@ def build(workdirs: list[str], out: str, sections: dict) -> list[str]:
         return name
 
     for wd in workdirs:
-        info = run_info(wd)
-        lines += sections[info["kind"]](wd, info, saved_config(wd)["config"], result_tables.load(wd), save)
+        info, config = run_info(wd), saved_config(wd)["config"]
+        lines += section_of(config)(wd, info, config, result_tables.load(wd), save)
         if "overparameterized" in info:
             per_run.append((info, info.pop("overparameterized")))
     if any(info["dataset"].startswith("gmm") for info, _ in per_run):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 
+import ml_collections
 import pandas as pd
 
 from lottery import validate
@@ -18,11 +19,12 @@ from lottery.report import study as study_report
 from lottery.store import files, result_tables, workdir as wd
 from lottery.store.checkpoints import BucketCheckpoints
 from lottery.studies import eval_sets, rows
-from lottery.studies.interface import Run, Study
+from lottery.studies.interface import PlannedBucket, Run, Study
 from lottery.studies.imp_levels import BRANCHES, BucketIMP, level_name, rewind_step
 from lottery.train import buckets as bucketing
 from lottery.train import order
 from lottery.train.state import Member
+from lottery.train.strategies import compacted
 from lottery.train.strategies.packed import packs
 from lottery.train.trainer import BucketTrainer
 
@@ -74,8 +76,49 @@ def bucket_trainer(config, spec, dataset, labels, members, backend=None) -> Buck
                          curve_every=order.steps_of(config.eval.every, per_epoch))
 
 
+def section() -> ml_collections.ConfigDict:
+    """The ``imp`` section at its defaults."""
+    p = ml_collections.ConfigDict()
+    p.levels = 0  # pruning levels after the dense level 0
+    p.fraction = 0.2  # of the surviving weights removed per level
+    p.rule = "clean"  # clean (remove exactly ⌈f·R⌉) | openlth (OpenLTH sparse_global, see prune/magnitude.py)
+    p.scope = "global"  # global | layerwise
+    p.ignore = ()  # layer names never pruned, e.g. ("dense_0",)
+    p.layer_rates = ()  # layerwise rate multipliers, e.g. ("dense_2=0.5",)
+    p.rewind = "init"  # init | Nep | Nit (late rewinding to epoch/iteration N)
+    p.branches = ()  # reinit, random_global, random_layerwise, finetune
+    # Train each pruned level on its live units only (dead hidden units dropped, population
+    # re-bucketed to smaller widths); exact up to float rounding, so only without weight decay.
+    p.compact = True
+    return p
+
+
+def run_epochs(c, steps_per_epoch: int, total: int) -> float:
+    """Epochs each member trains over a whole IMP run: level 0 (0 → T), levels 1…L (k → T), and per level ≥ 1 each
+    branch (reinit 0 → T, the others k → T)."""
+    k = rewind_step(c.imp.rewind, steps_per_epoch)
+    levels = int(c.imp.levels)
+    steps = total + levels * (total - k) + levels * sum(total if b == "reinit" else total - k for b in c.imp.branches)
+    return steps / steps_per_epoch
+
+
 class IMP(Study):
     kind = "imp"
+    extending_keys = ("imp.levels",)  # more levels extend a run, they do not change the rows it has
+    later_defaults = (("kind", "imp"),)  # runs from before config.kind were IMP runs: their ids stay the same
+
+    def sections(self) -> dict:
+        return {"imp": section()}
+
+    def plan(self, config, dataset, labels, backend):
+        spec = validate.model_spec(config)
+        for name, _, members in buckets(config, spec, labels.shape[0]):
+            trainer = bucket_trainer(config, spec, dataset, labels, members, backend)
+            what = f"level 0 + {config.imp.levels} levels" + (f" × (1 + {len(config.imp.branches)} branches)"
+                                                               if config.imp.branches else "")
+            yield PlannedBucket(self.kind, name, spec, trainer, run_epochs(config, trainer.steps_per_epoch,
+                                                                           trainer.total_steps), what,
+                                bool(config.imp.levels) and compacted.applies(trainer, config.imp.compact))
 
     def check(self, c) -> None:
         spec = validate.common(c)

@@ -1,23 +1,29 @@
 """The interface every study kind implements, and the run it is handed.
 
 A study kind (``config.kind``) is one module of :mod:`lottery.studies` with a :class:`Study` subclass, listed in
-``lottery.studies.STUDIES``. ``lottery.run`` checks the shared config sections, asks the study to check its own,
-loads the data, and hands the study a :class:`Run`; the study trains, writes its parts through ``lottery.store``,
-merges them into the results table and reports.
+``lottery.studies.STUDIES``. The study owns everything about its kind: its config sections and their defaults (which
+are also the schema ``lottery.run`` checks a config against), what its run id leaves out or adds, the buckets it
+will train (for ``lottery.plan``), how it runs, merges and reports. ``lottery.run`` checks the config, loads the
+data, and hands the study a :class:`Run`; the study trains, writes its parts through ``lottery.store``, merges them
+into the results table and reports.
 """
 from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
+
+import ml_collections
 
 import jax
 import jax.numpy as jnp
 import pandas as pd
 
-from lottery import validate
+from lottery import configs, validate
 from lottery.data import noise
+from lottery.errors import ConfigError
 from lottery.progress import Progress
+from lottery.store import runid
 
 NOISE_STREAM = 0x0E
 
@@ -65,10 +71,61 @@ class Run:
         return Progress(f"  {label}", "steps").update
 
 
+@dataclasses.dataclass(frozen=True)
+class PlannedBucket:
+    """One bucket a run would train, as ``lottery.plan`` sees it: the trainer built for it (never run), the epochs each
+    member trains over the whole run, what those epochs are, and whether levels ≥ 1 train compacted."""
+
+    study: str
+    bucket: str
+    spec: Any
+    trainer: Any
+    epochs: float
+    counted: str
+    compacted: bool
+
+
 class Study(abc.ABC):
-    """One kind of study. ``kind`` is its ``config.kind``; the methods are called in this order by ``lottery.run``."""
+    """One kind of study. ``kind`` is its ``config.kind``; ``lottery.run`` calls :meth:`check`, :meth:`models`,
+    :meth:`prepare`, :meth:`check_data`, :meth:`run`, :meth:`merge` and :meth:`report` in this order."""
 
     kind: str
+    # Run ids (lottery.store.runid): this kind's fields that do not change its results; fields that extend a finished
+    # run without changing the rows it has (left out of the run id too, but every job of a sweep must agree on them);
+    # fields added after runs of this kind existed, left out at the value those runs had; and the number of the
+    # kind's procedure when it changed after runs existed (hashed in, so a workdir of the old procedure is refused).
+    non_result_keys: tuple[str, ...] = ()
+    extending_keys: tuple[str, ...] = ()
+    later_defaults: tuple[tuple[str, Any], ...] = ()
+    procedure: int | None = None
+
+    @abc.abstractmethod
+    def sections(self) -> dict[str, ml_collections.ConfigDict]:
+        """This kind's own config sections at their defaults ({name: section})."""
+
+    def defaults(self) -> ml_collections.ConfigDict:
+        """The default config of this kind: the shared sections (``configs.base()``), ``kind`` and :meth:`sections`.
+        Experiment files start from it, and ``lottery.run`` checks every config of the kind against it (its
+        schema: every field present, nothing else, values of the same types)."""
+        c = configs.base()
+        c.kind = self.kind
+        for name, section in self.sections().items():
+            c[name] = section
+        return c
+
+    def run_id(self, config_dict: dict) -> str:
+        """The run id of a config of this kind (``lottery.store.runid``, with this kind's keys and procedure)."""
+        return runid.run_id(config_dict, self.non_result_keys + self.extending_keys, dict(self.later_defaults),
+                            self.procedure)
+
+    def local_keys(self) -> tuple[str, ...]:
+        """Fields the jobs of one sweep may set differently (where each reads its data, what does not touch results)."""
+        return runid.NON_RESULT_KEYS + self.non_result_keys
+
+    def plan(self, config, dataset, labels, backend: str) -> Iterator[PlannedBucket]:
+        """Every bucket a run of ``config`` would train, its trainer built for ``backend`` on the stand-in ``dataset``
+        and ``labels`` [L, N] (nothing is trained): what ``lottery.plan`` costs."""
+        raise ConfigError("kind", f"{self.kind} runs cannot be planned: its study defines no plan")
 
     @abc.abstractmethod
     def check(self, config) -> None:

@@ -5,19 +5,74 @@ from __future__ import annotations
 
 import time
 
+import ml_collections
 import pandas as pd
 
-from lottery import validate
+from lottery import configs, validate
 from lottery.errors import ConfigError
 from lottery.prune import magnitude, methods, taylor
 from lottery.report import prune_methods_section
 from lottery.store import result_tables, workdir as wd
 from lottery.store.checkpoints import BucketCheckpoints
 from lottery.studies import rows
-from lottery.studies.interface import Run, Study
+from lottery.studies import method_populations
+from lottery.studies.interface import PlannedBucket, Run, Study
 from lottery.studies.method_populations import BRANCH, KEYS, MethodPopulations
 
 DATA_BATCHES = (("snip", "snip_batches"), ("taylor1", "taylor_batches"), ("taylor2", "taylor_batches"))
+# 2: matched training budgets — the dense reference fine-tuned like the pruned models, SNIP's sparse nets trained
+# train.epochs after pruning (lottery.studies.method_populations). Hashed into run ids: earlier workdirs are refused.
+PROCEDURE = 2
+
+
+def section(epochs: int = 60) -> ml_collections.ConfigDict:
+    """The ``prune_methods`` section at its defaults; ``epochs``: the dense training's ``train.epochs``, which the
+    learned methods' score training must equal."""
+    p = ml_collections.ConfigDict()
+    p.methods = ("random", "magnitude", "snip", "taylor1", "taylor2", "biprop", "edge_popup")
+    p.ratios = tuple(round(0.1 * i, 1) for i in range(10))  # fraction of the alive weights removed, in [0, 1)
+    p.scope = "global"  # global | layerwise ranking of the scores
+    p.ignore = ()  # layers never pruned (biprop keeps them real and frozen)
+    p.retrain_epochs = 10  # fine-tuning of the survivors (0: pruned rows only)
+    p.retrain_lr = 0.0  # the fine-tuning learning rate (0: optimizer.lr, on optimizer.schedule)
+    p.snip_batches = 1  # minibatches of SNIP's gradient at initialisation
+    p.taylor_batches = 10  # minibatches accumulated by taylor1 / taylor2
+    p.hessian = "hutchinson"  # taylor2's diagonal Hessian: hutchinson | exact (P products per batch: tiny nets only)
+    p.hutchinson_samples = 8
+    # biprop / edge-popup score training: in place of the weights' dense epochs, so it must equal train.epochs (every
+    # model of the comparison has the same budget: lottery.studies.method_populations)
+    p.score_epochs = epochs
+    # the multi-prize-ticket recipe: SGD, momentum 0.9, cosine, weight decay 5e-4
+    p.score_optimizer = configs.optimizer_section(momentum=0.9, schedule="cosine", weight_decay=5e-4)
+    return p
+
+
+def defaults_of(study: Study) -> ml_collections.ConfigDict:
+    """The shared sections with study B's recipe (docs/science.md §7: 3 seeds, 60 epochs of batch 128) and the kind's
+    own sections: the defaults of the pruning-method and robustness kinds."""
+    c = Study.defaults(study)
+    c.train.seeds = (0, 1, 2)
+    c.train.epochs = 60
+    c.train.batch_size = 128
+    return c
+
+
+def plan_buckets(kind: str, arch, dataset, labels, backend, label: str = ""):
+    """The two buckets of one pruning-method experiment ``arch`` (a config with a ``prune_methods`` section): the
+    dense models (trained, then fine-tuned as the reference) and the method population (every method × ratio)."""
+    spec = validate.model_spec(arch)
+    dense, population = method_populations.trainers(arch, spec, dataset, labels, backend)
+    p = arch.prune_methods
+    prefix = f"{label} " if label else ""
+    yield PlannedBucket(kind, prefix + "dense", spec, dense, float(int(arch.train.epochs) + int(p.retrain_epochs)),
+                        "dense training + the reference's fine-tuning", False)
+    epochs = sum(method_populations.population_epochs(p, arch.train.epochs, m) for m in p.methods)
+    learned = [m for m in p.methods if methods.get(m).learned]
+    after = [m for m in p.methods if method_populations.trains_after_pruning(m)]
+    what = f"{len(p.methods)} methods × {p.retrain_epochs} fine-tuning epochs" + (
+        f" + {len(learned)} learned × {p.score_epochs} score epochs" if learned else "") + (
+        f" + {len(after)} pruned at init × {arch.train.epochs} training epochs" if after else "")
+    yield PlannedBucket(kind, prefix + "methods", spec, population, float(epochs), what, False)
 
 
 def check_section(c, spec) -> None:
@@ -88,6 +143,16 @@ def check_data(c, dataset) -> None:
 
 class PruneMethods(Study):
     kind = "prune_methods"
+    procedure = PROCEDURE
+
+    def sections(self) -> dict:
+        return {"prune_methods": section()}
+
+    def defaults(self) -> ml_collections.ConfigDict:
+        return defaults_of(self)
+
+    def plan(self, config, dataset, labels, backend):
+        yield from plan_buckets(self.kind, config, dataset, labels, backend)
 
     def check(self, c) -> None:
         check_section(c, validate.common(c))

@@ -10,6 +10,7 @@ import os
 import time
 
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pandas as pd
 
@@ -90,8 +91,42 @@ def check_section(c) -> None:
         raise ConfigError("data.name", f"the robustness study corrupts images; {c.data.name} gives vectors")
 
 
+def section() -> ml_collections.ConfigDict:
+    """The ``robustness`` section at its defaults (MNIST-C's set: the 19 CIFAR-10-C types and MNIST-C's own 9)."""
+    r = ml_collections.ConfigDict()
+    r.architectures = ("lenet5:1",)  # "model:width", each with the whole method × ratio grid
+    r.corruptions = corruptions.ALL  # corruptions.CIFAR_C: the 19 types of CIFAR-10-C
+    r.severities = (1, 2, 3, 4, 5)
+    r.seed = 0  # the corruptions' random draws
+    r.train_examples = 0  # the first n training examples (0: all)
+    r.test_examples = 0  # the first n test examples, clean and corrupted, analysed per sample (0: all)
+    r.geometry_severity = 3  # the corrupted sets kept per sample (samples table, embedding, dashboard); 0: clean only
+    r.occlusion_samples = 8  # occlusion maps of the first n test examples, every model (-1: every analysed one)
+    r.occlusion_patch = 4
+    r.occlusion_stride = 2
+    r.umap_seed = 0
+    r.random_dims = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)
+    r.dimension_widths = (1, 2, 4, 8)  # LeNet-5 widths of the curse-of-dimensionality check (feature width 84·W)
+    r.report_ratio = 0.5  # the prune ratio of the report's correlation tables
+    return r
+
+
 class Robustness(Study):
     kind = "robustness"
+    non_result_keys = ("robustness.report_ratio",)  # which ratio the report tabulates
+    procedure = prune_methods.PROCEDURE  # the pruning-method procedure of every architecture
+
+    def sections(self) -> dict:
+        p = prune_methods.section()
+        p.methods = ("random", "magnitude", "snip", "taylor1", "biprop", "edge_popup")
+        return {"prune_methods": p, "robustness": section()}
+
+    def defaults(self) -> ml_collections.ConfigDict:
+        return prune_methods.defaults_of(self)
+
+    def plan(self, config, dataset, labels, backend):
+        for label, arch in architecture_configs(config):
+            yield from prune_methods.plan_buckets(self.kind, arch, dataset, labels, backend, label)
 
     def check(self, c) -> None:
         check_section(c)

@@ -10,12 +10,26 @@ import json
 import ml_collections
 
 from lottery.errors import ConfigError
-from lottery.store import manifest, runid
+from lottery.store import manifest
 
 VERSION = 1
-# Settings that may differ between the jobs of one sweep (where each host reads its data) or do not
-# touch the results; imp.levels does change what a finished unit holds, so it must match.
-LOCAL_KEYS = tuple(k for k in runid.NON_RESULT_KEYS if k != "imp.levels")
+
+
+def _local_keys(config_dict: dict) -> tuple[str, ...]:
+    """Settings that may differ between the jobs of one sweep (where each host reads its data) or do not touch the
+    results (``Study.local_keys``); those that extend a run (e.g. IMP's levels) change what a finished unit holds, so
+    they must match."""
+    from lottery import api
+
+    return api.study_of(config_dict).local_keys()
+
+
+def _unswept_keys(config: ml_collections.ConfigDict) -> tuple[str, ...]:
+    """Settings a grid must not sweep: those left out of the run id, whose grid points would repeat one run."""
+    from lottery import api
+
+    study = api.study_of(config)
+    return study.local_keys() + study.extending_keys
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,9 +99,10 @@ def _flat(d: dict, prefix: str = "") -> dict:
 
 
 def comparable(config_dict: dict) -> dict:
-    """{dotted field: value} of a config without the LOCAL_KEYS (tuples as lists)."""
+    """{dotted field: value} of a config without the settings its jobs may set differently (tuples as lists)."""
     flat = _flat(_plain(config_dict))
-    return {k: v for k, v in flat.items() if not any(k == p or k.startswith(p + ".") for p in LOCAL_KEYS)}
+    local = _local_keys(config_dict)
+    return {k: v for k, v in flat.items() if not any(k == p or k.startswith(p + ".") for p in local)}
 
 
 def _points(configs_or_grid) -> tuple[str, dict, list[tuple[dict, ml_collections.ConfigDict]]]:
@@ -95,8 +110,9 @@ def _points(configs_or_grid) -> tuple[str, dict, list[tuple[dict, ml_collections
     fields whose values differ between the configs, with their value per config."""
     if isinstance(configs_or_grid, Grid):
         axes = {}
+        unswept = _unswept_keys(configs_or_grid.base)
         for field, values in configs_or_grid.axes.items():
-            if any(field == p or field.startswith(p + ".") for p in runid.NON_RESULT_KEYS):
+            if any(field == p or field.startswith(p + ".") for p in unswept):
                 raise ConfigError(field, "does not change results, so its grid points would repeat one run; "
                                          "sweep a field that changes results")
             values = list(values) if isinstance(values, (list, tuple, range)) else [values]
@@ -156,7 +172,7 @@ def units(configs_or_grid, seeds_per_unit: int | None = None) -> tuple[str, dict
                 api.check(c)
             except ConfigError as e:
                 raise ConfigError(e.field, f"{e.message} (sweep unit {uid}, {values or 'no swept fields'})") from None
-            rid = runid.run_id(c.to_dict())
+            rid = api.run_id(c)
             if rid in seen:
                 raise ConfigError("configs", f"units {seen[rid]} and {uid} are the same run {rid} "
                                              f"(their rows would be duplicated); remove one")
