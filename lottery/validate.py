@@ -226,7 +226,7 @@ def _same_type(value, reference) -> bool:
 
 
 def against_schema(c, reference, prefix: str = "") -> None:
-    """Every section and field of ``reference`` (a ConfigDict, see ``configs.schema``) is in ``c`` with a value of
+    """Every section and field of ``reference`` (a ConfigDict, a study kind's defaults, ``Study.defaults``) is in ``c`` with a value of
     its type, and ``c`` has nothing else: ConfigError naming the field (with a "did you mean" for a misspelling)."""
     if not hasattr(c, "keys"):
         raise ConfigError(prefix.rstrip(".") or "config", f"must be a section (a ConfigDict or a dict), got {c!r}")

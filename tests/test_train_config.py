@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from lottery import configs, studies
+from lottery import api, configs, studies
 from lottery.store import runid
 from lottery.train import buckets, optim
 
@@ -44,10 +44,10 @@ def test_run_id_ignores_settings_that_do_not_change_results():
     b.data.data_dir = "/elsewhere"
     b.data.tfds_data_dir = "/prepared"
     b.imp.levels = 40  # more levels extend a run
-    assert runid.run_id(a.to_dict()) == runid.run_id(b.to_dict())
+    assert api.run_id(a) == api.run_id(b)
     # The experiment name is in every row and the evaluation batch changes float summation order.
     for key, value in (("experiment", "renamed"), ("train.eval_batch_size", 7), ("train.epochs", 3)):
         c = studies.defaults("imp")
         section, _, name = key.rpartition(".")
         setattr(c[section] if section else c, name, value)
-        assert runid.run_id(a.to_dict()) != runid.run_id(c.to_dict()), key
+        assert api.run_id(a) != api.run_id(c), key

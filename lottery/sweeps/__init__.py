@@ -19,8 +19,8 @@ own run id, lock and per-level checkpoints), so a unit taken over after a crash 
 last finished level. Units and the manifest record: :mod:`lottery.sweeps.grid`; the job loop:
 :mod:`lottery.sweeps.jobs`; claims, heartbeats and done markers: :mod:`lottery.store.manifest`.
 """
-from lottery.sweeps.grid import LOCAL_KEYS, VERSION, Grid, Unit, check_same, comparable, prepare, units
+from lottery.sweeps.grid import VERSION, Grid, Unit, check_same, comparable, prepare, units
 from lottery.sweeps.jobs import DEFAULT_TIMEOUT, check_timeout, drain, status, sweep
 
-__all__ = ["DEFAULT_TIMEOUT", "LOCAL_KEYS", "VERSION", "Grid", "Unit", "check_same", "check_timeout", "comparable",
+__all__ = ["DEFAULT_TIMEOUT", "VERSION", "Grid", "Unit", "check_same", "check_timeout", "comparable",
            "drain", "prepare", "status", "sweep", "units"]
