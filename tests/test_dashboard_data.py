@@ -369,6 +369,30 @@ def test_occlusion_maps_and_image(analysis):
     assert pixels.rgb.iloc[30] == "#%02x%02x%02x" % ((int(img[1, 2, 0]),) * 3)
 
 
+def test_the_store_readers_read_the_files_as_written(analysis):
+    """What the dashboard reads through lottery.store (config.json, the analysis tables, the images) is what json,
+    pandas and numpy read from the files at the paths the workdir layout names."""
+    from lottery.store import analysis as store
+    from lottery.store import workdir as wd
+
+    w = str(analysis.workdir)
+    assert wd.read_config(w) == json.loads((analysis.workdir / "config.json").read_text())
+    direct = pd.read_parquet(analysis.workdir / "analysis" / "occlusion.parquet")
+    assert store.table_columns(w, "occlusion") == list(direct.columns)
+    got = store.read_table(w, "occlusion", columns=["sample", "measure"], filters=[("sample", "==", 2)])
+    want = direct.loc[direct["sample"] == 2, ["sample", "measure"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want)
+    samples = store.read_table(w, "samples", categorical=True)
+    assert isinstance(samples["eval_set"].dtype, pd.CategoricalDtype)
+    direct = pd.read_parquet(analysis.workdir / "analysis" / "samples.parquet")
+    pd.testing.assert_frame_equal(samples.astype({c: direct[c].dtype for c in samples.select_dtypes("category")}), direct)
+    clean = np.load(analysis.workdir / "analysis" / "corrupted" / "clean-0.npy")
+    assert np.array_equal(store.eval_set_images(w, "clean"), clean)
+    assert store.eval_set_images_path(w, "fog-3") == store.corrupted_path(w, "fog", 3) == str(
+        analysis.workdir / "analysis" / "corrupted" / "fog-3.npy")
+    assert store.eval_set_images(w, "no_such_set-9") is None
+
+
 def test_endpoints_answer_json(analysis):
     e = Endpoints(analysis)
     for name, q in e.defaults().items():
