@@ -146,9 +146,9 @@ def pick(models, architecture, method, ratio):
 
 def worst_eval_set(workdir: Path, a, b, eval_sets):
     """The corruption eval set (of the dashboard's) on which B loses most accuracy against A."""
-    import pandas as pd
+    from lottery.store import analysis as store
 
-    ev = pd.read_parquet(workdir / "analysis" / "evaluation.parquet")
+    ev = store.load(str(workdir), "evaluation")
     ev = ev[ev["eval_set"].isin([e for e in eval_sets if e != "clean"])]
     acc = {m["method"]: ev[(ev["architecture"] == m["architecture"]) & (ev["method"] == m["method"])
                            & ((ev["ratio"] - m["ratio"]).abs() < 1e-6)].groupby("eval_set")["accuracy"].mean() for m in (a, b)}

@@ -47,7 +47,7 @@ def outputs():
         x = natural(shape)
         for name in C.ALL:
             for s in C.SEVERITIES:
-                res[sname, name, s] = C.corrupt(x, name, s, jax.random.key(0))
+                res[sname, name, s] = C.corrupt_images(x, name, s, jax.random.key(0))
     return res
 
 
@@ -67,7 +67,7 @@ def test_float32_matches_uint8(outputs, sname):
     xf = jnp.asarray(x, jnp.float32) / 255
     for name in C.ALL:
         s = 3
-        y = C.corrupt(xf, name, s, jax.random.key(0))
+        y = C.corrupt_images(xf, name, s, jax.random.key(0))
         assert isinstance(y, jax.Array) and y.shape == x.shape and y.dtype == jnp.float32, name
         assert float(y.min()) >= 0 and float(y.max()) <= 1, name
         diff = np.abs(np.round(np.asarray(y) * 255) - outputs[sname, name, s].astype(float))
@@ -77,18 +77,18 @@ def test_float32_matches_uint8(outputs, sname):
 def test_deterministic_and_keys_matter(outputs):
     x = natural(SHAPES["rgb32"])
     for name in C.ALL:
-        again = C.corrupt(x, name, 3, jax.random.key(0))
+        again = C.corrupt_images(x, name, 3, jax.random.key(0))
         assert np.array_equal(again, outputs["rgb32", name, 3]), name
         if name in RANDOM:  # shear/rotate draw only a sign per image: try a few keys
-            assert any(not np.array_equal(C.corrupt(x, name, 3, jax.random.key(k)), again) for k in (1, 2, 3)), name
+            assert any(not np.array_equal(C.corrupt_images(x, name, 3, jax.random.key(k)), again) for k in (1, 2, 3)), name
 
 
 def test_images_get_independent_noise():
     x = np.repeat(natural(SHAPES["gray28"], n=1), N, axis=0)
-    y = C.corrupt(x, "gaussian_noise", 3, jax.random.key(0))
+    y = C.corrupt_images(x, "gaussian_noise", 3, jax.random.key(0))
     assert not np.array_equal(y[0], y[1])
     # image i's corruption does not depend on the rest of the batch
-    z = C.corrupt(np.concatenate([x[:1], natural(SHAPES["gray28"], seed=5, n=N - 1)]), "gaussian_noise", 3,
+    z = C.corrupt_images(np.concatenate([x[:1], natural(SHAPES["gray28"], seed=5, n=N - 1)]), "gaussian_noise", 3,
                   jax.random.key(0))
     assert np.array_equal(y[0], z[0])
 
@@ -126,7 +126,7 @@ def test_severity_monotone(outputs, sname):
         for s in C.SEVERITIES:
             ys = [outputs[sname, name, s]]
             if name in RANDOM:
-                ys += [C.corrupt(x.astype(np.uint8), name, s, jax.random.key(k)) for k in (1, 2)]
+                ys += [C.corrupt_images(x.astype(np.uint8), name, s, jax.random.key(k)) for k in (1, 2)]
             d.append(np.mean([distance(x, y, name) for y in ys]))
         tol = 0.02 * max(d)
         if name == "glass_blur":
@@ -266,17 +266,17 @@ def one_line(excinfo, *words):
 def test_bad_inputs_are_one_line_value_errors():
     x = natural((28, 28, 1), n=1)
     with pytest.raises(ValueError) as e:
-        C.corrupt(x, "fgsm", 1, jax.random.key(0))
+        C.corrupt_images(x, "fgsm", 1, jax.random.key(0))
     one_line(e, "corruption", "unknown 'fgsm'", "allowed: gaussian_noise")
     for s in (0, 6):
         with pytest.raises(ValueError) as e:
-            C.corrupt(x, "fog", s, jax.random.key(0))
+            C.corrupt_images(x, "fog", s, jax.random.key(0))
         one_line(e, "severity", f"{s} is outside 1–5")
     with pytest.raises(ValueError) as e:
-        C.corrupt(x[0], "fog", 1, jax.random.key(0))
+        C.corrupt_images(x[0], "fog", 1, jax.random.key(0))
     one_line(e, "images")
     with pytest.raises(ValueError) as e:
-        C.corrupt(x.astype(np.int64), "fog", 1, jax.random.key(0))
+        C.corrupt_images(x.astype(np.int64), "fog", 1, jax.random.key(0))
     one_line(e, "images", "int64")
 
 

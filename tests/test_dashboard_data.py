@@ -26,13 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory):
+def analysis(tmp_path_factory):
     return loading.load(write_workdir(tmp_path_factory.mktemp("dash") / "run"))
 
 
-def test_whole_table_is_the_mean_over_severities_and_seeds(study):
-    table = accuracy_table.whole_table(study.evaluation).set_index(["architecture", "method", "ratio", "column"])["accuracy"]
-    ev = study.evaluation
+def test_whole_table_is_the_mean_over_severities_and_seeds(analysis):
+    table = accuracy_table.whole_table(analysis.evaluation).set_index(["architecture", "method", "ratio", "column"])["accuracy"]
+    ev = analysis.evaluation
     rows = ev[(ev.architecture == "fcn-w2") & (ev.method == "snip") & (ev.ratio == 0.8) & (ev.corruption == "fog")]
     assert len(rows) == 3
     assert table[("fcn-w2", "snip", 0.8, "fog")] == pytest.approx(rows.accuracy.mean())
@@ -40,12 +40,12 @@ def test_whole_table_is_the_mean_over_severities_and_seeds(study):
     assert table[("lenet5-w1", "dense", 0.0, "clean")] == pytest.approx(clean.accuracy.iloc[0])
 
 
-def test_selection_accuracy_and_gain_loss_by_hand(study):
+def test_selection_accuracy_and_gain_loss_by_hand(analysis):
     selection = [3, 17, 17, 40, 41, 99, 150, 199, 5000]  # a repeat and an unknown id are ignored
-    table = accuracy_table.selection_table(study.models, study.sample_ids, study.matrices, selection)
+    table = accuracy_table.selection_table(analysis.models, analysis.sample_ids, analysis.matrices, selection)
     table = table.set_index(["architecture", "method", "ratio", "column"])
     chosen = {3, 17, 40, 41, 99, 150, 199}
-    sc, sa = study.scores, study.samples
+    sc, sa = analysis.scores, analysis.samples
     for arch, method, ratio in [("fcn-w2", "random", 0.95), ("lenet5-w1", "dense", 0.0)]:
         m = sc[(sc.architecture == arch) & (sc.method == method) & (sc.ratio == ratio)]
         for c in ("gaussian_noise", "rotate"):
@@ -58,8 +58,8 @@ def test_selection_accuracy_and_gain_loss_by_hand(study):
         sel = np.mean([bool(v) for s, v in zip(clean["sample"], clean["correct"]) if s in chosen])
         assert table.loc[(arch, method, ratio, "clean")].accuracy == pytest.approx(sel, abs=1e-6)
     # On all samples the scores route equals evaluation.parquet's mean over severities.
-    everything = accuracy_table.selection_table(study.models, study.sample_ids, study.matrices, study.sample_ids)
-    whole = accuracy_table.whole_table(study.evaluation).merge(everything, on=["architecture", "method", "ratio", "column"])
+    everything = accuracy_table.selection_table(analysis.models, analysis.sample_ids, analysis.matrices, analysis.sample_ids)
+    whole = accuracy_table.whole_table(analysis.evaluation).merge(everything, on=["architecture", "method", "ratio", "column"])
     np.testing.assert_allclose(whole.accuracy_x, whole.accuracy_y, atol=1e-6)
     np.testing.assert_allclose(everything.delta, 0, atol=1e-6)
 
@@ -80,26 +80,26 @@ def test_table_cells_colours_and_dense_rule():
     assert dense.change.iloc[0] == "gain" and dense.row.iloc[0] == "a · m"
 
 
-def test_table_marks_one_per_model_and_ratio_by_hand(study):
+def test_table_marks_one_per_model_and_ratio_by_hand(analysis):
     """The fixture's table: 6 rows × 4 columns (clean + 3 families) × 4 ratios bars (0 included) and one
     unpruned rule per cell, each value the hand mean over evaluation rows."""
-    columns = accuracy_table.table_columns(study.corruptions)
+    columns = accuracy_table.table_columns(analysis.corruptions)
     assert [c["key"] for c in columns] == ["clean", "noise", "weather", "geometric"]
-    cells = accuracy_table.table_cells(accuracy_table.group_columns(accuracy_table.whole_table(study.evaluation), columns), study.methods, study.models)
+    cells = accuracy_table.table_cells(accuracy_table.group_columns(accuracy_table.whole_table(analysis.evaluation), columns), analysis.methods, analysis.models)
     bars, dense = cells[cells.kind == "bar"], cells[cells.kind == "dense"]
     assert len(bars) == 6 * 4 * 4 and len(dense) == 6 * 4
     assert not bars.duplicated(["row", "column", "ratio"]).any() and not dense.duplicated(["row", "column"]).any()
-    ev = study.evaluation
+    ev = analysis.evaluation
     for (arch, method, ratio, corruption, key) in [("fcn-w2", "snip", 0.0, "fog", "weather"),
                                                    ("lenet5-w1", "random", 0.8, "rotate", "geometric")]:
         want = ev[(ev.architecture == arch) & (ev.method == method) & (ev.ratio == ratio) & (ev.corruption == corruption)]
         got = bars[(bars.architecture == arch) & (bars.method == method) & (bars.ratio == ratio) & (bars.column_key == key)]
         assert len(got) == 1 and got.accuracy.iloc[0] == pytest.approx(want.accuracy.mean())
-        model = study.models.loc[got.model_id.iloc[0]]
+        model = analysis.models.loc[got.model_id.iloc[0]]
         assert (model.architecture, model.method, model.ratio) == (arch, method, ratio)
     clean = ev[(ev.architecture == "fcn-w2") & (ev.method == "dense") & (ev.eval_set == "clean")].accuracy.iloc[0]
     rule = dense[(dense.row == "fcn-w2 · magnitude") & (dense.column_key == "clean")]
-    assert rule.accuracy.iloc[0] == pytest.approx(clean) and study.models.loc[rule.model_id.iloc[0]].method == "dense"
+    assert rule.accuracy.iloc[0] == pytest.approx(clean) and analysis.models.loc[rule.model_id.iloc[0]].method == "dense"
 
 
 REAL_CORRUPTIONS = ["gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "defocus_blur", "glass_blur",
@@ -153,9 +153,9 @@ def test_table_fits_1600_px_at_29_columns_and_11_ratios():
     assert all(w <= 1600 for w in widths), widths
 
 
-def test_delta_categories_and_local_frame(study):
+def test_delta_categories_and_local_frame(analysis):
     assert list(sample_frames.delta_category([1, 1, 0, 0], [1, 0, 1, 0])) == list(sample_frames.CATEGORIES)
-    a, b = study.model_samples(3, "fog-3"), study.model_samples(7, "fog-3")
+    a, b = analysis.model_samples(3, "fog-3"), analysis.model_samples(7, "fog-3")
     frame = sample_frames.local_frame(a, b).set_index("sample")
     for s in (0, 57, 199):
         ra, rb = a[a["sample"] == s].iloc[0], b[b["sample"] == s].iloc[0]
@@ -167,14 +167,14 @@ def test_delta_categories_and_local_frame(study):
     assert acc.loc[4, "accuracy_b"] == pytest.approx(b[b.label == 4].correct.mean())
 
 
-def test_brush_and_axes_selection_by_hand(study):
-    a = study.model_samples(2, "clean")
+def test_brush_and_axes_selection_by_hand(analysis):
+    a = analysis.model_samples(2, "clean")
     frame = sample_frames.local_frame(a)
     got = sample_frames.brush_select(frame, {1: {"x": [60, 20], "y": [0, 8]}, 4: {"x": [30, 50]}})
     want = sorted(int(r.sample) for r in a.itertuples()
                   if (r.label == 1 and 20 <= r.angle_own <= 60 and 0 <= r.length <= 8) or (r.label == 4 and 30 <= r.angle_own <= 50))
     assert list(got) == want and want
-    b = study.model_samples(5, "rotate-3")
+    b = analysis.model_samples(5, "rotate-3")
     got = sample_frames.axes_select([a, b], [2, 3], 75.0, 105.0)
     want = sorted({int(r.sample) for f in (a, b) for r in f.itertuples() if 75 <= r.angle_2 <= 105 and 75 <= r.angle_3 <= 105})
     assert list(got) == want and want
@@ -211,13 +211,13 @@ def test_polyline_segments_by_hand():
     assert len(sample_frames.polyline_segments(frame, ["angle_3"])) == 0  # one axis: no segment
 
 
-def test_spanning_trees_are_the_engines_edges_drawn_on_the_layout(study):
+def test_spanning_trees_are_the_engines_edges_drawn_on_the_layout(analysis):
     """The view draws embedding_edges (a tree per eval set, computed by the engine) between the points' 2-D
     positions; it computes no tree of its own. Each line joins two points of its set, with the edge's distance."""
     import pyarrow.parquet as pq
 
-    edges = pq.read_table(study.workdir / "analysis" / "embedding_edges.parquet").to_pandas()
-    points, lines = spanning_tree.embedding(study.points, study.edges, None)
+    edges = pq.read_table(analysis.workdir / "analysis" / "embedding_edges.parquet").to_pandas()
+    points, lines = spanning_tree.embedding(analysis.points, analysis.edges, None)
     sets = sorted(set(points.eval_set))
     assert len(sets) == 4 and len(lines) == len(edges) == len(points) - len(sets)
     xy = points.set_index("point")[["x", "y"]]
@@ -228,19 +228,19 @@ def test_spanning_trees_are_the_engines_edges_drawn_on_the_layout(study):
         ends = {tuple(p) for p in xy[points.set_index("point").eval_set == name].to_numpy().round(9)}
         assert all((round(r.x, 9), round(r.y, 9)) in ends and (round(r.x2, 9), round(r.y2, 9)) in ends
                    for r in mine.itertuples())
-    one, one_lines = spanning_tree.embedding(study.points, study.edges, "fog-3")
+    one, one_lines = spanning_tree.embedding(analysis.points, analysis.edges, "fog-3")
     assert set(one.eval_set) == {"fog-3"} and len(one) == 26 and len(one_lines) == 25
     assert set(one_lines.eval_set) == {"fog-3"}
 
 
-def test_class_names_ranking_and_shown_classes(study):
+def test_class_names_ranking_and_shown_classes(analysis):
     cfg = {"config": {"data": {"name": "fashion_mnist"}}}
     assert loading.class_names(cfg, 10)[6] == "Shirt" and loading.class_names(cfg, 3) == ["T-shirt/top", "Trouser", "Pullover"]
     assert loading.class_names({"config": {"data": {"name": "cifar100"}}}, 100)[99] == "worm"
     coarse = loading.class_names({"config": {"data": {"name": "cifar100", "label_kind": "coarse"}}}, 20)
     assert len(set(coarse)) == 20 and coarse[0] == "aquatic_mammals" and coarse[19] == "vehicles_2"
     assert loading.class_names({}, 2) == ["class 0", "class 1"]
-    a, b = study.model_samples(3, "clean"), study.model_samples(9, "clean")
+    a, b = analysis.model_samples(3, "clean"), analysis.model_samples(9, "clean")
     for by in class_ranking.RANKINGS_TWO:
         ranking = class_ranking.class_ranking(a, b, by).set_index("label")
         for k in (0, 7):
@@ -286,8 +286,8 @@ def test_many_classes_draw_only_the_top_k(tmp_path, n_classes):
         assert titles[0] == "class 7"
 
 
-def test_spec_only_when_the_structure_changes(study):
-    e = Endpoints(study)
+def test_spec_only_when_the_structure_changes(analysis):
+    e = Endpoints(analysis)
     first = e.answer("table", {"samples": None})
     again = e.answer("table", {"samples": [1, 2, 3], "structure": first["structure"]})
     assert "spec" in first and "spec" not in again and again["structure"] == first["structure"]
@@ -316,13 +316,13 @@ def test_spec_only_when_the_structure_changes(study):
     assert (lines.slot2 == lines.slot + 1).all()
 
 
-def test_attribution_values_are_the_unoccluded_rows(study):
-    e = Endpoints(study)
+def test_attribution_values_are_the_unoccluded_rows(analysis):
+    e = Endpoints(analysis)
     r = e.answer("attribution", {"sample": 1, "models": [4, 0, 9]})
-    assert [v["model"] for v in r["values"]] == [study.models.loc[i, "label"] for i in (4, 0, 9)]
-    sa = study.samples
+    assert [v["model"] for v in r["values"]] == [analysis.models.loc[i, "label"] for i in (4, 0, 9)]
+    sa = analysis.samples
     for v, i in zip(r["values"], (4, 0, 9)):
-        m = study.models.loc[i]
+        m = analysis.models.loc[i]
         row = sa[(sa.architecture == m.architecture) & (sa.method == m.method) & (sa.ratio == m.ratio)
                  & (sa.eval_set == "clean") & (sa["sample"] == 1)].iloc[0]
         assert v["margin"] == pytest.approx(float(row.margin), abs=1e-4) and v["pred"] == str(int(row.pred))
@@ -350,27 +350,51 @@ def test_concurrent_requests_match_sequential_answers(tmp_path):
         server.server_close()
 
 
-def test_occlusion_maps_and_image(study):
-    assert study.occlusion_samples == [0, 1, 2]
-    occ = study.occlusion(1)  # only that sample's row group is read
-    assert set(occ["sample"]) == {1} and len(occ) == len(study.models) * 4
-    maps = attribution.occlusion_maps(occ, study.models, 1, [0, 4])
+def test_occlusion_maps_and_image(analysis):
+    assert analysis.occlusion_samples == [0, 1, 2]
+    occ = analysis.occlusion(1)  # only that sample's row group is read
+    assert set(occ["sample"]) == {1} and len(occ) == len(analysis.models) * 4
+    maps = attribution.occlusion_maps(occ, analysis.models, 1, [0, 4])
     assert set(maps.measure) == set(model_index.MEASURES) and maps.model.nunique() == 2 and len(maps) == 2 * 4 * 14 * 14
-    m = study.models.loc[4]
+    m = analysis.models.loc[4]
     row = occ[(occ.architecture == m.architecture) & (occ.method == m.method) & (occ.ratio == m.ratio)
               & (occ.measure == "margin")].iloc[0]
     got = maps[(maps.model == m.label) & (maps.measure == "margin") & (maps.row == 3) & (maps.col == 5)].value
     assert float(got.iloc[0]) == pytest.approx(row["map"][3 * 14 + 5])
-    assert len(study.occlusion(150)) == 0
-    assert len(attribution.occlusion_maps(study.occlusion(150), study.models, 150, [0])) == 0
-    pixels = attribution.image_pixels(study.images("clean"), 7)
-    img = np.load(study.workdir / "analysis" / "corrupted" / "clean-0.npy")[7]
+    assert len(analysis.occlusion(150)) == 0
+    assert len(attribution.occlusion_maps(analysis.occlusion(150), analysis.models, 150, [0])) == 0
+    pixels = attribution.image_pixels(analysis.images("clean"), 7)
+    img = np.load(analysis.workdir / "analysis" / "corrupted" / "clean-0.npy")[7]
     assert len(pixels) == 784 and pixels.gray.iloc[30] == img[1, 2, 0]
     assert pixels.rgb.iloc[30] == "#%02x%02x%02x" % ((int(img[1, 2, 0]),) * 3)
 
 
-def test_endpoints_answer_json(study):
-    e = Endpoints(study)
+def test_the_store_readers_read_the_files_as_written(analysis):
+    """What the dashboard reads through lottery.store (config.json, the analysis tables, the images) is what json,
+    pandas and numpy read from the files at the paths the workdir layout names."""
+    from lottery.store import analysis as store
+    from lottery.store import workdir as wd
+
+    w = str(analysis.workdir)
+    assert wd.read_config(w) == json.loads((analysis.workdir / "config.json").read_text())
+    direct = pd.read_parquet(analysis.workdir / "analysis" / "occlusion.parquet")
+    assert store.table_columns(w, "occlusion") == list(direct.columns)
+    got = store.read_table(w, "occlusion", columns=["sample", "measure"], filters=[("sample", "==", 2)])
+    want = direct.loc[direct["sample"] == 2, ["sample", "measure"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want)
+    samples = store.read_table(w, "samples", categorical=True)
+    assert isinstance(samples["eval_set"].dtype, pd.CategoricalDtype)
+    direct = pd.read_parquet(analysis.workdir / "analysis" / "samples.parquet")
+    pd.testing.assert_frame_equal(samples.astype({c: direct[c].dtype for c in samples.select_dtypes("category")}), direct)
+    clean = np.load(analysis.workdir / "analysis" / "corrupted" / "clean-0.npy")
+    assert np.array_equal(store.eval_set_images(w, "clean"), clean)
+    assert store.eval_set_images_path(w, "fog-3") == store.corrupted_path(w, "fog", 3) == str(
+        analysis.workdir / "analysis" / "corrupted" / "fog-3.npy")
+    assert store.eval_set_images(w, "no_such_set-9") is None
+
+
+def test_endpoints_answer_json(analysis):
+    e = Endpoints(analysis)
     for name, q in e.defaults().items():
         json.dumps(e.answer(name, q), allow_nan=False, default=lambda v: v.tolist())
     ranked = e.answer("local", {"models": [0]})["ranking"]["data"]["ranking"]  # datasets go by column

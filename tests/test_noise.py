@@ -1,4 +1,4 @@
-"""Symmetric label noise (docs/science.md §1.2): lottery.data.noise.corrupt in both modes.
+"""Symmetric label noise (docs/science.md §1.2): lottery.data.noise.noisy_labels in both modes.
 
 Expectations are computed with numpy from the clean labels and the returned arrays:
 counts by ⌈η·N⌉ written out, histograms by np.bincount, flip rates by mean(noisy != clean).
@@ -46,7 +46,7 @@ def _check_structure(clean: np.ndarray, out: noise.NoisyLabels, count: int, num_
 # (N, η, expected ⌈η·N⌉ written by hand.) Float-error traps: in float64 0.07*100 is
 # 7.000000000000001 (likewise 0.14*100, 0.55*100), so a naive ceil gives one too many;
 # 0.05*101 = 5.05 must still round up to 6.
-# corrupt() itself is run on a few of them only: every new (N, count) recompiles its ops
+# noisy_labels() itself is run on a few of them only: every new (N, count) recompiles its ops
 # (N=1000, η=0.2 is covered by the tests further down).
 CORRUPT_CASES = [
     (1000, 0.05, 50),
@@ -69,7 +69,7 @@ COUNT_CASES = CORRUPT_CASES + [
 @pytest.mark.parametrize("n,fraction,expected", CORRUPT_CASES)
 def test_corrupted_count_and_structure(n, fraction, expected, mode):
     clean = _balanced(n, 2, seed=n)
-    out = noise.corrupt(_key(1), clean, fraction, mode, num_classes=2)
+    out = noise.noisy_labels(_key(1), clean, fraction, mode, num_classes=2)
     _check_structure(clean, out, expected, 2)
 
 
@@ -84,7 +84,7 @@ def test_permute_preserves_histogram(num_classes):
     rng = np.random.default_rng(num_classes)
     clean = rng.integers(0, num_classes, n).astype(np.int32)  # unbalanced on purpose
     for seed in range(3):
-        out = noise.corrupt(_key(seed), clean, 0.2, "permute", num_classes)
+        out = noise.noisy_labels(_key(seed), clean, 0.2, "permute", num_classes)
         noisy, idx = _np(out.labels), _np(out.corrupted)
         _check_structure(clean, out, 200, num_classes)
         np.testing.assert_array_equal(np.bincount(noisy, minlength=num_classes),
@@ -100,7 +100,7 @@ def test_permute_flip_rate_near_expected():
     n, fraction = 1000, 0.2  # the shapes used above: compiled once, so many draws are cheap
     for c in (2, 10):
         clean = _balanced(n, c, seed=c)
-        rates = [noise.corrupt(_key(s), clean, fraction, "permute", c).flip_rate for s in range(30)]
+        rates = [noise.noisy_labels(_key(s), clean, fraction, "permute", c).flip_rate for s in range(30)]
         expected = fraction * (1 - 1 / c)
         count = int(np.ceil(fraction * n))
         # about Binomial(count, 1 - 1/C) flips (a permutation has a little less variance)
@@ -116,7 +116,7 @@ def test_uniform_range_and_flip_rate(num_classes):
     expected = fraction * (1 - 1 / num_classes)
     rates, new_labels = [], []
     for seed in range(draws):
-        out = noise.corrupt(_key(100 + seed), clean, fraction, "uniform", num_classes)
+        out = noise.noisy_labels(_key(100 + seed), clean, fraction, "uniform", num_classes)
         _check_structure(clean, out, count, num_classes)
         noisy = _np(out.labels)
         rates.append(float(np.mean(noisy != clean)))
@@ -134,9 +134,9 @@ def test_uniform_range_and_flip_rate(num_classes):
 @pytest.mark.parametrize("mode", noise.MODES)
 def test_keys_decide_the_draw(mode):
     clean = _balanced(1000, 10, seed=3)
-    a = noise.corrupt(_key(0), clean, 0.2, mode, 10)
-    b = noise.corrupt(_key(0), clean, 0.2, mode, 10)
-    c = noise.corrupt(_key(1), clean, 0.2, mode, 10)
+    a = noise.noisy_labels(_key(0), clean, 0.2, mode, 10)
+    b = noise.noisy_labels(_key(0), clean, 0.2, mode, 10)
+    c = noise.noisy_labels(_key(1), clean, 0.2, mode, 10)
     np.testing.assert_array_equal(_np(a.labels), _np(b.labels))
     np.testing.assert_array_equal(_np(a.corrupted), _np(b.corrupted))
     assert a.flip_rate == b.flip_rate
@@ -147,7 +147,7 @@ def test_keys_decide_the_draw(mode):
 @pytest.mark.parametrize("mode", noise.MODES)
 def test_fraction_zero_is_identity(mode):
     clean = _balanced(1000, 10, seed=4)
-    out = noise.corrupt(_key(5), clean, 0.0, mode, 10)
+    out = noise.noisy_labels(_key(5), clean, 0.0, mode, 10)
     np.testing.assert_array_equal(_np(out.labels), clean)
     assert _np(out.corrupted).shape == (0,)
     assert out.flip_rate == 0.0
@@ -156,14 +156,14 @@ def test_fraction_zero_is_identity(mode):
 def test_clean_labels_not_modified_in_place():
     clean = _balanced(1000, 10, seed=6)
     before = clean.copy()
-    noise.corrupt(_key(2), clean, 0.2, "uniform", 10)
-    noise.corrupt(_key(2), clean, 0.2, "permute", 10)
+    noise.noisy_labels(_key(2), clean, 0.2, "uniform", 10)
+    noise.noisy_labels(_key(2), clean, 0.2, "permute", 10)
     np.testing.assert_array_equal(clean, before)
 
 
 def test_unknown_mode_rejected():
     with pytest.raises(ValueError):
-        noise.corrupt(_key(0), _balanced(10, 2), 0.2, "flip", 2)
+        noise.noisy_labels(_key(0), _balanced(10, 2), 0.2, "flip", 2)
 
 
 def test_expected_flip_rate_formula():

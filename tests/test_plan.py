@@ -13,6 +13,7 @@ import pytest
 
 import lottery
 from lottery import configs, planner, studies
+from lottery.data import catalog as data_catalog
 from lottery.errors import ConfigError
 from lottery.models import registry
 from lottery.models.forward import member_stats, param_shapes
@@ -60,6 +61,25 @@ def test_resnet_flops_against_xla_cost_analysis():
     step = jax.jit(member_step(module, tx, lambda i: 0.1, None)).lower(*args).compile().cost_analysis()["flops"]
     # XLA counts batch-norm, activations and the update too (~10% at this tiny width); convolutions dominate
     assert 0.85 < df.flops_epoch[0] / (2 * step) < 1.05
+
+
+@pytest.mark.parametrize("label_kind,classes,n_classes,train", [("fine", 0, 100, 50_000), ("coarse", 0, 20, 50_000),
+                                                                 ("fine", 5, 5, 2_500), ("coarse", 3, 3, 7_500)])
+def test_cifar100_plans_with_its_classes_and_sizes(label_kind, classes, n_classes, train):
+    """CIFAR-100 is planned without its files: 500 training images of each of 100 classes (fine labels) or 2,500 of
+    each of 20 superclasses (coarse), the first data.classes of them when set; an FCN's weights and FLOPs by hand."""
+    c = studies.defaults("imp")
+    c.data.name, c.data.label_kind, c.data.classes = "cifar100", label_kind, classes
+    c.model.widths = (4,)
+    c.train.seeds, c.train.epochs, c.train.batch_size = (0,), 1, 100
+    c.imp.levels = 1
+    df = lottery.plan(c, analyse_memory=False, peak=1e12)
+    weights = 32 * 32 * 3 * 4 + 4 * n_classes  # 3072 → 4 → classes, no biases
+    assert len(df) == 1 and df.weights_per_member[0] == weights
+    assert df.flops_epoch[0] == 6 * weights * train
+    stand_in = data_catalog.stand_in(c.data)
+    assert (stand_in.num_classes, stand_in.train_size, len(stand_in.y_test)) == (n_classes, train, train // 5)
+    assert stand_in.pixels == ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762))  # CIFAR-100's statistics
 
 
 def test_memory_grows_with_members():

@@ -14,7 +14,7 @@ from lottery import studies, validate
 from lottery.errors import ConfigError
 from lottery.models import masks as model_masks
 from lottery.store import result_tables, workdir as wd
-from lottery.studies import STUDIES, Study, eval_sets, rows
+from lottery.studies import STUDIES, Study, population_eval_sets, rows
 from lottery.studies.levels import LevelResult
 from lottery.train.state import Member
 from lottery.train.trainer import BucketTrainer
@@ -55,7 +55,7 @@ class DenseOnly(Study):
         trainer = BucketTrainer(spec, data.x_train, run.train_labels, members, c.train, c.optimizer, data.num_classes,
                                 bins=c.eval.bins)
         pop, _, seconds = trainer.train(trainer.init(), 0, trainer.total_steps)
-        metrics = trainer.evaluate(pop, eval_sets.for_members(run, members))
+        metrics = trainer.evaluate(pop, population_eval_sets.for_members(run, members))
         result = LevelResult(0, "main", np.asarray(model_masks.count_weights(pop.masks)), metrics,
                              np.asarray(pop.finite), seconds)
         result_tables.write(rows.result_rows(run, spec, members, result), wd.part_path(run.workdir, "dense_only"))

@@ -1,10 +1,10 @@
 """The dashboard's JSON endpoints: request parameters → data layer → the rows of each view's named datasets.
 
-`Endpoints(study)` answers POST /api/<name> {…} with a JSON-able dict. A view's answer is
+`Endpoints(analysis)` answers POST /api/<name> {…} with a JSON-able dict. A view's answer is
 {structure, data: {dataset: rows}, note, …} and carries `spec` only when the request's `structure` (the key
 of the spec the page already has) differs from the answer's: the page embeds a spec once per structure and
 afterwards only replaces datasets. Bounds that keep the page responsive at 50 models × 10,000 samples live
-here and are reported in each answer's `note`. Every method only reads the Study: requests run concurrently.
+here and are reported in each answer's `note`. Every method only reads the LoadedAnalysis: requests run concurrently.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ RANKED = 25  # bars in the ranking chart (the shown classes are always among the
 MEASURE_TITLES = {"angle_own": "angle_own (°)", "length": "length", "margin": "margin", "prob_own": "prob_own"}
 
 
-def _model(study: loading.Study, value):
+def _model(analysis: loading.LoadedAnalysis, value):
     """A model id from a request value ('' / None → None); unknown ids raise ValueError."""
     if value in (None, "", "null"):
         return None
     i = int(value)
-    if not 0 <= i < len(study.models):
+    if not 0 <= i < len(analysis.models):
         raise ValueError(f"no model {i}")
     return i
 
@@ -55,11 +55,11 @@ def _cached_spec(builder: str, args: str) -> dict:
 
 
 class Endpoints:
-    """The answers to the page's requests against one loaded Study (read-only: safe from many threads)."""
+    """The answers to the page's requests against one LoadedAnalysis (read-only: safe from many threads)."""
 
-    def __init__(self, study: loading.Study):
-        self.study = study
-        s = study
+    def __init__(self, analysis: loading.LoadedAnalysis):
+        self.analysis = analysis
+        s = analysis
         first = s.samples[["sample", "label"]].drop_duplicates("sample").set_index("sample")["label"]
         self.labels = first.reindex(s.sample_ids).fillna(-1).astype(int).to_numpy()
         self.whole = accuracy_table.whole_table(s.evaluation)
@@ -70,7 +70,7 @@ class Endpoints:
         raw = q.get("models")
         if raw is None:
             raw = [q.get("a"), q.get("b")]
-        ids = [_model(self.study, v) for v in raw]
+        ids = [_model(self.analysis, v) for v in raw]
         return list(dict.fromkeys(i for i in ids if i is not None))
 
     def _ab(self, q: dict):
@@ -92,23 +92,24 @@ class Endpoints:
 
     def _local_frames(self, q: dict):
         """Samples rows of models A and B (None) on q['eval_set'] (all samples)."""
-        s = self.study
+        s = self.analysis
         a, b = self._ab(q)
         eval_set = q.get("eval_set") or "clean"
         return s.model_samples(a, eval_set), (s.model_samples(b, eval_set) if b is not None else None)
 
     def _classes(self, q: dict, fa, fb):
         """The class ranking of A (vs B) by q['rank'] and the shown classes (q['k'], pinned q['classes'])."""
-        ranking = class_ranking.class_ranking(fa, fb, q.get("rank"), self.study.n_classes)
+        ranking = class_ranking.class_ranking(fa, fb, q.get("rank"), self.analysis.n_classes)
         k = max(1, min(int(q.get("k") or TOP_K), 40))
-        shown = class_ranking.shown_classes(ranking, self.study.n_classes, k, [int(c) for c in q.get("classes") or []])
+        pinned = [int(c) for c in q.get("classes") or []]
+        shown = class_ranking.shown_classes(ranking, self.analysis.n_classes, k, pinned)
         return ranking, shown
 
     # -- endpoints ---------------------------------------------------------------------------------------------
     def meta(self, q: dict) -> dict:
         """Models (id, label, keys), eval sets, table columns, classes (names), labels per sample, samples with
         occlusion maps, run id."""
-        s = self.study
+        s = self.analysis
         cfg = s.config.get("config", {})
         return {
             "run_id": s.config.get("run_id", ""),
@@ -129,7 +130,7 @@ class Endpoints:
         """The evaluation table for a sample selection (q['samples'], None = whole test set), corruption
         families as columns with q['expand'] drilled down (the page highlights the chosen models' rows through
         the spec's param, so choosing models needs no new answer)."""
-        s = self.study
+        s = self.analysis
         selection = q.get("samples")
         if selection is None:
             table = self.whole
@@ -157,7 +158,7 @@ class Endpoints:
     def embedding(self, q: dict) -> dict:
         """The similarity view for one eval set (q['eval_set'], '' = all) coloured by q['colour'], the minimum
         spanning tree per eval set (the page rings and letters the chosen models through the spec's params)."""
-        s = self.study
+        s = self.analysis
         points, lines = spanning_tree.embedding(s.points, s.edges, q.get("eval_set") or None)
         points = points.merge(s.models[model_index.MODEL + ["id", "label"]], on=model_index.MODEL, how="left")
         points = points.rename(columns={"id": "model_id"})
@@ -173,7 +174,7 @@ class Endpoints:
         """The local geometry view of the shown classes (top q['k'] by q['rank'], pinned q['classes'] first):
         q['x'] against q['y'] (two of model_index.MEASURES), at most LOCAL_PER_CLASS points per class; the class
         accuracies, ranking and brushes use all samples. Also the ranking chart's rows."""
-        s = self.study
+        s = self.analysis
         fa, fb = self._local_frames(q)
         xm, ym = q.get("x") or "angle_own", q.get("y") or "length"
         frame = sample_frames.local_frame(fa, fb, xm, ym)
@@ -224,7 +225,7 @@ class Endpoints:
     def _series(self, q: dict) -> dict:
         """The global view's series: A = model A on eval_set; B = model B (or A) on eval_set_b (or eval_set),
         absent when it would equal A. name → (samples rows, label)."""
-        s = self.study
+        s = self.analysis
         a, b = self._ab(q)
         set_a = q.get("eval_set") or "clean"
         set_b = q.get("eval_set_b") or set_a
@@ -239,7 +240,7 @@ class Endpoints:
         """The global geometry view on the shown classes' axes (A's, then B's: views.series_offset): GLOBAL_LINES
         sampled lines per series among the samples of those classes (coloured by class; each line as its
         segments between neighbouring axes), densities over all samples."""
-        s = self.study
+        s = self.analysis
         series = self._series(q)
         _, shown = self._classes(q, *self._local_frames(q))  # the local view's classes
         cols = [f"angle_{c}" for c in shown]
@@ -278,7 +279,7 @@ class Endpoints:
     def attribution(self, q: dict) -> dict:
         """The attribution view of sample q['sample'] for every chosen model: the image on q['eval_set'] (clean
         when its images are absent), the precomputed occlusion maps, the unoccluded measures and prediction."""
-        s = self.study
+        s = self.analysis
         sample = int(q["sample"])
         ids = self._chosen(q)
         eval_set = q.get("eval_set") or "clean"
@@ -318,7 +319,7 @@ class Endpoints:
     def defaults(self, interactive: bool = True) -> dict:
         """The page's first requests (model A = the first pruned model, clean set, first sample with maps):
         endpoint name → query; the --out snapshot holds their answers (built without brushes)."""
-        s = self.study
+        s = self.analysis
         pruned = s.models[s.models["method"] != "dense"]
         a = int((pruned if len(pruned) else s.models)["id"].iloc[0])
         sample = s.occlusion_samples[0] if s.occlusion_samples else 0

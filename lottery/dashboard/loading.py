@@ -1,24 +1,25 @@
 """Reading a robustness workdir for the dashboard: which files it needs, the class names, and `load`, which
-builds the `Study` once (tables, model list, per-model correctness matrices, per-model sample groups).
+builds the `LoadedAnalysis` once (tables, model list, per-model correctness matrices, per-model sample groups).
 
-Reads only DIR/config.json and DIR/analysis/ (Parquet tables and corrupted/*.npy images). Everything the
-server computes per request is a pure function of the Study's frames (accuracy_table, class_ranking,
-sample_frames, spanning_tree, attribution).
+Reads only DIR/config.json and DIR/analysis/ (Parquet tables and corrupted/*.npy images), through the store's
+readers (`lottery.store.workdir`, `lottery.store.analysis`). Everything the server computes per request is a
+pure function of the loaded frames (accuracy_table, class_ranking, sample_frames, spanning_tree, attribution).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from lottery.dashboard.accuracy_table import correctness
 from lottery.dashboard.model_index import MODEL, model_list
 from lottery.dashboard.sample_frames import angle_columns
+from lottery.store import analysis as store
+from lottery.store import workdir as wd
 
 TABLES = ("evaluation", "samples", "scores", "embedding_points", "embedding_edges", "occlusion")
 COMMAND = "python -m lottery.main --config=experiments/robustness_lottery_mnist.py:quick --workdir={workdir}"
@@ -39,13 +40,15 @@ class MissingData(Exception):
 
 def missing_files(workdir) -> list[str]:
     """The paths (relative to the workdir) the dashboard needs and cannot find; [] when all are there."""
-    root = Path(workdir)
-    if not root.is_dir():
-        return [str(root) + "/ (no such directory)"]
-    needed = ["config.json"] + [f"analysis/{t}.parquet" for t in TABLES] + ["analysis/corrupted/clean-0.npy"]
-    missing = [p for p in needed if not (root / p).exists()]
-    edges = root / "analysis" / "embedding_edges.parquet"
-    if edges.exists() and "eval_set" not in pq.read_schema(edges).names:  # one tree over every set: an older analysis
+    workdir = str(Path(workdir))
+    if not os.path.isdir(workdir):
+        return [workdir + "/ (no such directory)"]
+    needed = ([wd.config_path(workdir)] + [store.table_path(workdir, t) for t in TABLES]
+              + [store.eval_set_images_path(workdir, "clean")])
+    missing = [os.path.relpath(p, workdir) for p in needed if not os.path.exists(p)]
+    edges = "embedding_edges"
+    if os.path.exists(store.table_path(workdir, edges)) and "eval_set" not in store.table_columns(workdir, edges):
+        # one tree over every set: an older analysis
         missing.append("analysis/embedding_edges.parquet's eval_set column (a tree per eval set; rerun the command)")
     return missing
 
@@ -83,8 +86,9 @@ def class_names(config: dict, n_classes: int) -> list[str]:
 
 
 @dataclasses.dataclass
-class Study:
-    """A loaded workdir: the config, the tables and what every request needs precomputed."""
+class LoadedAnalysis:
+    """The analysis of one robustness run as the dashboard holds it: the config, the tables and what every request
+    needs precomputed."""
 
     workdir: Path
     config: dict
@@ -115,20 +119,11 @@ class Study:
         """The occlusion.parquet rows of one sample (every model × measure; empty when it has no maps). The
         table is sample-major with a row group per sample, so only that sample's group is read: the maps of
         every analysed sample need not fit in memory."""
-        path = self.workdir / "analysis" / "occlusion.parquet"
-        return pq.read_table(path, filters=[("sample", "==", int(sample))]).to_pandas()
+        return store.read_table(str(self.workdir), "occlusion", filters=[("sample", "==", int(sample))])
 
     def images(self, eval_set: str):
         """The uint8 images of an eval set (memory-mapped), or None when its .npy is absent."""
-        path = self.workdir / "analysis" / "corrupted" / f"{'clean-0' if eval_set == 'clean' else eval_set}.npy"
-        return np.load(path, mmap_mode="r") if path.exists() else None
-
-
-def _read(path, categorical: bool = False) -> pd.DataFrame:
-    """A Parquet table as a DataFrame, a block per column and the Arrow buffers freed as they are converted: at
-    100 classes × 100 models × 10,000 samples (1.8 GB of samples) ~2.5 s instead of ~6.5 s to consolidate the
-    columns into one block, and no second copy in memory. Strings as categories where `categorical`."""
-    return pq.read_table(path).to_pandas(strings_to_categorical=categorical, split_blocks=True, self_destruct=True)
+        return store.eval_set_images(str(self.workdir), eval_set)
 
 
 def _positions(idx: np.ndarray):
@@ -139,15 +134,15 @@ def _positions(idx: np.ndarray):
     return idx
 
 
-def load(workdir) -> Study:
+def load(workdir) -> LoadedAnalysis:
     """Read the workdir's config and analysis tables (raises MissingData naming what is absent)."""
     workdir = Path(workdir)
     missing = missing_files(workdir)
     if missing:
         raise MissingData(workdir, missing)
-    config = json.loads((workdir / "config.json").read_text())
+    config = wd.read_config(str(workdir))
     cfg = config.get("config", {})
-    read = lambda name: _read(workdir / "analysis" / f"{name}.parquet", categorical=name == "samples")  # noqa: E731
+    read = lambda name: store.read_table(str(workdir), name, categorical=name == "samples")  # noqa: E731
     evaluation, samples, scores = read("evaluation"), read("samples"), read("scores")
     for col in samples.columns:
         if samples[col].dtype == np.float64 and col not in MODEL:
@@ -168,9 +163,9 @@ def load(workdir) -> Study:
     eval_sets = ["clean"] + sorted(set(samples["eval_set"]) - {"clean"})
     n_classes = len(angle_columns(samples)) or int(samples["label"].max()) + 1
     ratios = sorted(float(r) for r in set(models.loc[models["method"] != "dense", "ratio"]))
-    occlusion_samples = pq.read_table(workdir / "analysis" / "occlusion.parquet", columns=["sample"]).column("sample")
-    occlusion_samples = sorted(int(v) for v in set(occlusion_samples.to_pylist()))
-    return Study(workdir, config, evaluation, samples, scores, read("embedding_points"), read("embedding_edges"),
-                 occlusion_samples, models,
-                 corruptions, methods, n_severities, n_classes, eval_sets, sample_ids, matrices, groups,
-                 class_names(config, n_classes), ratios)
+    occlusion_samples = store.read_table(str(workdir), "occlusion", columns=["sample"])["sample"]
+    occlusion_samples = sorted(int(v) for v in set(occlusion_samples))
+    return LoadedAnalysis(workdir, config, evaluation, samples, scores, read("embedding_points"),
+                          read("embedding_edges"), occlusion_samples, models,
+                          corruptions, methods, n_severities, n_classes, eval_sets, sample_ids, matrices, groups,
+                          class_names(config, n_classes), ratios)

@@ -1,6 +1,6 @@
 """The dashboard's local HTTP server (stdlib, 127.0.0.1 only, one thread per request): GET / → the page,
 POST /api/<name> {json} → the endpoint's JSON answer. Without data it serves the page that says what to run,
-and 503 on /api. The endpoints only read the loaded Study, so requests are answered concurrently."""
+and 503 on /api. The endpoints only read the LoadedAnalysis, so requests are answered concurrently."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def make_handler(loader: Loader | None, missing: loading.MissingData | None):
                                   "application/json")
             try:
                 endpoints = loader.get()
-                answer = endpoints.answer(name, q)  # read-only on the Study: requests run concurrently
+                answer = endpoints.answer(name, q)  # read-only on the LoadedAnalysis: requests run concurrently
                 self._send(200, json.dumps(answer, default=_json_default, allow_nan=False).encode(), "application/json")
             except (RuntimeError, TimeoutError) as e:  # the tables could not be read (or not yet)
                 self._send(503, json.dumps({"error": str(e)}).encode(), "application/json")

@@ -1,6 +1,6 @@
 """Vega-Lite specs (built with Altair) of the dashboard's views, over named datasets without values.
 
-A spec depends only on the view's structure (the study's ratios, the number of class panels), never on a
+A spec depends only on the view's structure (the run's ratios, the number of class panels), never on a
 selection: the page embeds it once and then replaces the named datasets through the vega View API
 (`view.data(name, rows)`) and sets its value params (`view.signal(name, value)`: titles, axis names, colour
 categories, the chosen models; their values come from the *_signals functions or the page). Each function's

@@ -1,6 +1,6 @@
 """Common corruptions: the 19 CIFAR-10-C types and 9 MNIST-C types at severities 1–5, as array ops.
 
-``corrupt(images, name, severity, key)`` takes images [N, H, W, C] (C = 1 or 3, H, W ≥ 8), uint8 in
+``corrupt_images(images, name, severity, key)`` takes images [N, H, W, C] (C = 1 or 3, H, W ≥ 8), uint8 in
 0…255 or float32 in [0, 1], and returns the same shape, dtype and range (uint8 output is rounded,
 not truncated as the reference's ``np.uint8`` does). Image i is corrupted with
 ``jax.random.fold_in(key, i)``: the same key gives the same output bit for bit, every image gets its
@@ -179,7 +179,7 @@ def _check_images(images) -> None:
 
 
 def parameters(name: str, severity: int, shape: tuple[int, int, int]) -> tuple[float, ...]:
-    """The parameters ``corrupt`` uses for ``name`` at ``severity`` on images of ``shape`` (H, W, C)."""
+    """The parameters ``corrupt_images`` uses for ``name`` at ``severity`` on images of ``shape`` (H, W, C)."""
     check(name, severity)
     h, w, c = shape
     if name in MNIST28:
@@ -579,7 +579,7 @@ def _spatter(x: jax.Array, key, p: tuple[float, ...], hi) -> np.ndarray:
 
 # ---------------------------------------------------------------- the entry point
 
-def corrupt(images, name: str, severity: int, key: jax.Array):
+def corrupt_images(images, name: str, severity: int, key: jax.Array):
     """Corrupts ``images`` [N, H, W, C] (uint8 0–255 or float32 0–1; numpy or jax) with ``name`` at
     ``severity`` (1–5); returns the same shape, dtype, range and array kind. See the module doc."""
     check(name, severity)

@@ -39,8 +39,8 @@ def corrupted_count(fraction: float, n: int) -> int:
     return int(math.ceil(round(fraction * n, 9)))
 
 
-def corrupt(key: jax.Array, labels: jax.Array, fraction: float, mode: str, num_classes: int) -> NoisyLabels:
-    """Corrupts ``labels`` [N] int; returns a :class:`NoisyLabels`."""
+def noisy_labels(key: jax.Array, labels: jax.Array, fraction: float, mode: str, num_classes: int) -> NoisyLabels:
+    """One noise draw on ``labels`` [N] int (``mode``: permute or uniform): a :class:`NoisyLabels`."""
     if mode not in MODES:
         raise ValueError(f"noise mode must be one of {MODES}, got {mode!r}")
     labels = jnp.asarray(labels, jnp.int32)

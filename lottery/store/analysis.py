@@ -2,9 +2,10 @@
 
 * ``parts/<name>/`` — what one analysed population produced (Parquet tables and ``.npy`` arrays); a part
   is complete once its ``DONE`` marker exists (written last), so a killed run redoes only unfinished parts;
-* ``<table>.parquet`` — the merged tables the report and the dashboard read;
+* ``<table>.parquet`` — the merged tables the report and the dashboard read (:func:`load`; the dashboard's
+  :func:`read_table` and :func:`table_columns`);
 * ``corrupted/<type>-<severity>.npy`` — the corrupted evaluation images (uint8 pixels [N, H, W, C]),
-  made once and read back by every population, the report's grid and the dashboard.
+  made once and read back by every population, the report's grid and the dashboard (:func:`eval_set_images`).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from lottery.store import files
 
@@ -101,8 +103,37 @@ def load(workdir: str, table: str) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
+def read_table(workdir: str, table: str, columns: list[str] | None = None, filters=None,
+               categorical: bool = False) -> pd.DataFrame:
+    """A merged table read for a viewer of large tables (the dashboard): a block per column and the Arrow buffers
+    freed as they are converted — at 100 classes × 100 models × 10,000 samples (1.8 GB of samples) ~2.5 s instead
+    of ~6.5 s to consolidate the columns into one block, and no second copy in memory. Only ``columns`` (None:
+    all) and the rows matching pyarrow ``filters`` (e.g. ``[("sample", "==", 3)]``: of a table written with row
+    groups sorted on that column, only the groups holding them are read); strings as categories where
+    ``categorical``."""
+    return pq.read_table(table_path(workdir, table), columns=columns, filters=filters).to_pandas(
+        strings_to_categorical=categorical, split_blocks=True, self_destruct=True)
+
+
+def table_columns(workdir: str, table: str) -> list[str]:
+    """The column names of a merged table, from its Parquet schema (no rows read)."""
+    return pq.read_schema(table_path(workdir, table)).names
+
+
 def corrupted_path(workdir: str, corruption: str, severity: int) -> str:
-    return os.path.join(root(workdir), "corrupted", f"{corruption}-{severity}.npy")
+    return eval_set_images_path(workdir, f"{corruption}-{severity}")
+
+
+def eval_set_images_path(workdir: str, eval_set: str) -> str:
+    """The images file of an eval set as the tables name it: ``clean`` (stored as ``clean-0``) or
+    ``TYPE-SEVERITY``."""
+    return os.path.join(root(workdir), "corrupted", f"{'clean-0' if eval_set == 'clean' else eval_set}.npy")
+
+
+def eval_set_images(workdir: str, eval_set: str) -> np.ndarray | None:
+    """The uint8 images [N, H, W, C] of an eval set, memory-mapped (read as they are indexed); None when absent."""
+    path = eval_set_images_path(workdir, eval_set)
+    return np.load(path, mmap_mode="r") if os.path.exists(path) else None
 
 
 def cached_images(path: str, make: Callable[[], np.ndarray]) -> np.ndarray:

@@ -14,6 +14,7 @@ they all see). A process that dies mid-save leaves an item without its digest: m
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -26,7 +27,12 @@ import numpy as np
 from lottery import distributed
 from lottery.store import files
 
-logging.getLogger("absl").setLevel(logging.WARNING)
+
+@functools.cache
+def _hide_orbax_info() -> None:
+    """Orbax logs every save and restore at INFO through absl's logger: hidden by setting that logger to WARNING,
+    once, when the first bucket's checkpoints are opened (before Orbax is imported), not when this module is."""
+    logging.getLogger("absl").setLevel(logging.WARNING)
 
 
 def digest(tree) -> str:
@@ -44,6 +50,7 @@ class BucketCheckpoints:
     """Save and load the items of one bucket under ``root``."""
 
     def __init__(self, root: str):
+        _hide_orbax_info()
         import orbax.checkpoint as ocp
 
         self.root = os.path.abspath(root)  # Orbax refuses relative paths

@@ -84,6 +84,17 @@ def prepare(workdir: str, config_dict: dict, run_id: str, models: dict | None = 
     files.write_text(path, json.dumps(record, indent=2, sort_keys=True, default=list))
 
 
+def config_path(workdir: str) -> str:
+    return os.path.join(workdir, CONFIG)
+
+
+def read_config(workdir: str) -> dict:
+    """DIR/config.json as :func:`prepare` wrote it: {"run_id", "config": the config as a dict, "models"?,
+    "devices"?}."""
+    with open(config_path(workdir)) as f:
+        return json.load(f)
+
+
 def part_path(workdir: str, name: str) -> str:
     return os.path.join(workdir, "parts", f"{name}.parquet")
 

@@ -18,7 +18,7 @@ from lottery.report import double_descent, learning_curves, sparse_double_descen
 from lottery.report import study as study_report
 from lottery.store import files, result_tables, workdir as wd
 from lottery.store.checkpoints import BucketCheckpoints
-from lottery.studies import eval_sets, rows
+from lottery.studies import population_eval_sets, rows
 from lottery.studies.interface import PlannedBucket, Run, Study
 from lottery.studies.imp_levels import BRANCHES, BucketIMP, level_name, rewind_step
 from lottery.train import buckets as bucketing
@@ -160,14 +160,14 @@ class IMP(Study):
         spec = validate.model_spec(config)
         plan = buckets(config, spec, len(run.sets))
         per_epoch = order.steps_per_epoch(dataset.train_size, config.train.batch_size)
-        fresh = eval_sets.fresh_sample(run)
+        fresh = population_eval_sets.fresh_sample(run)
         log(f"run {run.run_id}: {config.experiment} on {dataset.name} ({dataset.train_size} train), model {spec.name}, "
             f"{len(config.model.widths)} widths × {len(config.train.seeds)} seeds × {len(run.sets)} noise draws "
             f"in {len(plan)} buckets, {config.imp.levels} pruning levels")
         timing = wd.read_timing(workdir)
         for name, widths, members in plan:
             trainer = bucket_trainer(config, spec, dataset, run.train_labels, members)
-            runner = BucketIMP(trainer, config.imp, eval_sets.for_members(run, members, fresh),
+            runner = BucketIMP(trainer, config.imp, population_eval_sets.for_members(run, members, fresh),
                                BucketCheckpoints(wd.checkpoint_dir(workdir, name)),
                                progress=lambda label, name=name, k=len(members): run.progress(f"{name} {label} ({k} models)"))
             bucket_timing = timing.setdefault(name, {"models": len(members), "widths": widths, "levels": {}})

@@ -30,12 +30,12 @@ NOISE_STREAM = 0x0E
 
 def label_sets(dataset, cfg) -> list[dict]:
     """One noise draw per noise seed (``data.noise``): {"seed", "train": noisy train labels [N], "test": noisy
-    test labels [M]} (each a ``noise.corrupt`` result with ``labels`` and ``flip_rate``)."""
+    test labels [M]} (each a ``noise.noisy_labels`` result with ``labels`` and ``flip_rate``)."""
     out = []
     for s in cfg.seeds:
         ktrain, ktest = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(s), NOISE_STREAM))
-        tr = noise.corrupt(ktrain, dataset.y_train, cfg.fraction, cfg.mode, dataset.num_classes)
-        te = noise.corrupt(ktest, dataset.y_test, cfg.fraction, cfg.mode, dataset.num_classes)
+        tr = noise.noisy_labels(ktrain, dataset.y_train, cfg.fraction, cfg.mode, dataset.num_classes)
+        te = noise.noisy_labels(ktest, dataset.y_test, cfg.fraction, cfg.mode, dataset.num_classes)
         out.append({"seed": int(s), "train": tr, "test": te})
     return out
 

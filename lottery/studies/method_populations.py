@@ -42,7 +42,7 @@ import numpy as np
 from lottery.models import masks as model_masks
 from lottery.prune import biprop, methods
 from lottery.store.result_tables import DENSE
-from lottery.studies import eval_sets
+from lottery.studies import population_eval_sets
 from lottery.studies.levels import LevelResult, starting_population
 from lottery.train import optim, order
 from lottery.train import scores as score_training
@@ -150,13 +150,13 @@ class MethodPopulations:
         self.dense, self.trainer = trainers(config, spec, dataset, train_labels)
         self.members = self.dense.members[:self.dense.reported]  # (unsharded: no padding members)
         self.population = self.trainer.members[:self.trainer.reported]
-        self.eval_sets = eval_sets.for_members(run, self.population)
+        self.eval_sets = population_eval_sets.for_members(run, self.population)
         self.scope, self.ignore = self.section.scope, tuple(self.section.ignore)
         self.sweep = jax.jit(functools.partial(methods.sweep, scope=self.scope, ignore=self.ignore))
         self.label_set = jnp.asarray([m.label_set for m in self.members], jnp.int32)
         self.reference = Stage(trainer(config, spec, dataset, train_labels, self.members, self.section.retrain_epochs,
                                        finetune_optimizer(config)),
-                               self.members, eval_sets.for_members(run, self.members), np.zeros(1, np.float32))
+                               self.members, population_eval_sets.for_members(run, self.members), np.zeros(1, np.float32))
         self.pruned = Stage(self.trainer, self.population, self.eval_sets, self.ratios)
 
     @functools.cached_property

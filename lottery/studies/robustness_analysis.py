@@ -91,7 +91,7 @@ class EvalSets:
         index = corruptions.ALL.index(name) * 8 + severity
         key = jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(int(self.section.seed)), CORRUPTION_STREAM), index)
         return store.cached_images(store.corrupted_path(self.workdir, name, severity),
-                                   lambda: np.asarray(corruptions.corrupt(self.pixels, name, severity, key)))
+                                   lambda: np.asarray(corruptions.corrupt_images(self.pixels, name, severity, key)))
 
     def x(self, name: str, severity: int) -> jax.Array:
         return jnp.asarray((self.images(name, severity).astype(np.float32) / 255.0 - self.mean) / self.std)
