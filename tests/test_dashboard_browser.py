@@ -145,7 +145,7 @@ def test_loads_offline_without_errors_and_every_view_draws(page):
     # 6 rows × 4 columns (clean + 3 families) × 4 ratios (0 = the method's own model): one bar each, no stacking;
     # the unpruned model: one rule per cell.
     assert marks["table"].get("rect", 0) == 6 * 4 * 4 and marks["table"].get("rule", 0) == 6 * 4, marks["table"]
-    keys = driver.execute_script(TABLE_ITEMS + "return items.filter((d) => d.kind === 'bar').map((d) => [d.row, d.column, d.ratio].join('|'));")
+    keys = driver.execute_script(TABLE_ITEMS + "return items.filter((d) => d.mark === 'bar').map((d) => [d.row, d.column, d.ratio].join('|'));")
     assert len(keys) == len(set(keys)) == 96
     assert marks["embedding"].get("symbol", 0) == 26 and marks["embedding"].get("rule", 0) == 26 - 1, marks["embedding"]
     assert marks["ranking"].get("rect", 0) == 10
@@ -327,7 +327,7 @@ def test_table_clicks_pick_the_clicked_model_and_headers_drill_down(page):
     _wait(driver, "return window.dash.busy === 0")
     # The ratio-0 bar of a row is that method's own ratio-0 model (not the unpruned one).
     bar = TABLE_ITEMS + """
-      const n = nodes.find((i) => i.datum.kind === 'bar' && i.datum.ratio === 0 && i.datum.row === 'lenet5-w1 · snip'
+      const n = nodes.find((i) => i.datum.mark === 'bar' && i.datum.ratio === 0 && i.datum.row === 'lenet5-w1 · snip'
                                   && i.datum.column === 'clean');"""
     want = driver.execute_script(bar + "return n.datum.model_id;")
     ms = _timed(driver, "model", lambda: _click_svg(driver, bar + "return n._svg;"))
@@ -336,7 +336,7 @@ def test_table_clicks_pick_the_clicked_model_and_headers_drill_down(page):
     assert (model["architecture"], model["method"], model["ratio"]) == ("lenet5-w1", "snip", 0.0)
     # The dashed rule is the unpruned model; shift-click adds it as model B.
     rule = TABLE_ITEMS + """
-      return nodes.find((i) => i.datum.kind === 'dense' && i.datum.row === 'fcn-w2 · random' && i.datum.column === 'clean')._svg;"""
+      return nodes.find((i) => i.datum.mark === 'dense' && i.datum.row === 'fcn-w2 · random' && i.datum.column === 'clean')._svg;"""
     ms_add = _timed(driver, "model", lambda: _click_svg(driver, rule, shift=True))
     chosen = driver.execute_script("return window.dash.models.map((i) => window.dash.meta.models[i])")
     assert [(m["architecture"], m["method"]) for m in chosen] == [("lenet5-w1", "snip"), ("fcn-w2", "dense")]
@@ -570,7 +570,7 @@ def _redraws(driver):
     label = driver.execute_script("return window.dash.meta.models[3].label")
     measure("select a model (search)", "model", lambda: _set_value(driver, "model-search", label))
     bar = TABLE_ITEMS + """
-      return nodes.find((i) => i.datum.kind === 'bar' && i.datum.model_id !== window.dash.models[0]
+      return nodes.find((i) => i.datum.mark === 'bar' && i.datum.model_id !== window.dash.models[0]
                                && i.datum.column === 'clean')._svg;"""
     measure("shift-click adds a model", "model", lambda: _click_svg(driver, bar, shift=True))
     assert driver.execute_script("return window.dash.models.length") == 2

@@ -71,7 +71,7 @@ def test_table_cells_colours_and_dense_rule():
                           "column": ["clean"] * 4, "accuracy": [0.9, 0.85, 0.7, 0.5], "whole": [0.8, 0.85, 0.75, 0.5]})
     table["delta"] = table.accuracy - table.whole
     cells = accuracy_table.table_cells(table, ["m"], models)
-    bars, dense = cells[cells.kind == "bar"].set_index("ratio"), cells[cells.kind == "dense"]
+    bars, dense = cells[cells.mark == "bar"].set_index("ratio"), cells[cells.mark == "dense"]
     # One bar per ratio, the ratio-0 bar is the method's own model; the unpruned model is one rule, not a bar.
     assert list(bars.index) == [0.0, 0.5, 0.9] and list(bars.model_id) == [1, 2, 3] and set(bars.row) == {"a · m"}
     assert list(bars.change) == ["none", "loss", "none"]
@@ -86,7 +86,7 @@ def test_table_marks_one_per_model_and_ratio_by_hand(analysis):
     columns = accuracy_table.table_columns(analysis.corruptions)
     assert [c["key"] for c in columns] == ["clean", "noise", "weather", "geometric"]
     cells = accuracy_table.table_cells(accuracy_table.group_columns(accuracy_table.whole_table(analysis.evaluation), columns), analysis.methods, analysis.models)
-    bars, dense = cells[cells.kind == "bar"], cells[cells.kind == "dense"]
+    bars, dense = cells[cells.mark == "bar"], cells[cells.mark == "dense"]
     assert len(bars) == 6 * 4 * 4 and len(dense) == 6 * 4
     assert not bars.duplicated(["row", "column", "ratio"]).any() and not dense.duplicated(["row", "column"]).any()
     ev = analysis.evaluation
@@ -136,9 +136,9 @@ def _table_svg_width(n_ratios, corruptions, expand):
         for arch in ("lenet5-w1", "mnist_fcn2-w100"):
             for method in ("random", "magnitude", "snip", "taylor1"):
                 for r in ratios:
-                    rows.append(dict(kind="bar", row=f"{arch} · {method}", column=col["label"], order=col["order"],
+                    rows.append(dict(mark="bar", row=f"{arch} · {method}", column=col["label"], order=col["order"],
                                      ratio_label=f"{r:g}", low=0.5, high=0.6, accuracy=0.6, whole=0.5, change="gain"))
-                rows.append(dict(kind="dense", row=f"{arch} · {method}", column=col["label"], order=col["order"],
+                rows.append(dict(mark="dense", row=f"{arch} · {method}", column=col["label"], order=col["order"],
                                  accuracy=0.9))
     spec = views.table_chart(ratios)
     spec["datasets"] = {"cells": rows}

@@ -96,8 +96,8 @@ def family_of(corruption: str) -> str:
 def table_columns(corruptions, expand: str | None = None) -> list[dict]:
     """The evaluation table's columns in display order: 'clean', then one column per corruption family present
     (the mean over its corruptions), the family `expand` replaced by one column per member corruption.
-    Each column: key, label (the facet header), kind ('clean' / 'family' / 'corruption'), members, order."""
-    columns = [{"key": "clean", "label": "clean", "kind": "clean", "members": ["clean"]}]
+    Each column: key, label (the facet header), role ('clean' / 'family' / 'corruption'), members, order."""
+    columns = [{"key": "clean", "label": "clean", "role": "clean", "members": ["clean"]}]
     present = {}
     for c in corruptions:
         present.setdefault(family_of(c), []).append(c)
@@ -106,9 +106,9 @@ def table_columns(corruptions, expand: str | None = None) -> list[dict]:
         if not members:
             continue
         if family == expand:
-            columns += [{"key": c, "label": f"{c} ◂", "kind": "corruption", "members": [c]} for c in members]
+            columns += [{"key": c, "label": f"{c} ◂", "role": "corruption", "members": [c]} for c in members]
         else:
-            columns.append({"key": family, "label": f"{family} ({len(members)}) ▸", "kind": "family", "members": members})
+            columns.append({"key": family, "label": f"{family} ({len(members)}) ▸", "role": "family", "members": members})
     for i, col in enumerate(columns):
         col["order"] = i
     return columns
@@ -135,16 +135,16 @@ def table_cells(table: pd.DataFrame, methods, models: pd.DataFrame) -> pd.DataFr
     """The evaluation table's marks: one bar per architecture × pruning method × column × ratio (ratio 0 only
     where the method has a ratio-0 model of its own), and one reference rule per architecture × method × column
     for the unpruned (method 'dense') model, drawn across the cell instead of a second bar at ratio 0.
-    Columns: kind ('bar' / 'dense'), row ('arch · method'), architecture, method, ratio, column, column_key,
+    Columns: mark ('bar' / 'dense'), row ('arch · method'), architecture, method, ratio, column, column_key,
     order, accuracy, whole, delta, low/high (the bar's base and the gain/loss segment's ends), change
     ('gain' / 'loss' / 'none') and model_id (the first seed's model, what a click selects)."""
     if "whole" not in table:
         table = table.assign(whole=table["accuracy"], delta=0.0)
     first = models.groupby(["architecture", "method", "ratio"], as_index=False)["id"].min().rename(columns={"id": "model_id"})
     table = table.merge(first, on=["architecture", "method", "ratio"], how="left")
-    bars = table[table["method"].isin([m for m in methods if m != "dense"])].assign(kind="bar")
+    bars = table[table["method"].isin([m for m in methods if m != "dense"])].assign(mark="bar")
     dense = table[table["method"] == "dense"]
-    refs = [dense.assign(kind="dense", row=dense["architecture"] + " · " + m) for m in methods if m != "dense"]
+    refs = [dense.assign(mark="dense", row=dense["architecture"] + " · " + m) for m in methods if m != "dense"]
     bars = bars.assign(row=bars["architecture"] + " · " + bars["method"])
     cells = pd.concat([bars, *refs], ignore_index=True)
     cells = cells[cells["row"].isin(set(bars["row"]))].copy()  # no rule in a row without bars
@@ -152,5 +152,5 @@ def table_cells(table: pd.DataFrame, methods, models: pd.DataFrame) -> pd.DataFr
     cells["high"] = np.fmax(cells["accuracy"], cells["whole"])
     delta = cells["delta"].fillna(0.0)
     cells["change"] = np.where(delta > 1e-12, "gain", np.where(delta < -1e-12, "loss", "none"))
-    keys = [k for k in ("architecture", "method", "order", "column", "kind", "ratio") if k in cells]
+    keys = [k for k in ("architecture", "method", "order", "column", "mark", "ratio") if k in cells]
     return cells.sort_values(keys, ignore_index=True)

@@ -143,16 +143,16 @@ class Endpoints:
         columns = accuracy_table.table_columns(s.corruptions, q.get("expand") or None)
         cells = accuracy_table.table_cells(accuracy_table.group_columns(table, columns), s.methods, s.models)
         cells["ratio_label"] = [f"{r:g}" for r in cells["ratio"]]
-        cols = ["kind", "row", "architecture", "method", "ratio", "ratio_label", "column", "column_key", "order",
+        cols = ["mark", "row", "architecture", "method", "ratio", "ratio_label", "column", "column_key", "order",
                 "accuracy", "whole", "delta", "low", "high", "change", "model_id"]
         out = cells[cols].copy()
         out[["accuracy", "whole", "delta", "low", "high"]] = out[["accuracy", "whole", "delta", "low", "high"]].round(5)
         first_row = sorted(out["row"])[0] if len(out) else ""
-        headers = pd.DataFrame({"kind": "header", "row": first_row, "column": [c["label"] for c in columns],
+        headers = pd.DataFrame({"mark": "header", "row": first_row, "column": [c["label"] for c in columns],
                                 "column_key": [c["key"] for c in columns], "order": [c["order"] for c in columns]})
         out = pd.concat([out, headers], ignore_index=True)
         payload = {"data": {"cells": _columns(out)}, "note": note, "columns": columns,
-                   "n_bars": int((cells["kind"] == "bar").sum()), "n_dense": int((cells["kind"] == "dense").sum())}
+                   "n_bars": int((cells["mark"] == "bar").sum()), "n_dense": int((cells["mark"] == "dense").sum())}
         return self._answer(q, "table_chart", {"ratios": s.ratios, "interactive": bool(q.get("interactive", True))}, payload)
 
     def embedding(self, q: dict) -> dict:

@@ -217,7 +217,7 @@ APP_JS = r"""
     // Other columns (a drill-down or its collapse): embed the held spec again (facetKeys).
     const fresh = !!(r && S.views.table && facetKeys(r.columns.map((c) => c.key)) !== facetKeys(S.columns.map((c) => c.key)));
     if (r) {
-      S.tableCells = rows(r.data.cells).filter((c) => c.kind !== 'header'); S.columns = r.columns; S.tableAnswer = {n_bars: r.n_bars, n_dense: r.n_dense};
+      S.tableCells = rows(r.data.cells).filter((c) => c.mark !== 'header'); S.columns = r.columns; S.tableAnswer = {n_bars: r.n_bars, n_dense: r.n_dense};
       note('table', r.note);
     }
     $('selection').textContent = selectionText();
@@ -228,7 +228,7 @@ APP_JS = r"""
         for (let it = item; it; it = it.mark && it.mark.group) {
           const d = it.datum;
           if (d && d.model_id !== undefined && d.model_id !== null) return guard('table', () => chooseModel(d.model_id, d.row, ev.shiftKey));
-          if (d && d.kind === 'header') return guard('table', () => clickColumn(d.column));
+          if (d && d.mark === 'header') return guard('table', () => clickColumn(d.column));
         }
       });
     }});
@@ -236,8 +236,8 @@ APP_JS = r"""
   function clickColumn(text) {
     const col = S.columns.find((c) => c.label === text);
     if (!col) return Promise.resolve();
-    if (col.kind === 'family') { S.expand = col.key; return timed('drill-down', () => renderTable().then(writeHash)); }
-    const e = col.kind === 'clean' ? 'clean' : col.key + '-' + S.meta.geometry_severity;
+    if (col.role === 'family') { S.expand = col.key; return timed('drill-down', () => renderTable().then(writeHash)); }
+    const e = col.role === 'clean' ? 'clean' : col.key + '-' + S.meta.geometry_severity;
     return setEvalSet(e) || Promise.resolve();
   }
 

@@ -63,10 +63,10 @@ def _interval(name: str, encodings, interactive: bool):
 def table_chart(ratios, interactive: bool = True) -> dict:
     """The evaluation table: a facet grid (rows 'architecture · method', columns in the field `order`), each
     cell one bar per prune ratio and the unpruned model as a dashed rule across the cell. Dataset `cells`
-    (accuracy_table.table_cells plus ratio_label): bars where kind = 'bar' (height = the lower of the
+    (accuracy_table.table_cells plus ratio_label): bars where mark = 'bar' (height = the lower of the
     selection's and the whole test set's accuracy, the segment between them green (gain) / red (loss)),
-    the rule where kind = 'dense', the column's header text where kind = 'header' (one row per column, in the
-    first row). Clicks carry the datum (model_id, or kind 'header' and column). The rows named in the param
+    the rule where mark = 'dense', the column's header text where mark = 'header' (one row per column, in the
+    first row). Clicks carry the datum (model_id, or mark 'header' and column). The rows named in the param
     highlight_rows are opaque, the others faded (all opaque when it is empty)."""
     ratio_order = [f"{r:g}" for r in ratios]
     tooltip = [alt.Tooltip("row:N"), alt.Tooltip("column:N"), alt.Tooltip("ratio:Q"),
@@ -77,22 +77,22 @@ def table_chart(ratios, interactive: bool = True) -> dict:
     y = alt.Y("low:Q", scale=alt.Scale(domain=[0, 1]), title=None, stack=None, axis=alt.Axis(tickCount=3, labelFontSize=8))
     opacity = alt.condition(f"length(highlight_rows) == 0 || {_among('highlight_rows', 'datum.row')}", alt.value(1.0), alt.value(0.25))
     base = alt.Chart()
-    bars = base.mark_bar(color=BAR).encode(x=x, y=y, opacity=opacity, tooltip=tooltip).transform_filter("datum.kind == 'bar'")
+    bars = base.mark_bar(color=BAR).encode(x=x, y=y, opacity=opacity, tooltip=tooltip).transform_filter("datum.mark == 'bar'")
     change = base.mark_bar().encode(
         x=x, y=alt.Y("low:Q", stack=None), y2="high:Q", opacity=opacity, tooltip=tooltip,
         color=alt.Color("change:N", scale=alt.Scale(domain=["gain", "loss"], range=[GAIN, LOSS]),
                         legend=alt.Legend(title="selection vs whole", orient="top")),
-    ).transform_filter("datum.kind == 'bar' && datum.change != 'none'")
+    ).transform_filter("datum.mark == 'bar' && datum.change != 'none'")
     dense = base.mark_rule(color=DENSE, strokeDash=[3, 2], strokeWidth=2).encode(
         y=alt.Y("accuracy:Q", stack=None), opacity=opacity,
         tooltip=[alt.Tooltip("row:N"), alt.Tooltip("column:N"), alt.Tooltip("accuracy:Q", format=".3f", title="unpruned"),
                  alt.Tooltip("whole:Q", format=".3f", title="unpruned, whole test set")],
-    ).transform_filter("datum.kind == 'dense'")
+    ).transform_filter("datum.mark == 'dense'")
     width = max(70, 6 + 9 * len(ratio_order))
-    # Column headers as text marks of the first row (kind 'header'): Vega's own facet headers take no clicks.
+    # Column headers as text marks of the first row (mark 'header'): Vega's own facet headers take no clicks.
     header = base.mark_text(baseline="bottom", fontSize=11, fontWeight="bold", limit=width,
                             color="#1a4f8b" if interactive else "#222222").encode(
-        x=alt.value(width / 2), y=alt.value(-5), text="column:N").transform_filter("datum.kind == 'header'")
+        x=alt.value(width / 2), y=alt.value(-5), text="column:N").transform_filter("datum.mark == 'header'")
     layered = alt.layer(bars, change, dense, header, data=_data("cells")).properties(width=width, height=56)
     chart = layered.facet(
         row=alt.Row("row:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left", labelFontSize=11)),
