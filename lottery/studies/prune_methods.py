@@ -20,6 +20,13 @@ from lottery.studies.method_populations import BRANCH, KEYS, MethodPopulations
 DATA_BATCHES = (("snip", "snip_batches"), ("taylor1", "taylor_batches"), ("taylor2", "taylor_batches"))
 
 
+def check(c) -> None:
+    """A prune-methods config: the shared sections, ``prune_methods`` and ``eval`` (a robustness run checks each of its
+    architectures' configs with it)."""
+    check_section(c, validate.common(c))
+    validate.eval_section(c)
+
+
 def check_section(c, spec) -> None:
     """The ``prune_methods`` section."""
     p = c.prune_methods
@@ -90,8 +97,7 @@ class PruneMethods(Study):
     kind = "prune_methods"
 
     def check(self, c) -> None:
-        check_section(c, validate.common(c))
-        validate.eval_section(c)
+        check(c)
 
     def check_data(self, c, dataset) -> None:
         check_data(c, dataset)
