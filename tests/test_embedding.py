@@ -119,11 +119,12 @@ def test_umap_is_identical_across_processes(tmp_path):
 
 
 def test_embed_gives_one_tree_per_eval_set_in_the_geometry_space():
-    """robustness_analysis.embed: a tree per evaluation set over that set's geometry vectors (not the 2-D
+    """robustness_tables.embed: a tree per evaluation set over that set's geometry vectors (not the 2-D
     layout), its weight Prim's on those vectors; coincident points stay joined at distance 0."""
     import pandas as pd
 
-    from lottery.studies import robustness_analysis as ra
+    from lottery.studies import robustness_tables
+    from lottery.studies.robustness_populations import KEYS
 
     rng = np.random.default_rng(7)
     n, sets, models = 6, ("clean", "fog-3", "rotate-3"), 5
@@ -139,9 +140,9 @@ def test_embed_gives_one_tree_per_eval_set_in_the_geometry_space():
                                       "noise_seed": 0, "eval_set": s, "sample": np.arange(n),
                                       "angle_own": values[0], "length": values[1], "margin": values[2]}))
     samples = pd.concat(rows, ignore_index=True)
-    points, edges = ra.embed(samples, seed=0)
+    points, edges = robustness_tables.embed(samples, seed=0)
     assert sorted(edges.eval_set.unique()) == sorted(sets) and len(edges) == len(points) - len(sets)
-    ordered = samples.sort_values(ra.KEYS + ["eval_set", "sample"], kind="stable")
+    ordered = samples.sort_values(KEYS + ["eval_set", "sample"], kind="stable")
     vectors = embedding.geometric_vectors(*(ordered[k].to_numpy(np.float32).reshape(len(points), n)
                                             for k in ("angle_own", "length", "margin")))
     for s in sets:

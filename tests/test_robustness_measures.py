@@ -40,6 +40,28 @@ def test_modal_prediction_and_pie():
     np.testing.assert_array_equal(robustness.pie_flags(preds_pruned, preds_dense, 4), [False, True, True, True])
 
 
+def test_per_model_pruning_vulnerability_and_pie_by_ratio_against_loops():
+    """The population forms (M dense models × R ratios × N samples) against plain loops: eq. 7 counts over the
+    ratios of each model; PIE at a ratio compares the modal prediction over the M models (ties → lowest class)."""
+    rng = np.random.default_rng(3)
+    m, r, n, c = 3, 4, 7, 5
+    correct = rng.random((m, r, n)) < 0.6
+    pv = robustness.pruning_vulnerability_by_model(correct)
+    assert pv.shape == (m, n)
+    np.testing.assert_array_equal(pv, [[sum(int(correct[i, j, s]) for j in range(r)) for s in range(n)]
+                                       for i in range(m)])
+    preds, dense = rng.integers(0, c, (m, r, n)), rng.integers(0, c, (m, n))
+
+    def modal(column):
+        counts = [list(column).count(k) for k in range(c)]
+        return counts.index(max(counts))
+
+    pie = robustness.pie_by_ratio(preds, dense, c)
+    assert pie.shape == (r, n) and pie.dtype == bool
+    np.testing.assert_array_equal(pie, [[modal(preds[:, j, s]) != modal(dense[:, s]) for s in range(n)]
+                                        for j in range(r)])
+
+
 def test_pearson_against_scipy():
     rng = np.random.default_rng(0)
     for n, rho in ((5, 0.3), (50, 0.8), (400, -0.1)):

@@ -211,6 +211,36 @@ def test_report_writes_the_grid_tables_and_dimensionality_plot(finished, tmp_pat
     assert {p.rsplit("-", 1)[-1] for p in pngs} == {"corruptions.png", "evaluation.png", "dimensionality.png"}
 
 
+def test_each_architecture_is_checked_as_its_own_config_with_its_kind_unchanged():
+    """The per-architecture configs change only model.name / model.widths (kind stays "robustness", the run's config
+    is not touched) and pass the prune-methods checks as they are; a check's model.* error is reported on
+    robustness.architectures with the architecture named, any other as it is."""
+    from lottery.studies import prune_methods, robustness_configs
+
+    c = robustness_config()
+    archs = robustness_configs.architecture_configs(c)
+    assert [(label, a.kind, a.model.name, tuple(a.model.widths)) for label, a in archs] == [
+        ("mnist_fcn2:16", "robustness", "mnist_fcn2", (16,)), ("lenet5:1", "robustness", "lenet5", (1,))]
+    assert (c.kind, c.model.name, tuple(c.model.widths)) == ("robustness", robustness_config().model.name,
+                                                              tuple(robustness_config().model.widths))
+    for _, a in archs:
+        prune_methods.check(a)
+    seen = []
+
+    def refuse(field):
+        def check(arch):
+            seen.append(arch.model.name)
+            raise ConfigError(field, "no")
+        return check
+
+    with pytest.raises(ConfigError) as e:
+        robustness_configs.check_each_architecture(c, refuse("model.name"))
+    assert (e.value.field, e.value.message, seen) == ("robustness.architectures", "mnist_fcn2:16: no", ["mnist_fcn2"])
+    with pytest.raises(ConfigError) as e:
+        robustness_configs.check_each_architecture(c, refuse("train.epochs"))
+    assert (e.value.field, e.value.message) == ("train.epochs", "no")
+
+
 @pytest.mark.parametrize("field,value,needle", [
     ("robustness.corruptions", ("gaussian_noise", "fgsm"), "unknown value 'fgsm'"),
     ("robustness.severities", (1, 6), "severities are 1…5"),

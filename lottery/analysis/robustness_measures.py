@@ -40,6 +40,17 @@ def pie_flags(preds_pruned, preds_dense, num_classes: int) -> jax.Array:
     return modal_prediction(preds_pruned, num_classes) != modal_prediction(preds_dense, num_classes)
 
 
+def pruning_vulnerability_by_model(correct) -> np.ndarray:
+    """B eq. 7 per dense model: correct [M, R, N] bool (dense model × prune ratio × sample) → int32 [M, N]."""
+    return np.stack([np.asarray(pruning_vulnerability(c)) for c in correct])
+
+
+def pie_by_ratio(preds, preds_dense, num_classes: int) -> np.ndarray:
+    """PIE flags at each ratio: preds [M, R, N] (the M seeds' pruned predictions at every ratio), preds_dense [M, N]
+    → bool [R, N], the modal prediction over the M seeds at that ratio against the dense models'."""
+    return np.stack([np.asarray(pie_flags(preds[:, i], preds_dense, num_classes)) for i in range(preds.shape[1])])
+
+
 @dataclasses.dataclass(frozen=True)
 class Correlation:
     """Pearson correlation. r, p: floats (NaN only when ``defined`` is False); n: pairs used;

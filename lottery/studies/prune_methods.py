@@ -75,6 +75,13 @@ def plan_buckets(kind: str, arch, dataset, labels, backend, label: str = ""):
     yield PlannedBucket(kind, prefix + "methods", spec, population, float(epochs), what, False)
 
 
+def check(c) -> None:
+    """A prune-methods config: the shared sections, ``prune_methods`` and ``eval`` (a robustness run checks each of its
+    architectures' configs with it)."""
+    check_section(c, validate.common(c))
+    validate.eval_section(c)
+
+
 def check_section(c, spec) -> None:
     """The ``prune_methods`` section."""
     p = c.prune_methods
@@ -155,8 +162,7 @@ class PruneMethods(Study):
         yield from plan_buckets(self.kind, config, dataset, labels, backend)
 
     def check(self, c) -> None:
-        check_section(c, validate.common(c))
-        validate.eval_section(c)
+        check(c)
 
     def check_data(self, c, dataset) -> None:
         check_data(c, dataset)

@@ -1,8 +1,16 @@
 """Study B's robustness lottery (``config.kind = "robustness"``, docs/science.md §8): for every architecture of
-``robustness.architectures``, the populations of a pruning-method run (dense models, every method at every ratio,
-the survivors fine-tuned), each analysed on the clean test examples and on every corruption × severity through the
-geometry of its last feature layer (:mod:`lottery.studies.robustness_analysis`); one resumable part per
-population, then the cross-model tables (CKA, UMAP + MST, dimensionality)."""
+``robustness.architectures`` (:mod:`lottery.studies.robustness_configs`), the populations of a pruning-method run,
+each in four stages —
+
+1. trained: the dense models, every method at every ratio, the survivors fine-tuned, the result rows written
+   (:mod:`lottery.studies.robustness_populations`);
+2. evaluated on the clean test examples and every corruption × severity (:mod:`lottery.studies.robustness_eval_sets`)
+   through the geometry of its last feature layer (:mod:`lottery.studies.robustness_analyser`);
+3. analysed: scores and correlations (:mod:`lottery.studies.robustness_scores`), occlusion maps
+   (:mod:`lottery.studies.robustness_occlusion`);
+4. written as one resumable part (``lottery.store.analysis``: a killed run redoes only the population it was in) —
+
+then the merged and cross-model tables (CKA, UMAP + MST, dimensionality: :mod:`lottery.studies.robustness_tables`)."""
 from __future__ import annotations
 
 import dataclasses
@@ -20,35 +28,18 @@ from lottery.data import corruptions
 from lottery.errors import ConfigError
 from lottery.models import registry as model_registry
 from lottery.report import robustness_section
-from lottery.store import analysis as store, result_tables, workdir as wd
-from lottery.studies import prune_methods, rows
+from lottery.store import analysis as store, result_tables
+from lottery.store.result_tables import DENSE
+from lottery.studies import prune_methods
 from lottery.studies.interface import Run, Study
 from lottery.studies.method_populations import KEYS as METHOD_KEYS
-from lottery.studies.robustness_analysis import (DENSE, METRICS, Architecture, EvalSets, analyse,
-                                                 arch_config, architectures, correlations, finish, measures_pv,
-                                                 occlusion_batch_size, occlusion_table, pie_by_ratio, scores_table)
-
-
-def architecture_configs(c) -> list:
-    """[(label "model:width", its prune-methods config)] of a robustness run."""
-    out = []
-    for name, width in architectures(c.robustness):
-        arch = arch_config(c, name, width)
-        arch.kind = "prune_methods"
-        out.append((f"{name}:{width}", arch))
-    return out
-
-
-def _per_architecture(c, check) -> None:
-    """check(arch config) for every architecture; errors on ``model.*`` are reported on
-    ``robustness.architectures`` with the architecture named."""
-    for label, arch in architecture_configs(c):
-        try:
-            check(arch)
-        except ConfigError as e:
-            if e.field.startswith("model."):
-                raise ConfigError("robustness.architectures", f"{label}: {e.message}") from None
-            raise
+from lottery.studies.robustness_analyser import METRICS, Analyser, analyser_of, evaluate_sets
+from lottery.studies.robustness_configs import architecture_configs, architectures, check_each_architecture
+from lottery.studies.robustness_eval_sets import RobustnessEvalSets
+from lottery.studies.robustness_occlusion import occlusion_batch_size, occlusion_table
+from lottery.studies.robustness_populations import Architecture, rows_path
+from lottery.studies.robustness_scores import score_tables
+from lottery.studies.robustness_tables import write_tables
 
 
 def check_section(c) -> None:
@@ -111,6 +102,34 @@ def section() -> ml_collections.ConfigDict:
     return r
 
 
+def _population(run: Run, arch: Architecture, analyser: Analyser, sets: RobustnessEvalSets, method: str) -> str:
+    """The population ``method`` of ``arch`` through the four stages into part "<tag>-<method>" (skipped when the part
+    and its result rows are whole; a damaged one is analysed again); returns the part's name."""
+    config, workdir, r = run.config, run.workdir, run.config.robustness
+    part = f"{arch.tag}-{method}"
+    if store.part_done(workdir, part) and result_tables.intact(rows_path(workdir, part)):
+        run.log(f"  {method}: analysed already")
+        return part
+    t0 = time.perf_counter()
+    pop = arch.train(method, bool(int(config.prune_methods.retrain_epochs)), t0)
+    keys = arch.keys(method)
+    out = evaluate_sets(analyser, pop.params, pop.stats, sets, keys, int(r.geometry_severity))
+    occ_batch = occlusion_batch_size(r, run.dataset.input_shape, int(config.train.eval_batch_size))
+    fill = jnp.asarray(run.dataset.black, jnp.float32)
+    tables = {"evaluation": out["evaluation"], "samples": out["samples"],
+              **score_tables(workdir, arch.tag, method, keys, len(arch.populations.members), out, sets.names,
+                             run.dataset.num_classes),
+              "occlusion": occlusion_table(arch.module, arch.head, pop.params, pop.stats, sets, keys, r, fill,
+                                           arch.loop, occ_batch)}
+    clean = out["clean"]
+    store.write_part(workdir, part, tables, {"feats": clean["feats"].astype(np.float32), "pred": clean["pred"],
+                                             **{m: clean[m] for m in METRICS}})
+    acc = out["evaluation"].groupby("corruption", sort=False).accuracy.mean()
+    run.log(f"  {method}: {time.perf_counter() - t0:.1f}s, accuracy clean {100 * acc['clean']:.1f}%, "
+            f"corrupted {100 * acc.drop('clean').mean():.1f}% (mean over sets and models)")
+    return part
+
+
 class Robustness(Study):
     kind = "robustness"
     non_result_keys = ("robustness.report_ratio",)  # which ratio the report tabulates
@@ -130,7 +149,7 @@ class Robustness(Study):
 
     def check(self, c) -> None:
         check_section(c)
-        _per_architecture(c, prune_methods.PruneMethods().check)
+        check_each_architecture(c, prune_methods.check)
 
     def models(self, c) -> list:
         return [validate.model_spec(arch) for _, arch in architecture_configs(c)]
@@ -143,75 +162,28 @@ class Robustness(Study):
                                    x_test=dataset.x_test[:nte], y_test=dataset.y_test[:nte])
 
     def check_data(self, c, dataset) -> None:
-        _per_architecture(c, lambda arch: prune_methods.check_data(arch, dataset))
+        check_each_architecture(c, lambda arch: prune_methods.check_data(arch, dataset))
         if len(dataset.input_shape) != 3:
             raise ConfigError("data.name", f"the robustness study corrupts images; {c.data.name} gives "
                                            f"{tuple(dataset.input_shape)}")
 
     def run(self, run: Run) -> None:
-        """Runs (or resumes) the study: every architecture's populations, then the cross-model tables."""
-        config, dataset, workdir, log = run.config, run.dataset, run.workdir, run.log
+        """Runs (or resumes) the study: every architecture's populations, each through the four stages, then the
+        merged and cross-model tables."""
+        config, dataset, log = run.config, run.dataset, run.log
         log(f"run {run.run_id}: {config.experiment} on {dataset.name} ({dataset.train_size} train, "
             f"{int(dataset.y_test.shape[0])} test examples analysed)")
-        r = config.robustness
         p = config.prune_methods
-        sets = EvalSets(r, dataset, workdir)
-        retrained = bool(int(p.retrain_epochs))
-        fill = jnp.asarray(dataset.black, jnp.float32)
-        occ_batch = occlusion_batch_size(r, dataset.input_shape, int(config.train.eval_batch_size))
+        sets = RobustnessEvalSets(config.robustness, dataset, run.workdir)
         parts = []
-        for name, width in architectures(r):
+        for name, width in architectures(config.robustness):
             arch = Architecture(config, run, name, width)
+            analyser = analyser_of(arch, config.train.eval_batch_size, dataset.y_test.shape[0])
             log(f"{arch.tag}: dense reference + {len(p.methods)} methods × {len(arch.populations.ratios)} ratios × "
-                f"{len(arch.populations.members)} dense models, each trained {config.train.epochs} epochs and fine-tuned "
-                f"{p.retrain_epochs}, {len(sets.sets())} corrupted sets of {len(sets.labels)} test examples")
-            dense = None
-            for method in (DENSE, *p.methods):
-                part = f"{arch.tag}-{method}"
-                parts.append(part)
-                rows_part = wd.part_path(workdir, f"robustness-{part}")
-                if store.part_done(workdir, part) and result_tables.intact(rows_part):  # damaged: analysed again
-                    log(f"  {method}: analysed already")
-                    continue
-                t0 = time.perf_counter()
-                if dense is None:
-                    dense = arch.populations.dense_weights()
-                keys = arch.keys(method)
-                pops = arch.populations
-                pop = pops.start(method, dense)
-                if retrained:
-                    pop = pops.finetune(method, pop)
-                result = pops.result(method, pop, time.perf_counter() - t0)
-                members, extras = pops.stage(method).members, pops.row_extras(method, retrained)
-                result_tables.write_part(rows.result_rows(run, arch.spec, members, result, extras), rows_part)
-                out = analyse(arch.analyser, pop.params, pop.stats, sets, keys, int(r.geometry_severity))
-                clean = out["clean"]
-                ratios = len(keys) // len(arch.populations.members)
-                correct = clean["correct"].reshape(len(arch.populations.members), ratios, -1)
-                pv = measures_pv(correct)  # [M, N]
-                if method == DENSE:
-                    dense_preds, dense_geometry = clean["pred"], {m: clean[m] for m in METRICS}
-                else:
-                    dense_preds = store.part_array(workdir, f"{arch.tag}-{DENSE}", "pred")
-                    dense_geometry = {m: store.part_array(workdir, f"{arch.tag}-{DENSE}", m) for m in METRICS}
-                pie = pie_by_ratio(clean["pred"].reshape(len(arch.populations.members), ratios, -1), dense_preds, dataset.num_classes)
-                robust = out["robustness"]
-                tables = {
-                    "evaluation": out["evaluation"],
-                    "samples": out["samples"],
-                    "scores": scores_table(keys, sets.names, out["counts"], robust, np.repeat(pv, ratios, axis=0),
-                                           np.tile(pie, (len(arch.populations.members), 1))),
-                    "correlations": correlations(keys, clean, robust, dense_geometry, pv),
-                    "occlusion": occlusion_table(arch.module, arch.head, pop.params, pop.stats, sets, keys, r, fill,
-                                                 arch.loop, occ_batch),
-                }
-                arrays = {"feats": clean["feats"].astype(np.float32), "pred": clean["pred"],
-                          **{m: clean[m] for m in METRICS}}
-                store.write_part(workdir, part, tables, arrays)
-                acc = out["evaluation"].groupby("corruption", sort=False).accuracy.mean()
-                log(f"  {method}: {time.perf_counter() - t0:.1f}s, accuracy clean {100 * acc['clean']:.1f}%, "
-                    f"corrupted {100 * acc.drop('clean').mean():.1f}% (mean over sets and models)")
-        finish(config, workdir, parts, dataset, sets, log)
+                f"{len(arch.populations.members)} dense models, each trained {config.train.epochs} epochs and "
+                f"fine-tuned {p.retrain_epochs}, {len(sets.sets())} corrupted sets of {len(sets.labels)} test examples")
+            parts += [_population(run, arch, analyser, sets, method) for method in (DENSE, *p.methods)]
+        write_tables(config, run.workdir, parts, dataset, sets, log)
 
     def merge(self, run: Run) -> pd.DataFrame:
         return result_tables.merge(run.workdir, run.run_id, 0, keys=["model", *METHOD_KEYS])
