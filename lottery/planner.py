@@ -4,7 +4,7 @@ For every bucket the run would train — an IMP run's width buckets, a pruning-m
 method population, a robustness run's two per architecture — the engine's own pieces say how it would train:
 the buckets and members (``studies.imp.buckets``, ``studies.method_populations.trainers``), the strategy a
 ``BucketTrainer`` chooses for the planned backend, whether IMP levels ≥ 1 train compacted
-(``compacted.applies``), the chunk length. The data are a stand-in of the right shapes
+(``compaction.applies``), the chunk length. The data are a stand-in of the right shapes
 (``data.catalog.stand_in``): nothing is read, initialised or trained.
 
 FLOPs are the benchmark's count of useful work (:mod:`lottery.bench.flops`): 6 × forward multiply-adds of the
@@ -34,7 +34,7 @@ from lottery.errors import ConfigError
 from lottery.prune import methods
 from lottery.studies import imp, method_populations, robustness
 from lottery.studies.imp_levels import rewind_step
-from lottery.train.strategies import compacted
+from lottery.train import compaction
 from lottery.train.program_memory import parse_bytes  # noqa: F401 (the command line's parser)
 from lottery.train.trainer import BucketTrainer
 
@@ -87,7 +87,7 @@ def _units(config, study, dataset, labels, backend):
             epochs = _imp_epochs(config, trainer.steps_per_epoch, trainer.total_steps)
             what = f"level 0 + {config.imp.levels} levels" + (f" × (1 + {len(config.imp.branches)} branches)"
                                                                if config.imp.branches else "")
-            yield "imp", name, spec, trainer, epochs, what, bool(config.imp.levels) and compacted.applies(
+            yield "imp", name, spec, trainer, epochs, what, bool(config.imp.levels) and compaction.applies(
                 trainer, config.imp.compact)
         return
     archs = robustness.architecture_configs(config) if config.kind == "robustness" else [("", config)]
@@ -155,8 +155,8 @@ def plan(config, device: str | None = None, memory: int | str | None = None, pea
             row["fits"] = None if budget is None else bool(row["memory_bytes"] <= budget)
             if row["fits"] is False:  # what train.memory would do: the fewest slices of members that fit
                 try:
-                    row["slices"] = trainer.fit_memory(budget)
-                    row["slice_memory_bytes"] = trainer.program_bytes()[0]
+                    fitted, row["slices"] = trainer.fit_memory(budget)
+                    row["slice_memory_bytes"] = trainer.program_bytes(fitted)[0]
                 except ConfigError:
                     row["slices"] = 0  # not even one slice fits
         eff = efficiency if efficiency is not None else EFFICIENCY[spec.fully_connected]

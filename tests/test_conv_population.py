@@ -36,7 +36,8 @@ def cfgs(epochs=2, augment=True, members="auto"):
 def conv_trainer(population, name="resnet_8", **kw):
     x, y = data()
     tc, oc = cfgs(**kw)
-    return trainer.BucketTrainer(model_registry.get(name), x, y, population, tc, oc, CLASSES, pad_fill=(-1.0, 0.0, 1.0))
+    return trainer.BucketTrainer(trainer.build_bucket(model_registry.get(name), x, y, population, tc, oc, CLASSES,
+                                                      pad_fill=(-1.0, 0.0, 1.0)))
 
 
 def pruned(pop, seed=0, keep=0.6):

@@ -12,7 +12,7 @@ from lottery.store import result_tables, workdir as wd
 from lottery.studies import STUDIES, Study, eval_sets, rows
 from lottery.studies.levels import LevelResult
 from lottery.train.state import Member
-from lottery.train.trainer import BucketTrainer
+from lottery.train.trainer import BucketTrainer, build_bucket
 
 from helpers import tiny_config
 
@@ -35,8 +35,8 @@ class DenseOnly(Study):
         c, data = run.config, run.dataset
         spec = validate.model_spec(c)
         members = [Member(w, s, 0) for w in c.model.widths for s in c.train.seeds]
-        trainer = BucketTrainer(spec, data.x_train, run.train_labels, members, c.train, c.optimizer, data.num_classes,
-                                bins=c.eval.bins)
+        trainer = BucketTrainer(build_bucket(spec, data.x_train, run.train_labels, members, c.train, c.optimizer,
+                                             data.num_classes, bins=c.eval.bins))
         pop, _, seconds = trainer.train(trainer.init(), 0, trainer.total_steps)
         metrics = trainer.evaluate(pop, eval_sets.for_members(run, members))
         result = LevelResult(0, "main", np.asarray(model_masks.count_weights(pop.masks)), metrics,

@@ -24,7 +24,7 @@ from lottery.train import buckets as bucketing
 from lottery.train import order
 from lottery.train.state import Member
 from lottery.train.strategies.packed import packs
-from lottery.train.trainer import BucketTrainer
+from lottery.train.trainer import BucketTrainer, build_bucket
 
 
 def _layers(c, layers: list[str]) -> None:
@@ -68,10 +68,10 @@ def bucket_trainer(config, spec, dataset, labels, members, backend=None) -> Buck
     """The trainer of one IMP bucket: every range it trains starts or stops at the rewind step; it measures learning
     curves every ``eval.every``."""
     per_epoch = order.steps_per_epoch(dataset.train_size, config.train.batch_size)
-    return BucketTrainer(spec, dataset.x_train, labels, members, config.train, config.optimizer, dataset.num_classes,
-                         boundaries=(rewind_step(config.imp.rewind, per_epoch),), bins=config.eval.bins,
-                         pad_fill=dataset.black, backend=backend,
-                         curve_every=order.steps_of(config.eval.every, per_epoch))
+    return BucketTrainer(build_bucket(spec, dataset.x_train, labels, members, config.train, config.optimizer,
+                                      dataset.num_classes, boundaries=(rewind_step(config.imp.rewind, per_epoch),),
+                                      bins=config.eval.bins, pad_fill=dataset.black, backend=backend,
+                                      curve_every=order.steps_of(config.eval.every, per_epoch)))
 
 
 class IMP(Study):

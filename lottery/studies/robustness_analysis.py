@@ -44,7 +44,7 @@ from lottery.store.result_tables import DENSE
 from lottery.store.checkpoints import BucketCheckpoints
 from lottery.studies.method_populations import MethodPopulations
 from lottery.train.state import Member
-from lottery.train.trainer import BucketTrainer
+from lottery.train.trainer import BucketTrainer, build_bucket
 
 CORRUPTION_STREAM = 0xC0
 KEYS = ["architecture", "method", "ratio", "seed", "noise_seed"]
@@ -367,8 +367,9 @@ def dimension_table(config, dataset, sets: EvalSets, log) -> pd.DataFrame:
     c.seeds = (int(config.train.seeds[0]),)
     c.shard = False
     for w in r.dimension_widths:
-        trainer = BucketTrainer(spec, dataset.x_train, dataset.y_train[None], [Member(int(w), c.seeds[0], 0)], c,
-                                config.optimizer, dataset.num_classes, pad_fill=dataset.black)
+        member = Member(int(w), c.seeds[0], 0)
+        trainer = BucketTrainer(build_bucket(spec, dataset.x_train, dataset.y_train[None], [member], c,
+                                             config.optimizer, dataset.num_classes, pad_fill=dataset.black))
         pop = trainer.init()
         head = geometry.head_name(trainer.module, jax.tree.map(lambda a: a[0], pop.params), tuple(dataset.input_shape))
         for kind in ("untrained", "trained"):
