@@ -140,7 +140,7 @@ class BucketTrainer:
     @property
     def member_loop(self) -> bool:
         """Whether members train (and are evaluated) one by one."""
-        return self.evaluator.member_loop
+        return self.bucket.member_loop
 
     def resized(self, spec: ModelSpec) -> "BucketTrainer":
         """A trainer of the same bucket (members, data, optimizer, chunking) with another model spec of the same
