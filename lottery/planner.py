@@ -3,8 +3,8 @@
 For every bucket the run would train — an IMP run's width buckets, a pruning-method run's dense models and
 method population, a robustness run's two per architecture — the run's study says how it would train
 (``Study.plan``: the buckets, members and trainer of each, the epochs over the run, whether IMP levels ≥ 1 train
-compacted), and the trainer the strategy it chooses for the planned backend and the chunk length. The data are a stand-in of the right shapes
-(``data.catalog.stand_in``): nothing is read, initialised or trained.
+compacted), and the trainer the strategy it chooses for the planned backend and the chunk length. The data are a
+stand-in of the right shapes (``data.catalog.stand_in``): nothing is read, initialised or trained.
 
 FLOPs are the benchmark's count of useful work (:mod:`lottery.bench.flops`): 6 × forward multiply-adds of the
 prunable layers × examples per model-epoch, at each member's true width (no padding), every level as dense
@@ -114,8 +114,8 @@ def plan(config, device: str | None = None, memory: int | str | None = None, pea
             row["fits"] = None if budget is None else bool(row["memory_bytes"] <= budget)
             if row["fits"] is False:  # what train.memory would do: the fewest slices of members that fit
                 try:
-                    row["slices"] = trainer.fit_memory(budget)
-                    row["slice_memory_bytes"] = trainer.program_bytes()[0]
+                    fitted, row["slices"] = trainer.fit_memory(budget)
+                    row["slice_memory_bytes"] = trainer.program_bytes(fitted)[0]
                 except ConfigError:
                     row["slices"] = 0  # not even one slice fits
         eff = efficiency if efficiency is not None else EFFICIENCY[spec.fully_connected]

@@ -8,7 +8,7 @@ import pytest
 
 from lottery.api import run
 from lottery.prune import compact
-from lottery.train.strategies import compacted
+from lottery.train import compaction
 from helpers import numpy_fcn_logits, tiny_config
 
 QUIET = dict(log=lambda s: None)
@@ -78,20 +78,20 @@ def test_live_units_and_the_sub_network_compute_the_full_logits(bias):
 
 
 def test_ladder():
-    assert [compacted.ladder(n) for n in (1, 2, 3, 4, 5, 7, 9, 13, 100, 1000)] == [1, 2, 3, 4, 6, 8, 12, 16, 128, 1024]
+    assert [compaction.ladder(n) for n in (1, 2, 3, 4, 5, 7, 9, 13, 100, 1000)] == [1, 2, 3, 4, 6, 8, 12, 16, 128, 1024]
 
 
 @pytest.fixture
 def trained_sizes(monkeypatch):
     sizes = []
-    original = compacted.Compacted.train
+    original = compaction.Compacted.train
 
     def spy(self, pop, start, stop, progress=None):
         pop, s = original(self, pop, start, stop, progress)
         sizes.append((s, tuple(int(pop.masks[n]["kernel"].shape[2]) for n in sorted(pop.masks)[:-1])))
         return pop, s
 
-    monkeypatch.setattr(compacted.Compacted, "train", spy)
+    monkeypatch.setattr(compaction.Compacted, "train", spy)
     return sizes
 
 

@@ -36,7 +36,8 @@ def cfgs(epochs=2, augment=True, members="auto"):
 def conv_trainer(population, name="resnet_8", **kw):
     x, y = data()
     tc, oc = cfgs(**kw)
-    return trainer.BucketTrainer(model_registry.get(name), x, y, population, tc, oc, CLASSES, pad_fill=(-1.0, 0.0, 1.0))
+    return trainer.BucketTrainer(trainer.build_bucket(model_registry.get(name), x, y, population, tc, oc, CLASSES,
+                                                      pad_fill=(-1.0, 0.0, 1.0)))
 
 
 def pruned(pop, seed=0, keep=0.6):
@@ -93,9 +94,9 @@ def test_augmentation_is_per_member_and_changes_training():
     """Members' augmentation keys differ by seed and equal the key of the member alone; training with
     augmentation (a fully connected net on images, cheap to compile) differs from training without."""
     members = [Member(2, 0), Member(2, 1)]
-    keys = conv_trainer(members).augment_keys
+    keys = conv_trainer(members).bucket.augment_keys
     assert not np.array_equal(np.asarray(keys[0]), np.asarray(keys[1]))
-    np.testing.assert_array_equal(np.asarray(keys[1]), np.asarray(conv_trainer([members[1]]).augment_keys[0]))
+    np.testing.assert_array_equal(np.asarray(keys[1]), np.asarray(conv_trainer([members[1]]).bucket.augment_keys[0]))
     runs = {}
     for augment in (True, False):
         t = conv_trainer([Member(4, 0)], name="mnist_fcn2", epochs=1, augment=augment)

@@ -98,14 +98,7 @@ def jit_calls_at_import(tree: ast.Module) -> list[int]:
     return sorted(lines)
 
 
-COMPACTED = "lottery.train.strategies.compacted"
-
-
-@pytest.mark.parametrize("name,path", [
-    pytest.param(n, p, marks=pytest.mark.xfail(strict=True, reason=(
-        f"{COMPACTED} builds `_expand = jax.jit(jax.vmap(compact.expand))` at import; the trainer/strategies "
-        "work removes it: drop this mark then")))
-    if n == COMPACTED else (n, p) for n, p in IMPORTED], ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize("name,path", IMPORTED, ids=lambda v: v if isinstance(v, str) else "")
 def test_no_jitted_function_is_built_at_import(name, path):
     lines = jit_calls_at_import(ast.parse(path.read_text()))
     assert not lines, f"{name} builds a jitted function at import (lines {lines}): build it where it is first needed"

@@ -68,3 +68,36 @@ def test_even_slices_keep_units_together():
     assert even_slices(12, 3, unit=3) == [slice(0, 6), slice(6, 9), slice(9, 12)]  # 4 widths of 3 seeds in 3
     parts = even_slices(12, 4, unit=3)
     assert [p.stop - p.start for p in parts] == [3, 3, 3, 3] and np.all(np.diff([p.start for p in parts]) == 3)
+
+
+@pytest.mark.parametrize("pack", [True, False])
+def test_fitting_a_budget_returns_a_strategy_and_changes_no_trainer(pack):
+    """``fit_memory`` answers with the sliced strategy (whose program fits) and leaves the trainer's own alone; a
+    trainer built with the budget adopts that same slicing."""
+    import jax.numpy as jnp
+
+    from lottery.models import registry
+    from lottery.train.state import Member
+    from lottery.train.trainer import BucketTrainer, build_bucket
+
+    c = config(**{"train.pack": pack})
+    x = jnp.zeros((64, 6), jnp.float32)
+    labels = jnp.zeros((1, 64), jnp.int32)
+    members = [Member(w, s) for w in (2, 3, 5, 8) for s in (0, 1, 2)]
+
+    def trainer():
+        return BucketTrainer(build_bucket(registry.get("gmm_fcn"), x, labels, members, c.train, c.optimizer, 2))
+
+    t = trainer()
+    own = t.strategy
+    whole = t.program_bytes()[0]
+    budget = int(whole * 0.8)
+    fitted, n = t.fit_memory(budget)
+    assert t.strategy is own and t.program_bytes()[0] == whole  # nothing changed behind the caller's back
+    assert n >= 2 and len(fitted.parts) == n and fitted.name == f"{own.name} in {n} slices"
+    assert t.program_bytes(fitted)[0] <= budget < whole
+    assert [m for p in fitted.parts for m in members[p]] == members  # consecutive slices of every member
+    assert t.fit_memory(whole) == (own, 1)  # the whole bucket fits: its own strategy
+    c.train.memory = str(budget)
+    adopted = trainer()
+    assert adopted.strategy.name == fitted.name and adopted.strategy.parts == fitted.parts

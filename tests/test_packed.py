@@ -28,7 +28,8 @@ def make(members, spec="gmm_fcn", pack=True, shared=False, epochs=3, wd=0.0, lr=
     c.train.epochs, c.train.batch_size, c.train.shared_data_order, c.train.pack = epochs, B, shared, pack
     c.optimizer.lr, c.optimizer.weight_decay = lr, wd
     x, labels = data(label_sets)
-    return trainer.BucketTrainer(model_registry.get(spec), x, labels, members, c.train, c.optimizer, 2)
+    return trainer.BucketTrainer(trainer.build_bucket(model_registry.get(spec), x, labels, members, c.train,
+                                                      c.optimizer, 2))
 
 
 def trained(t, pop=None):

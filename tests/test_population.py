@@ -29,13 +29,15 @@ def cfgs(epochs=3, shared=False, momentum=0.0, wd=0.0, name="sgd", lr=0.1):
     return c.train, c.optimizer
 
 
-def vmapped_scan(spec, module, tx, schedule, members, x, y):
+def vmapped_scan(spec, module, tx, schedule, members, x, y, train_cfg):
     """The vmapped-scan strategy of ``members`` on labels y [1, N], built directly (no BucketTrainer)."""
     from lottery.train.sharding import Layout
     from lottery.train.strategies import Bucket
     from lottery.train.strategies.vmapped import VmappedScan
-    bucket = Bucket(spec, module, members, Layout(jax.local_devices()[:1]), tx, schedule, None, None, x, y,
-                    jnp.zeros(len(members), jnp.int32), 2, False)
+    bucket = Bucket(spec=spec, module=module, padded_width=max(m.width for m in members), members=members,
+                    reported=len(members), layout=Layout(jax.local_devices()[:1]), x_train=x, labels=y,
+                    label_set=jnp.zeros(len(members), jnp.int32), num_classes=2, train_cfg=train_cfg, opt_cfg=None,
+                    tx=tx, lr_schedule=schedule)
     return VmappedScan(bucket)
 
 
@@ -126,7 +128,7 @@ def test_masked_weights_stay_exactly_zero(opt):
     rng = np.random.default_rng(0)
     masks = jax.tree.map(lambda m: m & jnp.asarray(rng.random(m.shape) < 0.5), pop.masks)
     pop = pop.replace(masks=masks, params=jax.tree.map(lambda p, m: p * m, pop.params, masks))
-    program = vmapped_scan(spec, module, tx, optim.schedule(oc, 3, 3), members, x, y)
+    program = vmapped_scan(spec, module, tx, optim.schedule(oc, 3, 3), members, x, y, tc)
     idx = jnp.asarray(order.step_batches([0, 1, 2], 0, 9, N, B))
     kept = [np.asarray(m) for m in jax.tree.leaves(masks)]  # the program donates its input state
     pop, _ = program.chunk(pop, idx)
@@ -152,7 +154,7 @@ def test_diverging_model_is_flagged_and_leaves_the_others_bitwise_unchanged():
     tx = optim.direction(oc)
     members = [Member(4, s) for s in range(3)]
     idx = jnp.asarray(order.step_batches([0, 1, 2], 0, 6, N, B))
-    program = vmapped_scan(spec, module, tx, optim.schedule(oc, 3, 2), members, x, y)
+    program = vmapped_scan(spec, module, tx, optim.schedule(oc, 3, 2), members, x, y, tc)
 
     def run(poison):
         pop = init_population(spec, module, tx, members, 4, (D,), 2)

@@ -28,13 +28,13 @@ SCRIPT = textwrap.dedent("""
     from lottery import api
     from lottery.models import registry
     from lottery.train.state import Member
-    from lottery.train.trainer import BucketTrainer
+    from lottery.train.trainer import BucketTrainer, build_bucket
     from lottery.data import catalog as data_catalog
     c = tiny_config(**{overrides!r})
     api.run(c, sys.argv[1], log=lambda s: None)
     ds = data_catalog.load(c.data)
-    t = BucketTrainer(registry.get("gmm_fcn"), ds.x_train, ds.y_train[None], [Member(2, s) for s in (0, 1, 2)],
-                      c.train, c.optimizer, 2)
+    t = BucketTrainer(build_bucket(registry.get("gmm_fcn"), ds.x_train, ds.y_train[None],
+                                   [Member(2, s) for s in (0, 1, 2)], c.train, c.optimizer, 2))
     pop, _, _ = t.train(t.init(), 0, t.total_steps)
     leaf = pop.params["dense_0"]["kernel"]
     print("devices", jax.local_device_count(), "members", len(t.members), "shards", len(leaf.sharding.device_set),

@@ -1,5 +1,6 @@
-"""A training strategy defined here trains a bucket through ``BucketTrainer``: the worked example of
-ARCHITECTURE.md's "Adding a training strategy" (one Strategy subclass + its class in STRATEGIES)."""
+"""Training strategies defined here train a bucket through ``BucketTrainer``: the worked example of
+ARCHITECTURE.md's "Adding a training strategy" (one Strategy subclass + its class in STRATEGIES), and a strategy
+that keeps every default of the contract, which is all the trainer asks of it."""
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -10,8 +11,10 @@ from lottery.data import gmm
 from lottery.models import registry as model_registry
 from lottery.train import strategies
 from lottery.train.state import Member
+from lottery.train.eval_set import EvalSet
+from lottery.train.strategies import Bucket, Strategy
 from lottery.train.strategies.vmapped import VmappedScan
-from lottery.train.trainer import BucketTrainer
+from lottery.train.trainer import BucketTrainer, build_bucket
 
 
 class Halves(VmappedScan):
@@ -22,7 +25,7 @@ class Halves(VmappedScan):
     used = 0
 
     @classmethod
-    def applies(cls, bucket) -> bool:
+    def applies(cls, bucket: Bucket) -> bool:
         return len(bucket.members) % 2 == 0 and not bucket.shared_order
 
     def chunk(self, pop, idx):
@@ -37,12 +40,39 @@ class Halves(VmappedScan):
         return state, jnp.concatenate([out[0][1], out[1][1]], axis=1)
 
 
-def bucket(widths=(3, 5), seeds=(0, 1)):
+class Between(Strategy):
+    """Only what the contract requires (``applies``, ``chunk``, ``cache_size``): the vmapped scan's chunk program,
+    with every default kept — its orders, no curves inside (measured between chunks), K × padded hidden units."""
+
+    name = "between"
+
+    @classmethod
+    def applies(cls, bucket: Bucket) -> bool:
+        return True
+
+    def __init__(self, bucket: Bucket):
+        super().__init__(bucket)
+        self.inner = VmappedScan(bucket)
+
+    def chunk(self, state, idx):
+        return self.inner.chunk(state, idx)
+
+    def cache_size(self) -> int:
+        return self.inner.cache_size()
+
+
+def data(n=64):
+    x, y = gmm.sample(gmm.linear(6, 1.0), jax.random.PRNGKey(0), n)
+    return x, jnp.asarray(y, jnp.int32)
+
+
+def bucket(widths=(3, 5), seeds=(0, 1), curve_every=0):
     c = configs.base()
     c.train.epochs, c.train.batch_size, c.train.pack = 3, 16, False
-    x, y = gmm.sample(gmm.linear(6, 1.0), jax.random.PRNGKey(0), 64)
+    x, y = data()
     members = [Member(w, s) for w in widths for s in seeds]
-    return BucketTrainer(model_registry.get("gmm_fcn"), x, jnp.asarray(y, jnp.int32)[None], members, c.train, c.optimizer, 2)
+    return BucketTrainer(build_bucket(model_registry.get("gmm_fcn"), x, y[None], members, c.train, c.optimizer, 2,
+                                      curve_every=curve_every))
 
 
 def test_a_registered_strategy_is_chosen_and_trains_like_the_default(monkeypatch):
@@ -64,6 +94,37 @@ def test_a_registered_strategy_is_chosen_and_trains_like_the_default(monkeypatch
 def test_the_factory_takes_the_first_strategy_that_applies(pack, expected):
     c = configs.base()
     c.train.pack, c.optimizer.momentum = pack, 0.0  # plain SGD: a packable optimizer
-    x, y = gmm.sample(gmm.linear(6, 1.0), jax.random.PRNGKey(0), 32)
-    t = BucketTrainer(model_registry.get("gmm_fcn"), x, jnp.asarray(y, jnp.int32)[None], [Member(2, 0), Member(3, 0)], c.train, c.optimizer, 2)
+    x, y = data(32)
+    t = BucketTrainer(build_bucket(model_registry.get("gmm_fcn"), x, y[None], [Member(2, 0), Member(3, 0)], c.train,
+                                   c.optimizer, 2))
     assert t.strategy.name == expected
+
+
+def test_the_trainer_asks_a_strategy_only_through_the_contract(monkeypatch):
+    """A strategy with the defaults: the trainer cuts chunks at every measurement (its curves are measured between
+    chunks), counts K × the padded width hidden units, and the run — losses, weights, learning curves — is the
+    vmapped scan's (which measures inside its program)."""
+    every = 2  # steps; an epoch is 64 / 16 = 4 steps, the run 12
+    default = bucket(curve_every=every)
+    monkeypatch.setattr(strategies, "STRATEGIES", (Between,))
+    mine = bucket(curve_every=every)
+    assert type(mine.strategy) is Between and not mine.strategy.curves_inside and default.strategy.curves_inside
+    assert (default.chunk, mine.chunk) == (12, 2)
+    assert mine.strategy.hidden_units == default.strategy.hidden_units == 4 * 5  # 4 members, padded width 5
+    assert mine.strategy.orders() == [0, 1, 0, 1]  # every member's own seed
+    x, y = data()
+    sets = [EvalSet("train", x, jnp.broadcast_to(y, (4, 1, 64)), ("train_clean",))]
+    runs = []
+    for t in (default, mine):
+        seen = {}
+        pop, losses, _ = t.train(t.init(), 0, t.total_steps, probe=t.probe(sets), observe=seen.__setitem__)
+        runs.append((pop, losses, seen))
+    (a, la, ca), (b, lb, cb) = runs
+    assert sorted(ca) == sorted(cb) == list(range(every, 13, every))
+    np.testing.assert_allclose(la, lb, rtol=1e-5, atol=1e-6)
+    for x, y in zip(jax.tree.leaves(a.params), jax.tree.leaves(b.params)):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+    for step in ca:
+        for key in ("loss", "error"):
+            np.testing.assert_allclose(ca[step]["train_clean"][key], cb[step]["train_clean"][key], rtol=1e-5,
+                                       atol=1e-6)

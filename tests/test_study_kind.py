@@ -17,7 +17,7 @@ from lottery.store import result_tables, workdir as wd
 from lottery.studies import STUDIES, Study, population_eval_sets, rows
 from lottery.studies.levels import LevelResult
 from lottery.train.state import Member
-from lottery.train.trainer import BucketTrainer
+from lottery.train.trainer import BucketTrainer, build_bucket
 
 from helpers import tiny_config
 
@@ -52,8 +52,8 @@ class DenseOnly(Study):
         spec = validate.model_spec(c)
         widths = c.dense_only.widths or c.model.widths
         members = [Member(w, s, 0) for w in widths for s in c.train.seeds]
-        trainer = BucketTrainer(spec, data.x_train, run.train_labels, members, c.train, c.optimizer, data.num_classes,
-                                bins=c.eval.bins)
+        trainer = BucketTrainer(build_bucket(spec, data.x_train, run.train_labels, members, c.train, c.optimizer,
+                                             data.num_classes, bins=c.eval.bins))
         pop, _, seconds = trainer.train(trainer.init(), 0, trainer.total_steps)
         metrics = trainer.evaluate(pop, population_eval_sets.for_members(run, members))
         result = LevelResult(0, "main", np.asarray(model_masks.count_weights(pop.masks)), metrics,

@@ -4,7 +4,6 @@ import math
 import numpy as np
 
 from lottery import api, configs, studies
-from lottery.store import runid
 from lottery.train import buckets, optim
 
 

@@ -13,15 +13,15 @@ import numpy as np
 from lottery.bench import population
 from lottery.models import registry as model_registry
 from lottery.train.state import Member
-from lottery.train.trainer import BucketTrainer
+from lottery.train.trainer import BucketTrainer, build_bucket
 
 
 def _trainer(name: str, width: int, seeds, x, y, batch: int, steps: int, members: str) -> BucketTrainer:
     c = population.train_config(2, batch)
     c.train.augment, c.train.members = True, members
     c.optimizer.momentum, c.optimizer.weight_decay = 0.9, 1e-4
-    return BucketTrainer(model_registry.get(name), x, y, [Member(width, s) for s in seeds], c.train, c.optimizer,
-                         10, boundaries=(steps,))
+    return BucketTrainer(build_bucket(model_registry.get(name), x, y, [Member(width, s) for s in seeds], c.train,
+                                      c.optimizer, 10, boundaries=(steps,)))
 
 
 def _timed(trainer: BucketTrainer, steps: int) -> tuple[float, float]:

@@ -17,7 +17,7 @@ from lottery.models.registry import ModelSpec
 from lottery.train import buckets as bucketing
 from lottery.train.state import Member
 from lottery.train.strategies.packed import Packed, packs
-from lottery.train.trainer import BucketTrainer
+from lottery.train.trainer import BucketTrainer, build_bucket
 
 
 @dataclasses.dataclass
@@ -44,8 +44,8 @@ def train_config(epochs: int, batch: int, shared_order: bool = False, lr: float 
 
 def trainer_for(spec: ModelSpec, x, y, widths, seeds, cfg, num_classes: int) -> BucketTrainer:
     members = [Member(w, s) for w in widths for s in seeds]
-    return BucketTrainer(spec, x, jnp.asarray(y)[None], members, cfg.train, cfg.optimizer, num_classes,
-                         boundaries=(-(-x.shape[0] // cfg.train.batch_size),))
+    return BucketTrainer(build_bucket(spec, x, jnp.asarray(y)[None], members, cfg.train, cfg.optimizer, num_classes,
+                                      boundaries=(-(-x.shape[0] // cfg.train.batch_size),)))
 
 
 def time_buckets(spec: ModelSpec, x, y, widths, seeds, epochs: int, batch: int, num_classes: int,

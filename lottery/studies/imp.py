@@ -24,9 +24,9 @@ from lottery.studies.imp_levels import BRANCHES, BucketIMP, level_name, rewind_s
 from lottery.train import buckets as bucketing
 from lottery.train import order
 from lottery.train.state import Member
-from lottery.train.strategies import compacted
+from lottery.train import compaction
 from lottery.train.strategies.packed import packs
-from lottery.train.trainer import BucketTrainer
+from lottery.train.trainer import BucketTrainer, build_bucket
 
 
 def _layers(c, layers: list[str]) -> None:
@@ -70,10 +70,10 @@ def bucket_trainer(config, spec, dataset, labels, members, backend=None) -> Buck
     """The trainer of one IMP bucket: every range it trains starts or stops at the rewind step; it measures learning
     curves every ``eval.every``."""
     per_epoch = order.steps_per_epoch(dataset.train_size, config.train.batch_size)
-    return BucketTrainer(spec, dataset.x_train, labels, members, config.train, config.optimizer, dataset.num_classes,
-                         boundaries=(rewind_step(config.imp.rewind, per_epoch),), bins=config.eval.bins,
-                         pad_fill=dataset.black, backend=backend,
-                         curve_every=order.steps_of(config.eval.every, per_epoch))
+    return BucketTrainer(build_bucket(spec, dataset.x_train, labels, members, config.train, config.optimizer,
+                                      dataset.num_classes, boundaries=(rewind_step(config.imp.rewind, per_epoch),),
+                                      bins=config.eval.bins, pad_fill=dataset.black, backend=backend,
+                                      curve_every=order.steps_of(config.eval.every, per_epoch)))
 
 
 def section() -> ml_collections.ConfigDict:
@@ -118,7 +118,7 @@ class IMP(Study):
                                                                if config.imp.branches else "")
             yield PlannedBucket(self.kind, name, spec, trainer, run_epochs(config, trainer.steps_per_epoch,
                                                                            trainer.total_steps), what,
-                                bool(config.imp.levels) and compacted.applies(trainer, config.imp.compact))
+                                bool(config.imp.levels) and compaction.applies(trainer, config.imp.compact))
 
     def check(self, c) -> None:
         spec = validate.common(c)

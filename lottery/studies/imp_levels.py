@@ -36,7 +36,7 @@ from lottery.prune import random as random_prune
 from lottery.studies.levels import LevelResult, starting_population
 from lottery.train import order
 from lottery.train.state import Population, init_key, param_shapes
-from lottery.train.strategies import compacted
+from lottery.train import compaction
 from lottery.train.trainer import BucketTrainer
 
 BRANCHES = ("reinit", "random_global", "random_layerwise", "finetune")
@@ -63,10 +63,10 @@ class BucketIMP:
     """IMP for one bucket: the compiled train, eval and prune functions are built once and reused."""
 
     def __init__(self, trainer: BucketTrainer, imp_cfg, eval_sets: list, checkpoints, progress: Callable = None):
-        """Learning curves: every ``trainer.setup.curve_every`` steps of a level's training (0: none), errors and
+        """Learning curves: every ``trainer.bucket.curve_every`` steps of a level's training (0: none), errors and
         losses of every member on the labelled evaluation sets."""
         self.trainer, self.cfg, self.eval_sets, self.ckpt = trainer, imp_cfg, eval_sets, checkpoints
-        self.curve_every = trainer.setup.curve_every
+        self.curve_every = trainer.bucket.curve_every
         self.probe = trainer.probe([s for s in eval_sets if s.labels is not None]) if self.curve_every else None
         self.progress = progress or (lambda label: None)
         self.rewind_at = rewind_step(imp_cfg.rewind, trainer.steps_per_epoch)  # the rewind step k
@@ -78,7 +78,7 @@ class BucketIMP:
         self.random_masks = jax.jit(jax.vmap(random_prune.like, in_axes=(0, 0, 0, None)), static_argnums=3)
         shapes = param_shapes(trainer.module, tuple(trainer.x_train.shape[1:]))
         self.reinit = jax.jit(jax.vmap(lambda key, m: model_init.init_params(key, shapes, m, trainer.spec.init)))
-        self.compacted = compacted.Compacted(trainer) if compacted.applies(trainer, imp_cfg.compact) else None
+        self.compacted = compaction.Compacted(trainer) if compaction.applies(trainer, imp_cfg.compact) else None
 
     # -- pieces -------------------------------------------------------------------------
     def _keys(self, stream: int, level: int) -> jax.Array:

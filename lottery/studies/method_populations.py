@@ -47,7 +47,7 @@ from lottery.studies.levels import LevelResult, starting_population
 from lottery.train import optim, order
 from lottery.train import scores as score_training
 from lottery.train.state import Member, Population, init_key
-from lottery.train.trainer import BucketTrainer, chunk_steps
+from lottery.train.trainer import BucketTrainer, build_bucket, chunk_steps
 
 BRANCH = "prune_methods"  # the ``branch`` of every row of this study (``level`` is 0)
 SCORE_STREAM = 0x4D  # fold-in constant of the method keys (random scores, Hutchinson, score init)
@@ -106,8 +106,9 @@ def trainer(config, spec, dataset, train_labels, members: list[Member], epochs: 
     train = ml_collections.ConfigDict(config.train.to_dict())
     train.shard = False
     train.epochs = max(int(epochs), 1)
-    return BucketTrainer(spec, dataset.x_train, train_labels, members, train, optimizer, dataset.num_classes,
-                         bins=config.eval.bins, pad_fill=dataset.black, backend=backend)
+    return BucketTrainer(build_bucket(spec, dataset.x_train, train_labels, members, train, optimizer,
+                                      dataset.num_classes, bins=config.eval.bins, pad_fill=dataset.black,
+                                      backend=backend))
 
 
 def trainers(config, spec, dataset, train_labels, backend=None) -> tuple[BucketTrainer, BucketTrainer]:

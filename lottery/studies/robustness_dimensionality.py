@@ -11,7 +11,7 @@ from lottery.analysis import dimensionality, geometry
 from lottery.models import registry as model_registry
 from lottery.studies.robustness_eval_sets import RobustnessEvalSets
 from lottery.train.state import Member
-from lottery.train.trainer import BucketTrainer
+from lottery.train.trainer import BucketTrainer, build_bucket
 
 
 def dimension_table(config, dataset, sets: RobustnessEvalSets, log) -> pd.DataFrame:
@@ -28,8 +28,9 @@ def dimension_table(config, dataset, sets: RobustnessEvalSets, log) -> pd.DataFr
     c.seeds = (int(config.train.seeds[0]),)
     c.shard = False
     for w in r.dimension_widths:
-        trainer = BucketTrainer(spec, dataset.x_train, dataset.y_train[None], [Member(int(w), c.seeds[0], 0)], c,
-                                config.optimizer, dataset.num_classes, pad_fill=dataset.black)
+        member = Member(int(w), c.seeds[0], 0)
+        trainer = BucketTrainer(build_bucket(spec, dataset.x_train, dataset.y_train[None], [member], c,
+                                             config.optimizer, dataset.num_classes, pad_fill=dataset.black))
         pop = trainer.init()
         head = geometry.head_name(trainer.module, jax.tree.map(lambda a: a[0], pop.params), tuple(dataset.input_shape))
         for kind in ("untrained", "trained"):

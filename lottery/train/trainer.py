@@ -1,8 +1,9 @@
 """One bucket of a population: its compiled programs, its chunking and its batch indices.
 
-``BucketTrainer`` builds what the bucket needs (model, optimizer, layout, evaluation program), lets
-:func:`lottery.train.strategies.choose` pick how it trains, cuts every range of steps into equal chunks and
-draws the batch indices of each chunk. Pure apart from the ``progress`` callback.
+:func:`build_bucket` builds what the bucket needs (model, optimizer, layout) once, as one
+:class:`~lottery.train.strategies.Bucket`; ``BucketTrainer(bucket)`` builds its evaluation programs, lets
+:func:`lottery.train.strategies.choose` pick how it trains (sliced to fit ``train.memory``), cuts every range of
+steps into equal chunks and draws the batch indices of each chunk. Pure apart from the ``progress`` callback.
 """
 from __future__ import annotations
 
@@ -17,14 +18,12 @@ import numpy as np
 
 from lottery import distributed
 from lottery.models.registry import ModelSpec
-from lottery.errors import ConfigError
 from lottery.train import optim, order, program_memory, sharding, strategies
 from lottery.train.curve_probe import CurveProbe
 from lottery.train.eval_set import EvalSet
 from lottery.train.evaluate import EvalProgram
 from lottery.train.state import Member, Population, init_population, initial_stats
-from lottery.train.strategies import member_loop as member_loop_strategy
-from lottery.train.strategies.sliced import most_slices
+from lottery.train.strategies import Bucket, Strategy
 
 CHUNK_INDEX_BUDGET = 8_000_000  # int32 batch indices held on the host per chunk
 
@@ -65,151 +64,106 @@ def augment_key(seed: int) -> jax.Array:
     return jax.random.fold_in(jax.random.PRNGKey(seed), AUGMENT_STREAM)
 
 
-@dataclasses.dataclass(frozen=True)
-class TrainSetup:
-    """What a bucket trains on and how, whatever its model: x_train [N, *input]; labels [L, N] int32 label sets
-    (members pick one with ``label_set``); the members; the ``train`` and ``optimizer`` config sections; the
-    number of classes; boundaries: steps every range trained starts or stops at (besides 0 and the end); bins:
-    calibration bins of the evaluation; pad_fill: the value (per channel) around a randomly cropped image;
-    curve_every: steps between two learning-curve measurements (0: none)."""
-
-    x_train: Any
-    labels: Any
-    members: list
-    train_cfg: Any
-    opt_cfg: Any
-    num_classes: int
-    boundaries: tuple = ()
-    bins: int = 15
-    pad_fill: Any = None
-    backend: Optional[str] = None
-    curve_every: int = 0
+def build_bucket(spec: ModelSpec, x_train, labels, members: list[Member], train_cfg, opt_cfg, num_classes: int, *,
+                 boundaries: tuple[int, ...] = (), bins: int = 15, pad_fill=None, backend: Optional[str] = None,
+                 curve_every: int = 0) -> Bucket:
+    """The :class:`~lottery.train.strategies.Bucket` of ``members``, built once: x_train [N, *input]; labels [L, N]
+    int32 label sets (members pick one with ``label_set``); the ``train`` and ``optimizer`` config sections.
+    boundaries: steps every range trained starts or stops at (besides 0 and the end); bins: calibration bins of the
+    evaluation; pad_fill: the value (per channel) around a randomly cropped image (``train.augment``); backend: the
+    backend the strategy is chosen for (None: this machine's; another one only to plan a run); curve_every: steps
+    between two learning-curve measurements (0: none). Lays the members out over the devices (padded with inert
+    copies of the last one when sharded) and places the data, the label sets and augmentation keys."""
+    loop = strategies.one_by_one(spec, train_cfg, backend)
+    layout = sharding.Layout(shard_devices() if shards(train_cfg, loop) else jax.local_devices()[:1])
+    padded = layout.padded(members)
+    x_train, labels = layout.replicated((x_train, labels))
+    padded_width = max(m.width for m in padded)
+    steps_per_epoch = order.steps_per_epoch(int(x_train.shape[0]), int(train_cfg.batch_size))
+    augment = ({"pad": AUGMENT_PAD, "fill": jnp.asarray(0.0 if pad_fill is None else pad_fill, jnp.float32)}
+               if train_cfg.augment else None)
+    return Bucket(spec=spec, module=spec.module(padded_width, num_classes), padded_width=padded_width, members=padded,
+                  reported=len(members), layout=layout, x_train=x_train, labels=labels,
+                  label_set=layout.by_model(jnp.asarray([m.label_set for m in padded], jnp.int32)),
+                  num_classes=num_classes, train_cfg=train_cfg, opt_cfg=opt_cfg, tx=optim.direction(opt_cfg),
+                  lr_schedule=optim.schedule(opt_cfg, steps_per_epoch, int(train_cfg.epochs)), member_loop=loop,
+                  augment=augment,
+                  augment_keys=layout.by_model(jnp.stack([augment_key(m.seed) for m in padded])) if augment else None,
+                  backend=backend, boundaries=tuple(boundaries), bins=int(bins), curve_every=int(curve_every))
 
 
 class BucketTrainer:
     """Everything compiled for one bucket: init, the training strategy, the evaluation program.
 
-    ``BucketTrainer(spec, x_train, labels, members, train_cfg, opt_cfg, num_classes, boundaries, bins, pad_fill)``
-    (see :class:`TrainSetup`). Steps are global: epoch e covers steps [e·S, (e+1)·S), S = ⌈N / batch⌉. With
-    ``train.augment`` (images) every member's batches are randomly cropped (``pad_fill`` around, per channel)
-    and flipped. ``backend``: the backend the strategy is chosen for (None: this machine's; another one only to plan
-    a run, :meth:`chunk_program`). ``curve_every``: steps between two learning-curve measurements (:meth:`probe`);
-    a strategy that measures inside its chunk program keeps the chunk it has without them, any other one gets
-    chunks that end on every measurement.
+    ``BucketTrainer(bucket)`` with ``bucket`` from :func:`build_bucket`. Steps are global: epoch e covers steps
+    [e·S, (e+1)·S), S = ⌈N / batch⌉. With ``train.augment`` (images) every member's batches are randomly cropped and
+    flipped. With ``bucket.curve_every`` (:meth:`probe`) a strategy that measures inside its chunk program keeps the
+    chunk it has without them, any other one gets chunks that end on every measurement. With ``train.memory`` the
+    trainer adopts the strategy :meth:`fit_memory` returns for that budget.
     """
 
-    def __init__(self, spec: ModelSpec, x_train, labels, members: list[Member], train_cfg, opt_cfg,
-                 num_classes: int, boundaries: tuple[int, ...] = (), bins: int = 15, pad_fill=None,
-                 backend: Optional[str] = None, curve_every: int = 0):
-        self.setup = TrainSetup(x_train, labels, list(members), train_cfg, opt_cfg, num_classes, tuple(boundaries),
-                                bins, pad_fill, backend, int(curve_every))
-        self.opt_cfg = opt_cfg
-        loop = member_loop_strategy.chosen(spec, train_cfg, backend)
-        self.layout = sharding.Layout(shard_devices() if shards(train_cfg, loop) else jax.local_devices()[:1])
-        self.reported = len(members)  # members beyond these are the layout's inert padding
-        members = self.layout.padded(members)
-        x_train, labels = self.layout.replicated((x_train, labels))
-        self.spec, self.members, self.num_classes = spec, members, num_classes
-        self.x_train, self.labels = x_train, labels
-        self.train_size = int(x_train.shape[0])
-        self.batch = int(train_cfg.batch_size)
+    def __init__(self, bucket: Bucket):
+        b = self.bucket = bucket
+        # read through by the studies (the bucket is the one record of them)
+        self.spec, self.module, self.members, self.reported = b.spec, b.module, b.members, b.reported
+        self.layout, self.padded_width, self.x_train = b.layout, b.padded_width, b.x_train
+        self.train_size = int(b.x_train.shape[0])
+        self.batch = int(b.train_cfg.batch_size)
         self.steps_per_epoch = order.steps_per_epoch(self.train_size, self.batch)
-        self.total_steps = int(train_cfg.epochs) * self.steps_per_epoch
-        self.padded_width = max(m.width for m in members)
-        self.module = spec.module(self.padded_width, num_classes)
-        self.tx = optim.direction(opt_cfg)
-        self.shared_order = bool(train_cfg.shared_data_order)
-        self.lr_schedule = optim.schedule(opt_cfg, self.steps_per_epoch, int(train_cfg.epochs))
-        augment = ({"pad": AUGMENT_PAD, "fill": jnp.asarray(0.0 if pad_fill is None else pad_fill, jnp.float32)}
-                   if train_cfg.augment else None)
-        self.augment_keys = self.layout.by_model(jnp.stack([augment_key(m.seed) for m in members])) if augment else None
-        self.evaluator = EvalProgram(self.module, int(train_cfg.eval_batch_size), num_classes, int(bins), loop)
+        self.total_steps = int(b.train_cfg.epochs) * self.steps_per_epoch
+        eval_batch = int(b.train_cfg.eval_batch_size)
+        self.evaluator = EvalProgram(b.module, eval_batch, b.num_classes, b.bins, b.member_loop)
         # error and loss only (no calibration statistics): the learning curves, evaluated during training
-        self.curve_evaluator = EvalProgram(self.module, int(train_cfg.eval_batch_size), num_classes, 0, loop)
-        self.label_set = self.layout.by_model(jnp.asarray([m.label_set for m in members], jnp.int32))
-        self.bucket = strategies.Bucket(
-            spec, self.module, members, self.layout, self.tx, self.lr_schedule, train_cfg, opt_cfg, x_train, labels,
-            self.label_set, num_classes, self.shared_order, augment, self.augment_keys, backend)
-        self.strategy = strategies.choose(self.bucket)
-        self.seeds = self.strategy.orders()
-        between = (int(curve_every),) if curve_every and not self.strategy.curves_inside else ()
-        self.chunk = chunk_steps([self.total_steps, *boundaries, *between], len(self.seeds), self.batch,
+        self.curve_evaluator = EvalProgram(b.module, eval_batch, b.num_classes, 0, b.member_loop)
+        self.strategy = strategies.choose(b)
+        between = (b.curve_every,) if b.curve_every and not self.strategy.curves_inside else ()
+        self.chunk = chunk_steps([self.total_steps, *b.boundaries, *between], len(self.strategy.orders()), self.batch,
                                  self.steps_per_epoch)
-        budget = program_memory.budget(train_cfg.memory)
+        budget = program_memory.budget(b.train_cfg.memory)
         if budget is not None:
-            self.fit_memory(budget)
+            self.strategy, _ = self.fit_memory(budget)  # the slices that fit, adopted for every range trained
 
-    def fit_memory(self, budget: int) -> int:
-        """Trains the members in the fewest consecutive slices whose chunk program fits ``budget`` bytes (the
-        memory of n slices is estimated from the whole bucket's and half of it, then checked); returns n (1: the
-        bucket fits as it is). ConfigError (``train.memory``) when even the smallest slice does not fit."""
-        whole, _ = self.program_bytes()
-        if whole <= budget:
-            return 1
-        kind = type(self.strategy)
-        k = most_slices(self.bucket, kind)
-        sliced = lambda n: strategies.Sliced(self.bucket, n, kind)  # noqa: E731
-        n = min(2, k)
-        if k > 2:
-            self.strategy = sliced(2)
-            half, _ = self.program_bytes()
-            per_unit = max((whole - half) / (k - (k + 1) // 2), 1.0)
-            fixed = whole - per_unit * k
-            fits = max(int((budget - fixed) // per_unit), 1)  # units per slice, by the estimate
-            n = min(max(2, -(-k // fits)), k)
-        while True:
-            self.strategy = sliced(n)
-            need, _ = self.program_bytes()
-            if need <= budget:
-                self.seeds = self.strategy.orders()  # the slices' orders, one after the other
-                return n
-            if n >= k:
-                raise ConfigError("train.memory", f"the smallest slice of {self.spec.name} members (width "
-                                                  f"{self.padded_width}) needs {need:,} bytes to train, more than "
-                                                  f"the budget {budget:,}")
-            n += 1
+    def fit_memory(self, budget: int) -> tuple[Strategy, int]:
+        """(the strategy that trains this bucket's members within ``budget`` bytes, its number of slices): the
+        trainer's own and 1 when its chunk program fits, else the fewest consecutive slices of its members that fit
+        (:func:`lottery.train.strategies.fit_memory`). Changes nothing here. ConfigError (``train.memory``) when even
+        the smallest slice does not fit."""
+        return strategies.fit_memory(self.strategy, budget, lambda s: self.program_bytes(s)[0])
 
-    def program_bytes(self) -> tuple[int, float]:
-        """(device bytes the bucket's chunk program needs by XLA's memory analysis + what its strategy holds beside
-        it, seconds spent compiling it here: 0 when cached). Nothing is run."""
-        lowered, held = self.chunk_program()
+    def program_bytes(self, strategy: Optional[Strategy] = None) -> tuple[int, float]:
+        """(device bytes the chunk program of ``strategy`` (default: the trainer's) needs by XLA's memory analysis +
+        what the strategy holds beside it, seconds spent compiling it here: 0 when cached). Nothing is run."""
+        lowered, held = self.chunk_program(strategy)
         need, seconds = program_memory.lowered_bytes(lowered)
         return need + held, seconds
 
     @property
     def member_loop(self) -> bool:
         """Whether members train (and are evaluated) one by one."""
-        return self.evaluator.member_loop
-
-    @property
-    def hidden_units(self) -> int:
-        """Hidden units computed per step over the population (the cost compaction compares against):
-        Σ widths per group when packed, K × the padded widths otherwise."""
-        if hasattr(self.strategy, "hidden_units"):
-            return self.strategy.hidden_units
-        sizes = self.spec.layer_sizes(self.padded_width, 0, self.num_classes)[1:-1]
-        return len(self.members) * int(sum(sizes))
+        return self.bucket.member_loop
 
     def resized(self, spec: ModelSpec) -> "BucketTrainer":
-        """The same members, data, optimizer and chunking with another model spec (e.g. compacted)."""
-        s = self.setup
-        return BucketTrainer(spec, s.x_train, s.labels, s.members, s.train_cfg, s.opt_cfg, s.num_classes, s.boundaries,
-                             s.bins, s.pad_fill, s.backend, s.curve_every)
+        """A trainer of the same bucket (members, data, optimizer, chunking) with another model spec of the same
+        family (e.g. compacted): only the spec and its module change."""
+        b = self.bucket
+        return BucketTrainer(dataclasses.replace(b, spec=spec, module=spec.module(b.padded_width, b.num_classes)))
 
     def init(self) -> Population:
-        return init_population(self.spec, self.module, self.tx, self.members, self.padded_width,
-                               tuple(self.x_train.shape[1:]), self.num_classes)
+        return init_population(self.spec, self.module, self.bucket.tx, self.members, self.padded_width,
+                               tuple(self.x_train.shape[1:]), self.bucket.num_classes)
 
-    def chunk_program(self) -> tuple[Any, int]:
-        """(the training program of one chunk lowered on abstract inputs, bytes the strategy holds beside it):
-        for planning a run — nothing is allocated, trained or run (``jax.eval_shape`` of :meth:`init`)."""
+    def chunk_program(self, strategy: Optional[Strategy] = None) -> tuple[Any, int]:
+        """(the training program of one chunk of ``strategy`` (default: the trainer's) lowered on abstract inputs,
+        bytes the strategy holds beside it): for planning a run — nothing is allocated, trained or run
+        (``jax.eval_shape`` of :meth:`init`)."""
+        strategy = strategy or self.strategy
         pop = jax.eval_shape(self.init)
-        rows = () if self.shared_order else (len(self.seeds),)
+        rows = () if self.bucket.shared_order else (len(strategy.orders()),)
         idx = jax.ShapeDtypeStruct((self.chunk, *rows, self.batch), jnp.int32)
-        return self.strategy.lower(pop, idx), self.strategy.held(pop)
+        return strategy.lower(pop, idx), strategy.held(pop)
 
     def fresh_opt_state(self, params):
-        return jax.vmap(self.tx.init)(params)
+        return jax.vmap(self.bucket.tx.init)(params)
 
     def initial_stats(self) -> dict:
         """Batch-norm running statistics before training ([K, C] means 0, variances 1; empty without batch-norm)."""
@@ -217,8 +171,8 @@ class BucketTrainer:
 
     def _indices(self, start: int) -> jax.Array:
         """The batch indices of the chunk starting at step ``start``: [chunk, orders, B] ([chunk, B] shared)."""
-        idx = order.step_batches(self.seeds, start, self.chunk, self.train_size, self.batch)
-        if self.shared_order:
+        idx = order.step_batches(self.strategy.orders(), start, self.chunk, self.train_size, self.batch)
+        if self.bucket.shared_order:
             return self.layout.replicated(jnp.asarray(idx[:, 0]))
         return self.layout.by_model(jnp.asarray(idx), axis=1)
 
@@ -229,7 +183,7 @@ class BucketTrainer:
         for es in sets:
             xb, yb, vb = self.curve_evaluator.batched(es.x, sharding.pad_models(es.labels, k))
             batches.append((self.layout.replicated(xb), self.layout.by_model(yb, axis=1), self.layout.replicated(vb)))
-        return CurveProbe(self.setup.curve_every, [es.label_names for es in sets], batches, self.curve_evaluator)
+        return CurveProbe(self.bucket.curve_every, [es.label_names for es in sets], batches, self.curve_evaluator)
 
     def train(self, pop: Population, start: int, stop: int,
               progress: Optional[Callable[[int, int], None]] = None, probe: Optional[CurveProbe] = None,
@@ -276,6 +230,6 @@ class BucketTrainer:
 def train_bucket(spec: ModelSpec, x_train, labels, members: list[Member], train_cfg, opt_cfg, num_classes: int,
                  progress: Optional[Callable[[int, int], None]] = None):
     """Initialises and trains ``members`` for all epochs: (trainer, population, losses [steps, K], seconds)."""
-    trainer = BucketTrainer(spec, x_train, labels, members, train_cfg, opt_cfg, num_classes)
+    trainer = BucketTrainer(build_bucket(spec, x_train, labels, members, train_cfg, opt_cfg, num_classes))
     pop, losses, seconds = trainer.train(trainer.init(), 0, trainer.total_steps, progress)
     return trainer, pop, losses, seconds

@@ -5,7 +5,9 @@ A strategy trains one bucket's population over a range of steps, in equal chunks
 reads (``orders``: one seed per row of the batch indices), may move the population into its own layout
 for the range (``begin`` / ``end``), and runs one chunk of batch indices at a time (``chunk``, asynchronous).
 The chunk loop itself — drawing the next chunk's indices on the host while the device runs this one — is
-shared: :meth:`Strategy.run`.
+shared: :meth:`Strategy.run`. Everything the trainer asks of a strategy is here, with a default where one
+exists: ``name``, ``orders``, ``curves_inside``, ``hidden_units``, ``lower`` / ``held`` (its memory),
+``cache_size`` and ``run``. The :class:`Bucket` a strategy is given is built once, by the trainer.
 """
 from __future__ import annotations
 
@@ -23,31 +25,55 @@ from lottery.train.sharding import Layout
 from lottery.train.state import Member, Population
 
 
-@dataclasses.dataclass(frozen=True)
-class Bucket:
-    """One bucket as a strategy sees it.
+def one_by_one(spec: ModelSpec, train_cfg, backend: Optional[str] = None) -> bool:
+    """Whether ``train.members`` asks for members trained (and evaluated) one by one — the member loop (``auto``:
+    convolutional nets on a CPU; ``backend``: the one planned for, this machine's by default)."""
+    if train_cfg.members == "auto":
+        return not spec.fully_connected and (backend or jax.default_backend()) == "cpu"
+    return train_cfg.members == "loop"
 
-    members: K members, padded by the layout; x_train [N, *input]; labels [L, N] int32 label sets;
-    label_set [K] int32; augment: None or {"pad", "fill"}; augment_keys [K, 2] raw keys or None;
-    shared_order: every member reads one data order (``train.data_seed``).
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Bucket:
+    """One bucket: what it trains on, how, and the pieces built for it — built once
+    (:func:`lottery.train.trainer.build_bucket`), read by the trainer and handed to its strategy.
+
+    spec, module: the model and its Flax module at ``padded_width`` (every member is padded to it); members: K
+    members, padded with inert copies of the last one to the layout's device count (the first ``reported`` are
+    real); x_train [N, *input] and labels [L, N] int32 label sets (replicated over the layout); label_set [K] int32
+    (by model); tx, lr_schedule: the update direction and the learning rate of a step counter; member_loop: members
+    train and are evaluated one by one (:func:`one_by_one`); augment: None or {"pad", "fill"}, augment_keys [K, 2]
+    raw keys or None; backend: the backend the bucket is planned for (None: this machine's); boundaries: steps
+    every range trained starts or stops at (besides 0 and the end); bins: calibration bins of the evaluation;
+    curve_every: steps between two learning-curve measurements (0: none).
     """
 
     spec: ModelSpec
     module: Any
+    padded_width: int
     members: list[Member]
+    reported: int
     layout: Layout
-    tx: Any
-    lr_schedule: Callable
-    train_cfg: Any
-    opt_cfg: Any
     x_train: Any
     labels: Any
     label_set: Any
     num_classes: int
-    shared_order: bool
+    train_cfg: Any
+    opt_cfg: Any
+    tx: Any
+    lr_schedule: Callable
+    member_loop: bool = False
     augment: Optional[dict] = None
     augment_keys: Any = None
-    backend: Optional[str] = None  # the backend the bucket is planned for (None: this machine's)
+    backend: Optional[str] = None
+    boundaries: tuple = ()
+    bins: int = 15
+    curve_every: int = 0
+
+    @property
+    def shared_order(self) -> bool:
+        """Every member reads one data order (``train.data_seed``)."""
+        return bool(self.train_cfg.shared_data_order)
 
 
 class Strategy(abc.ABC):
@@ -101,6 +127,14 @@ class Strategy(abc.ABC):
         return state
 
     curves_inside = False  # whether chunk_with_curves measures learning curves inside the chunk program
+
+    @property
+    def hidden_units(self) -> int:
+        """Hidden units computed per step over the population (the cost compaction compares against): K × the
+        hidden sizes at the padded width."""
+        b = self.bucket
+        sizes = b.spec.layer_sizes(b.padded_width, 0, b.num_classes)[1:-1]
+        return len(b.members) * int(sum(sizes))
 
     def chunk_with_curves(self, state, idx, start: int, probe: CurveProbe):
         """One chunk starting at step ``start`` that also measures ``probe`` after every step that is a multiple of

@@ -16,15 +16,7 @@ from lottery.train.state import Population
 from lottery.train.step import augment_keys_or_zeros, member_step
 from lottery.train.strategies.contract import Bucket, Strategy, abstract, nbytes
 
-MEMBERS = ("auto", "vmap", "loop")  # train.members
-
-
-def chosen(spec, train_cfg, backend: str | None = None) -> bool:
-    """Whether ``train.members`` asks for the member loop (``auto``: convolutional nets on a CPU; ``backend``: the
-    one planned for, this machine's by default)."""
-    if train_cfg.members == "auto":
-        return not spec.fully_connected and (backend or jax.default_backend()) == "cpu"
-    return train_cfg.members == "loop"
+MEMBERS = ("auto", "vmap", "loop")  # train.members (contract.one_by_one decides for a bucket)
 
 
 class MemberLoop(Strategy):
@@ -34,7 +26,7 @@ class MemberLoop(Strategy):
 
     @classmethod
     def applies(cls, bucket: Bucket) -> bool:
-        return chosen(bucket.spec, bucket.train_cfg, bucket.backend)
+        return bucket.member_loop  # train.members (see contract.one_by_one)
 
     def __init__(self, bucket: Bucket):
         super().__init__(bucket)

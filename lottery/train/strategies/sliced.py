@@ -5,16 +5,18 @@ the whole population — the same keys, data orders and padded width — so the 
 unsliced bucket (``tests/test_memory_budget.py``). Each slice runs the whole chunk before the next one starts,
 so the device holds one slice's program at a time; the bucket's checkpoints, pruning and evaluation are
 unchanged. The number of slices is the smallest whose largest slice's chunk program fits the budget, by XLA's
-memory analysis (``BucketTrainer.program_bytes``, :mod:`lottery.train.program_memory`).
+memory analysis (:func:`fit_memory` with ``BucketTrainer.program_bytes``, :mod:`lottery.train.program_memory`).
 """
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lottery.errors import ConfigError
 from lottery.train.strategies.contract import Bucket, Strategy
 from lottery.train.strategies.packed import Packed
 
@@ -45,10 +47,11 @@ def most_slices(bucket: Bucket, make) -> int:
 
 
 def sub_bucket(bucket: Bucket, part: slice) -> Bucket:
-    """The bucket restricted to the members of ``part`` (their label sets and augmentation keys)."""
+    """The bucket restricted to the members of ``part`` (their label sets and augmentation keys; the padded width
+    stays the whole bucket's)."""
     keys = None if bucket.augment_keys is None else bucket.augment_keys[part]
     return dataclasses.replace(bucket, members=bucket.members[part], label_set=bucket.label_set[part],
-                               augment_keys=keys)
+                               augment_keys=keys, reported=len(range(*part.indices(bucket.reported))))
 
 
 def _take(a, part: slice, axis: int = 0):
@@ -93,9 +96,7 @@ class Sliced(Strategy):
     @property
     def hidden_units(self) -> int:
         """Hidden units computed per step over the slices (as the unsliced strategy counts them)."""
-        b = self.bucket
-        sizes = b.spec.layer_sizes(max(m.width for m in b.members), 0, b.num_classes)[1:-1]
-        return sum(getattr(s, "hidden_units", len(s.bucket.members) * int(sum(sizes))) for s in self.inner)
+        return sum(s.hidden_units for s in self.inner)
 
     def orders(self) -> list[int]:
         if self.bucket.shared_order:
@@ -134,3 +135,33 @@ class Sliced(Strategy):
 
     def held(self, pop) -> int:
         return self.inner[0].held(_cut(pop, self.parts[0]))
+
+
+def fit_memory(strategy: Strategy, budget: int, need: Callable[[Strategy], int]) -> tuple[Strategy, int]:
+    """(the strategy that trains ``strategy``'s bucket within ``budget`` bytes, its number of slices): ``strategy``
+    itself and 1 when its chunk program fits (``need(s)``: the bytes the program of ``s`` needs), else a
+    :class:`Sliced` of its kind in the fewest consecutive slices whose program fits — the memory of n slices is
+    estimated from the whole bucket's and half of it, then checked. Nothing is changed: the caller adopts the value.
+    ConfigError (``train.memory``) when even the smallest slice does not fit."""
+    whole = need(strategy)
+    if whole <= budget:
+        return strategy, 1
+    bucket, kind = strategy.bucket, type(strategy)
+    k = most_slices(bucket, kind)
+    n = min(2, k)
+    if k > 2:
+        half = need(Sliced(bucket, 2, kind))
+        per_unit = max((whole - half) / (k - (k + 1) // 2), 1.0)
+        fixed = whole - per_unit * k
+        fits = max(int((budget - fixed) // per_unit), 1)  # units per slice, by the estimate
+        n = min(max(2, -(-k // fits)), k)
+    while True:
+        sliced = Sliced(bucket, n, kind)
+        bytes_needed = need(sliced)
+        if bytes_needed <= budget:
+            return sliced, n
+        if n >= k:
+            raise ConfigError("train.memory", f"the smallest slice of {bucket.spec.name} members (width "
+                                              f"{bucket.padded_width}) needs {bytes_needed:,} bytes to train, more "
+                                              f"than the budget {budget:,}")
+        n += 1
