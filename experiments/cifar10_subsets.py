@@ -19,7 +19,7 @@ PRESETS = ("default", "quick") + tuple(f"k{k}" for k in range(5, 11))
 def get_config(preset: str = "default"):
     configs.check_preset(preset, PRESETS)
     k = 5 if preset == "quick" else int(preset[1:]) if preset.startswith("k") else 10
-    c = studies.defaults("imp")  # the shared sections (lottery/configs.py) + the imp section (lottery/studies/imp.py)
+    c = studies.defaults("imp")  # the shared sections (lottery/configs.py) + the imp section (lottery/studies/imp/)
     c.experiment = f"cifar10_subsets_k{k}"
 
     # CIFAR-10: the extracted cifar-10-batches-bin or -py folder (or its parent) in data.data_dir, or a prepared

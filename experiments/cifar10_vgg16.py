@@ -9,7 +9,7 @@ from lottery import configs, studies
 
 def get_config(preset: str = "default"):
     configs.check_preset(preset)
-    c = studies.defaults("imp")  # the shared sections (lottery/configs.py) + the imp section (lottery/studies/imp.py)
+    c = studies.defaults("imp")  # the shared sections (lottery/configs.py) + the imp section (lottery/studies/imp/)
     c.experiment = "cifar10_vgg16"
 
     # CIFAR-10: the extracted cifar-10-batches-bin or -py folder (or its parent) in data.data_dir, or a prepared

@@ -8,7 +8,7 @@ from lottery import configs, studies
 
 def get_config(preset: str = "default"):
     configs.check_preset(preset)
-    c = studies.defaults("imp")  # the shared sections (lottery/configs.py) + the imp section (lottery/studies/imp.py)
+    c = studies.defaults("imp")  # the shared sections (lottery/configs.py) + the imp section (lottery/studies/imp/)
     c.experiment = "fashion_mnist_fcn"
 
     c.data.name = "fashion_mnist"

@@ -9,7 +9,7 @@ from lottery import configs, studies
 
 def get_config(preset: str = "default"):
     configs.check_preset(preset)
-    c = studies.defaults("imp")  # the shared sections (lottery/configs.py) + the imp section (lottery/studies/imp.py)
+    c = studies.defaults("imp")  # the shared sections (lottery/configs.py) + the imp section (lottery/studies/imp/)
     c.experiment = "mnist_fcn"
 
     c.data.name = "mnist"  # IDX files from data.data_dir, or a prepared data.tfds_data_dir; never downloaded

@@ -14,7 +14,7 @@ from lottery import configs, studies
 
 def get_config(preset: str = "default"):
     configs.check_preset(preset)
-    # the shared sections (lottery/configs.py) + the prune_methods section (lottery/studies/prune_methods.py)
+    # the shared sections (lottery/configs.py) + the prune_methods section (lottery/studies/prune_methods/)
     c = studies.defaults("prune_methods")
     c.experiment = "prune_methods_mnist"
 

@@ -15,7 +15,7 @@ from lottery.data import corruptions
 
 def get_config(preset: str = "default"):
     configs.check_preset(preset)
-    # the shared sections (lottery/configs.py) + the prune_methods and robustness sections (lottery/studies/robustness.py)
+    # the shared sections (lottery/configs.py) + the prune_methods and robustness sections (lottery/studies/robustness/)
     c = studies.defaults("robustness")
     c.experiment = "robustness_lottery_mnist"
 

@@ -2,7 +2,7 @@
 # N local processes of one command: jobs draining one sweep, or (--distributed) the processes of one
 # multi-process JAX run on 127.0.0.1. Waits for all of them; exits with the first non-zero status.
 #
-#   launch/local.sh -n 2 -- python -m lottery.sweep --config=experiments/gmm_linear.py:quick \
+#   launch/local.sh -n 2 -- python -m lottery.sweeps --config=experiments/gmm_linear.py:quick \
 #       --grid=data.noise.fraction=0.0,0.2 --workdir=runs/sweep
 #   launch/local.sh -n 2 --distributed -- python -m lottery.main --config=… --workdir=runs/x
 #

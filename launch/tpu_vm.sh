@@ -6,7 +6,7 @@
 #
 #   launch/tpu_vm.sh --name=NAME --zone=ZONE [--project=P] [--type=v4-8] [--version=tpu-ubuntu2204-base]
 #       [--spot] [--setup] [--detach] [--dry-run] -- COMMAND [ARGS…]
-#   launch/tpu_vm.sh --name=lt --zone=us-central2-b --type=v4-8 --setup -- python -m lottery.sweep \
+#   launch/tpu_vm.sh --name=lt --zone=us-central2-b --type=v4-8 --setup -- python -m lottery.sweeps \
 #       --config=experiments/gmm_linear.py --grid=data.noise.fraction=0.0,0.1,0.2 --workdir=/mnt/shared/noise
 #
 # --type/--version/--spot are used only when NAME does not exist yet. --setup copies this checkout's

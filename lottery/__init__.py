@@ -27,7 +27,7 @@ def sweep(configs_or_grid, workdir: str, **options):
     """Runs a sweep in ``workdir`` as one job and returns the merged table of its finished units:
     ``configs_or_grid`` is a :class:`lottery.sweeps.Grid` or a list of ConfigDicts; ``options``
     (``seeds_per_unit``, ``claim_timeout``, ``wait``, ``shard``, ``log``) and the rest: see
-    :func:`lottery.sweeps.sweep`. The command line is ``python -m lottery.sweep``."""
+    :func:`lottery.sweeps.sweep`. The command line is ``python -m lottery.sweeps``."""
     from lottery import sweeps
 
     return sweeps.sweep(configs_or_grid, workdir, **options)
@@ -37,7 +37,7 @@ def plan(config, **options):
     """What running ``config`` would cost, one row per bucket (a pandas DataFrame), without training: members,
     widths, strategy, weights, FLOPs, memory of the compiled training program, estimated time. ``options``
     (``device``, ``memory``, ``peak``, ``efficiency``, ``analyse_memory``): see :func:`lottery.planner.plan`.
-    The command line is ``python -m lottery.plan``."""
+    The command line is ``python -m lottery.planner``."""
     from lottery import planner
 
     return planner.plan(config, **options)

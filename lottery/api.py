@@ -10,9 +10,10 @@ from typing import Callable
 import ml_collections
 import pandas as pd
 
-from lottery import distributed, studies, validate
+from lottery import studies, validate
+from lottery.core import distributed
 from lottery.data import catalog as data_catalog
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from lottery.models import registry as model_registry
 from lottery.store import workdir as wd
 from lottery.store.lock import WorkdirLock
@@ -80,7 +81,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], No
     written atomically, so nothing is left half-written; the same call resumes once there is space).
     """
     log = log or (lambda s: print(s, flush=True))
-    if not distributed.primary():  # a multi-process run: process 0 logs and writes (lottery.distributed)
+    if not distributed.primary():  # a multi-process run: process 0 logs and writes (lottery.core.distributed)
         log = lambda s: None  # noqa: E731
     config = as_config(config)
     study = check(config)

@@ -1,7 +1,7 @@
 """What every command line of the package shares: bad input is one line on stderr, ``error: …``, and
 exit status 2.
 
-The absl commands (``python -m lottery.main``, ``python -m lottery.sweep``) define their
+The absl commands (``python -m lottery.main``, ``python -m lottery.sweeps``) define their
 ``--config`` / ``--workdir`` flags here (:func:`config_flag`, :func:`workdir_flag`; defining them from
 two modules of one process gives the same flag) and parse with :func:`parse`, which turns a bad flag
 or ``--config.x.y=…`` override into that one line. Flags are defined only when asked for, so a command

@@ -3,7 +3,7 @@
 Overrides: ``--config.train.epochs=10``. Bad input prints one line and exits with status 2; Ctrl-C and SIGTERM
 print one line and exit with 130 / 143 (run the same command to resume).
 With JAX_COORDINATOR_ADDRESS / JAX_NUM_PROCESSES / JAX_PROCESS_ID set (``launch/local.sh --distributed``), on
-SLURM with several tasks, or on a multi-host TPU slice, the processes form one run (:mod:`lottery.distributed`).
+SLURM with several tasks, or on a multi-host TPU slice, the processes form one run (:mod:`lottery.core.distributed`).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import traceback
 from absl import app, logging
 
 from lottery import cli
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 
 cli.config_flag()  # --config=experiments/NAME.py[:preset] and its --config.x.y=… overrides
 cli.workdir_flag()  # --workdir=DIR
@@ -26,7 +26,7 @@ def main(argv) -> None:
     config = cli.config()
     workdir = cli.workdir()
     logging.set_verbosity(logging.WARNING)
-    from lottery import distributed  # imports jax only once the flags are good
+    from lottery.core import distributed  # imports jax only once the flags are good
     from lottery.api import run
 
     cli.raise_on_sigterm()

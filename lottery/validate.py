@@ -12,7 +12,7 @@ import re
 
 from lottery.data import noise
 from lottery.data import catalog as data_catalog
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from lottery.models import init as model_init
 from lottery.models import registry as model_registry
 from lottery.train import optim, program_memory

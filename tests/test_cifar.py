@@ -20,7 +20,7 @@ import pytest
 from lottery import api, configs, studies
 from lottery.data import augment, cifar, catalog as registry
 from lottery.data.dataset import first_classes
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 
 from helpers import block_network
 

@@ -9,7 +9,7 @@ import pytest
 
 import lottery
 from lottery.api import run
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from helpers import tiny_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -8,7 +8,7 @@ import pytest
 
 import lottery
 from lottery import api, configs
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 
 from helpers import tiny_config
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from lottery import api, configs, studies
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from lottery.models import forward
 from lottery.models import registry as model_registry
 from lottery.train import optim, trainer

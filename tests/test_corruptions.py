@@ -14,7 +14,7 @@ from scipy import ndimage
 from lottery.data import corrupted_sets as sets
 from lottery.data import corruption_ops as ops
 from lottery.data import corruptions as C
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 
 N = 4
 SHAPES = {"rgb32": (32, 32, 3), "gray28": (28, 28, 1)}

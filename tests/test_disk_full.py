@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from lottery.api import run
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from lottery.store import checkpoints, files, result_tables
 
 from helpers import tiny_config

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from lottery import api, configs
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from helpers import override
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

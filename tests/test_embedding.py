@@ -123,8 +123,8 @@ def test_embed_gives_one_tree_per_eval_set_in_the_geometry_space():
     layout), its weight Prim's on those vectors; coincident points stay joined at distance 0."""
     import pandas as pd
 
-    from lottery.studies import robustness_tables
-    from lottery.studies.robustness_populations import KEYS
+    from lottery.studies.robustness import tables as robustness_tables
+    from lottery.studies.robustness.populations import KEYS
 
     rng = np.random.default_rng(7)
     n, sets, models = 6, ("clean", "fog-3", "rotate-3"), 5

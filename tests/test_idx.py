@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from lottery.data import idx, images
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 
 from helpers import block_network
 

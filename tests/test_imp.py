@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lottery.studies import imp_levels as imp
+from lottery.studies.imp import bucket_levels as imp
 from lottery.api import run
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from lottery.store.checkpoints import BucketCheckpoints
 from lottery.store.lock import WorkdirLock
 from lottery.train.trainer import BucketTrainer

@@ -1,5 +1,5 @@
 """Importing the package changes nothing: every ``lottery`` module (but the ``__main__`` modules and the commands
-``lottery.main``, ``lottery.plan``, ``lottery.sweep``, which are run, not imported) is imported in a fresh
+``lottery.main``, which are run, not imported) is imported in a fresh
 interpreter, and after each one absl's logger level and verbosity, the root logger's level and every ``jax.config``
 value are what they were, and jax reported no event (no tracing, lowering or compilation: ``jax.monitoring``).
 
@@ -18,7 +18,7 @@ import pytest
 from test_layers import modules
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ("lottery.main", "lottery.plan", "lottery.sweep")
+COMMANDS = ("lottery.main",)
 IMPORTED = [(name, path) for name, path in modules() if not name.endswith("__main__") and name not in COMMANDS]
 
 # Imports the modules named in argv one by one and prints, as JSON, each one after which the state differs.

@@ -12,7 +12,7 @@ import pytest
 from jobs import ROOT
 
 SCRIPTS = ["launch/local.sh", "launch/slurm.sbatch", "launch/tpu_vm.sh", "launch/common.sh"]
-SWEEP = ["python", "-m", "lottery.sweep", "--config=experiments/gmm_linear.py:quick",
+SWEEP = ["python", "-m", "lottery.sweeps", "--config=experiments/gmm_linear.py:quick",
          "--grid=data.noise.fraction=0.0,0.2", "--workdir=runs/sweep"]
 
 
@@ -69,7 +69,7 @@ def test_local_refuses_bad_options(args, needle):
 
 
 def test_slurm_dry_run_prints_the_srun_line():
-    sweep = ["python", "-m", "lottery.sweep", "--config=experiments/gmm_linear.py",
+    sweep = ["python", "-m", "lottery.sweeps", "--config=experiments/gmm_linear.py",
              "--grid=data.noise.fraction=0.0,0.1,0.2", "--workdir=/shared/runs/noise"]  # launch/README.md's
     r = bash("launch/slurm.sbatch", *sweep, DRY_RUN="1")
     assert r.returncode == 0, r.stderr
@@ -88,7 +88,7 @@ def test_slurm_dry_run_prints_the_srun_line():
 
 
 def test_tpu_vm_dry_run_prints_the_gcloud_commands():
-    sweep = ["python", "-m", "lottery.sweep", "--config=experiments/gmm_linear.py",
+    sweep = ["python", "-m", "lottery.sweeps", "--config=experiments/gmm_linear.py",
              "--grid=data.noise.fraction=0.0,0.1,0.2", "--workdir=/mnt/shared/noise"]  # launch/README.md's
     r = bash("launch/tpu_vm.sh", "--name=lt", "--zone=us-central2-b", "--type=v4-8", "--setup", "--dry-run", "--", *sweep)
     assert r.returncode == 0, r.stderr
@@ -108,10 +108,10 @@ def test_tpu_vm_dry_run_prints_the_gcloud_commands():
     assert r.stdout.splitlines()[0].endswith("create lt --zone=z --project=p --accelerator-type=v4-8 "
                                              "--version=tpu-ubuntu2204-base --spot")
     # One command argument is sent as written, so it may use the worker's index; --detach keeps it after ssh.
-    r = bash("launch/tpu_vm.sh", "--name=lt", "--zone=z", "--detach", "--", "python -m lottery.sweep --shard=$LOTTERY_WORKER/$LOTTERY_WORKERS",
+    r = bash("launch/tpu_vm.sh", "--name=lt", "--zone=z", "--detach", "--", "python -m lottery.sweeps --shard=$LOTTERY_WORKER/$LOTTERY_WORKERS",
              DRY_RUN="1")
     remote = shlex.split(r.stdout.splitlines()[-1])[-1]
-    assert remote.endswith("nohup bash -c 'python -m lottery.sweep --shard=$LOTTERY_WORKER/$LOTTERY_WORKERS' "
+    assert remote.endswith("nohup bash -c 'python -m lottery.sweeps --shard=$LOTTERY_WORKER/$LOTTERY_WORKERS' "
                            "> ~/lottery.log 2>&1 < /dev/null &")
     r = bash("-n", "-c", r.stdout)  # what it prints is shell
     assert r.returncode == 0

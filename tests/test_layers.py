@@ -11,7 +11,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "lottery"
 
 # Bottom to top; a module belongs to the first entry that is a prefix of its dotted name (longest match wins).
 LAYERS = [
-    ["lottery.errors", "lottery.distributed", "lottery.progress"],
+    ["lottery.core"],
     ["lottery.models", "lottery.data"],
     ["lottery.analysis", "lottery.prune"],
     ["lottery.train"],
@@ -20,9 +20,8 @@ LAYERS = [
     ["lottery.studies"],
     ["lottery.api", "lottery.results", "lottery.sweeps"],
     ["lottery.cli"],
-    ["lottery.main", "lottery.sweep", "lottery.report.__main__", "lottery.bench", "lottery.dashboard", "lottery.plan",
-     "lottery.planner",
-     "lottery"],
+    ["lottery.main", "lottery.sweeps.__main__", "lottery.report.__main__", "lottery.bench", "lottery.dashboard",
+     "lottery.planner", "lottery"],
 ]
 
 
@@ -36,14 +35,13 @@ OWN_RULES = {
     # times the engine's trainers (models, data, train; the base config of configs; IMP levels of
     # studies.imp_levels) and writes its JSON atomically (store.files); no study, api or report
     "lottery.bench": ["lottery.bench", "lottery.cli", "lottery.configs", "lottery.models", "lottery.data",
-                      "lottery.train", "lottery.studies.imp_levels", "lottery.store.files"],
-    # builds each study's buckets and trainers on a stand-in dataset (api: the study of a config and its checks)
-    # and prices them with the benchmark's FLOP formula and sgemm peak; writes nothing
-    "lottery.planner": ["lottery.planner", "lottery.api", "lottery.validate", "lottery.errors", "lottery.data",
-                        "lottery.prune", "lottery.studies", "lottery.train", "lottery.bench.flops",
-                        "lottery.bench.peak"],
+                      "lottery.train", "lottery.studies.imp.bucket_levels", "lottery.store.files"],
+    # asks the run's study for its buckets and trainers on a stand-in dataset (api: the study of a config and its
+    # checks; Study.plan) and prices them with the benchmark's FLOP formula and sgemm peak; writes nothing
+    "lottery.planner": ["lottery.planner", "lottery.api", "lottery.validate", "lottery.core.errors", "lottery.data",
+                        "lottery.train", "lottery.bench.flops", "lottery.bench.peak"],
     # the command line of the planner
-    "lottery.plan": ["lottery.plan", "lottery.planner", "lottery.cli", "lottery.errors"],
+    "lottery.planner.__main__": ["lottery.planner", "lottery.cli", "lottery.core.errors"],
 }
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import lottery
-from lottery.studies import imp_levels
+from lottery.studies.imp import bucket_levels as imp_levels
 
 from helpers import instances_of, tiny_config
 
@@ -92,7 +92,7 @@ def test_every_strategy_measures_the_same_curves(observed, tmp_path):
 
 
 def test_a_bad_interval_is_one_config_error(tmp_path):
-    from lottery.errors import ConfigError
+    from lottery.core.errors import ConfigError
     for bad in ("1e", "0ep", "every epoch"):
         with pytest.raises(ConfigError, match="eval.every"):
             lottery.run(config(**{"eval.every": bad}), str(tmp_path / "w"), **QUIET)

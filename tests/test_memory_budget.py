@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 import lottery
-from lottery.errors import ConfigError
-from lottery.studies import imp_levels
+from lottery.core.errors import ConfigError
+from lottery.studies.imp import bucket_levels as imp_levels
 from lottery.train import program_memory
 from lottery.train.strategies.sliced import even_slices
 

@@ -1,4 +1,4 @@
-"""The planner (lottery.plan / python -m lottery.plan) against independent counts: an FCN's FLOPs per epoch by hand
+"""The planner (lottery.plan / python -m lottery.planner) against independent counts: an FCN's FLOPs per epoch by hand
 (6 × weights × examples), a small ResNet's against XLA's cost analysis of one compiled training step × steps, memory
 that grows with the members, every experiment's default config planned, and one-line errors with exit 2."""
 import glob
@@ -14,7 +14,7 @@ import pytest
 import lottery
 from lottery import configs, planner, studies
 from lottery.data import catalog as data_catalog
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from lottery.models import registry
 from lottery.models.forward import member_stats, param_shapes
 from lottery.train.step import member_step
@@ -116,7 +116,7 @@ def test_every_experiment_plans(path):
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "lottery.plan", *args], capture_output=True, text=True, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "lottery.planner", *args], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": ROOT, "JAX_PLATFORMS": "cpu"}, timeout=120)
 
 

@@ -14,7 +14,7 @@ import pytest
 import lottery
 from lottery import configs, studies
 from lottery.api import run
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from lottery.prune import methods
 from helpers import override
 

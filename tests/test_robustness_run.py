@@ -13,7 +13,7 @@ import pytest
 
 from lottery import studies
 from lottery.api import run
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from lottery.store import analysis as store
 from lottery.store import workdir as wd
 from lottery.store.checkpoints import BucketCheckpoints
@@ -215,7 +215,8 @@ def test_each_architecture_is_checked_as_its_own_config_with_its_kind_unchanged(
     """The per-architecture configs change only model.name / model.widths (kind stays "robustness", the run's config
     is not touched) and pass the prune-methods checks as they are; a check's model.* error is reported on
     robustness.architectures with the architecture named, any other as it is."""
-    from lottery.studies import prune_methods, robustness_configs
+    from lottery.studies import prune_methods
+    from lottery.studies.robustness import configs as robustness_configs
 
     c = robustness_config()
     archs = robustness_configs.architecture_configs(c)

@@ -11,7 +11,7 @@ import pytest
 
 import lottery
 from lottery import api
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from helpers import tiny_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

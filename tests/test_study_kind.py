@@ -11,7 +11,7 @@ import pytest
 
 import lottery
 from lottery import studies, validate
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from lottery.models import masks as model_masks
 from lottery.store import result_tables, workdir as wd
 from lottery.studies import STUDIES, Study, population_eval_sets, rows

@@ -19,7 +19,7 @@ import pytest
 import lottery
 from lottery import api, sweeps as sw
 from lottery.sweeps import jobs as sweep_jobs
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from lottery.store import manifest, result_tables
 from helpers import override, tiny_config
 from jobs import GRID, ROOT, TINY, TINY_OVERRIDES, expected_rows, job_env, start  # noqa: F401 (fixture)
@@ -119,11 +119,11 @@ def test_runs_and_sweeps_do_not_share_a_workdir(tmp_path):
 
 def test_cli_prepares_and_refuses_another_grid_with_one_line(tmp_path, job_env):
     d = str(tmp_path / "s")
-    r = subprocess.run([sys.executable, "-m", "lottery.sweep", *TINY, *GRID, f"--workdir={d}", "--prepare"],
+    r = subprocess.run([sys.executable, "-m", "lottery.sweeps", *TINY, *GRID, f"--workdir={d}", "--prepare"],
                        cwd=ROOT, env=job_env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert re.findall(r"^(p\d+-s\d) ", r.stdout, re.M) == ["p000-s0", "p000-s1", "p001-s0", "p001-s1"]
-    r = subprocess.run([sys.executable, "-m", "lottery.sweep", *TINY, "--grid=data.noise.fraction=0.0,0.3",
+    r = subprocess.run([sys.executable, "-m", "lottery.sweeps", *TINY, "--grid=data.noise.fraction=0.0,0.3",
                         "--seeds_per_unit=1", f"--workdir={d}"], cwd=ROOT, env=job_env, capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 2
@@ -237,7 +237,7 @@ def drained(tmp_path_factory, job_env):
     blocks = 4 units), as the launcher README runs it."""
     d = tmp_path_factory.mktemp("sweep") / "s"
     logs = d.parent / "logs"
-    r = subprocess.run(["launch/local.sh", "-n", "2", f"--logs={logs}", "--", sys.executable, "-m", "lottery.sweep",
+    r = subprocess.run(["launch/local.sh", "-n", "2", f"--logs={logs}", "--", sys.executable, "-m", "lottery.sweeps",
                         *TINY, *GRID, f"--workdir={d}"], cwd=ROOT, env=job_env, capture_output=True, text=True,
                        timeout=600)
     job_logs = [(logs / f"job-{i}.log").read_text() for i in range(2)]
@@ -291,8 +291,8 @@ KILLER = textwrap.dedent("""
         if name == "level_000":
             os.kill(os.getpid(), signal.SIGKILL)
     checkpoints.BucketCheckpoints.save = save_then_die
-    sys.argv = ["lottery.sweep", *sys.argv[1:]]
-    runpy.run_module("lottery.sweep", run_name="__main__", alter_sys=True)
+    sys.argv = ["lottery.sweeps", *sys.argv[1:]]
+    runpy.run_module("lottery.sweeps", run_name="__main__", alter_sys=True)
 """)
 
 
@@ -312,7 +312,7 @@ def test_a_killed_jobs_unit_is_taken_over_after_the_timeout_and_resumed(tmp_path
     sw.status(d, 60, lines.append)
     assert lines[-1] == "3 free, 1 running of 4 units"
     # A job with a 2-second timeout runs the other units, then takes the dead job's unit over.
-    r = subprocess.run([sys.executable, "-m", "lottery.sweep", *TINY, *GRID, f"--workdir={d}", "--claim_timeout=2"],
+    r = subprocess.run([sys.executable, "-m", "lottery.sweeps", *TINY, *GRID, f"--workdir={d}", "--claim_timeout=2"],
                        cwd=ROOT, env=job_env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.search(rf"unit p000-s0 .*: claimed; took over from {re.escape(socket.gethostname())}:{job.pid} ", r.stdout)
@@ -324,7 +324,7 @@ def test_a_killed_jobs_unit_is_taken_over_after_the_timeout_and_resumed(tmp_path
 
 def test_sigterm_releases_the_claim_for_the_next_job_at_once(tmp_path, job_env):
     d = tmp_path / "s"
-    job = start(["-m", "lottery.sweep", *TINY, *GRID, f"--workdir={d}"], job_env, tmp_path / "job.log")
+    job = start(["-m", "lottery.sweeps", *TINY, *GRID, f"--workdir={d}"], job_env, tmp_path / "job.log")
     claim = d / "claims" / "p000-s0.0"
     deadline = time.time() + 120
     while not claim.exists() and job.poll() is None and time.time() < deadline:

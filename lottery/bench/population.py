@@ -138,7 +138,7 @@ def imp_level_times(spec: ModelSpec, x, y, width: int, seeds, epochs: int, batch
     trained_width is the widest hidden layer actually trained, smaller than ``width`` once dead
     units are compacted away.
     """
-    from lottery.studies import imp_levels as imp
+    from lottery.studies.imp import bucket_levels as imp
 
     cfg = train_config(epochs, batch)
     cfg.imp.levels, cfg.imp.compact = levels, compact

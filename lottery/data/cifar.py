@@ -41,7 +41,7 @@ import numpy as np
 
 from lottery.data import images
 from lottery.data.dataset import Dataset
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 
 MEAN = (0.4914, 0.4822, 0.4465)
 STD = (0.2470, 0.2435, 0.2616)

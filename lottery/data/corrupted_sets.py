@@ -22,7 +22,7 @@ import os
 import numpy as np
 
 from lottery.data.corruptions import CIFAR_C
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 
 TFDS_NAMES = {"glass_blur": "frosted_glass_blur", "elastic_transform": "elastic"}  # ours → TFDS's
 FROM_TFDS = {v: k for k, v in TFDS_NAMES.items()}

@@ -84,7 +84,7 @@ import numpy as np
 
 from lottery.data import corruption_ops as ops
 from lottery.data import corruption_textures as tex
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 
 CIFAR_C: tuple[str, ...] = (
     "gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "defocus_blur", "glass_blur",

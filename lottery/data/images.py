@@ -14,7 +14,7 @@ import numpy as np
 
 from lottery.data import idx
 from lottery.data.dataset import Dataset
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 
 # Per-pixel mean and std after scaling to [0, 1]; MNIST's are OpenLTH's, Fashion-MNIST's
 # are those of its 60,000 training images.

@@ -24,7 +24,7 @@ import shutil
 import jax
 import numpy as np
 
-from lottery import distributed
+from lottery.core import distributed
 from lottery.store import files
 
 

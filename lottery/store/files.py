@@ -1,7 +1,7 @@
 """Atomic file writes: write a temporary file in the same directory, then rename.
 
 In a multi-process run only process 0 writes: elsewhere the temporary path is a scratch file that is
-dropped (every process computes the same values; see :mod:`lottery.distributed`)."""
+dropped (every process computes the same values; see :mod:`lottery.core.distributed`)."""
 from __future__ import annotations
 
 import contextlib
@@ -9,7 +9,7 @@ import hashlib
 import os
 import tempfile
 
-from lottery import distributed
+from lottery.core import distributed
 
 TEMPORARY_PREFIX = ".tmp-"  # what a write killed before its rename leaves behind
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import fcntl
 import os
 
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 
 
 class WorkdirLock:

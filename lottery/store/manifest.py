@@ -34,7 +34,7 @@ import uuid
 
 import pandas as pd
 
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from lottery.store import files, result_tables
 from lottery.store import workdir as wd
 

@@ -22,7 +22,7 @@ COLUMNS = [
 ]
 # Rows of a pruning-method or robustness run add which method pruned the model (DENSE: the reference), the ratio of
 # its weights removed, whether the survivors were fine-tuned, and the training behind the model in epochs of
-# the training set and optimizer steps (lottery.studies.method_populations.budget).
+# the training set and optimizer steps (lottery.studies.prune_methods.populations.budget).
 BUDGET_COLUMNS = ["train_epochs", "score_epochs", "retrain_epochs", "total_epochs", "total_steps"]
 PRUNE_COLUMNS = COLUMNS + ["method", "ratio", "retrained", "scope"] + BUDGET_COLUMNS
 DENSE = "dense"  # the ``method`` of the reference rows: the dense models, fine-tuned like the pruned ones

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from lottery.store import files
 
 CONFIG = "config.json"
@@ -54,7 +54,7 @@ def create(workdir: str) -> None:
 def check_run(workdir: str, run_id: str) -> None:
     """Refuses a workdir that holds another run (settings that change results differ) or a sweep. Writes nothing."""
     if os.path.exists(os.path.join(workdir, SWEEP_MANIFEST)):
-        raise ConfigError("workdir", f"{workdir} holds a sweep ({SWEEP_MANIFEST}); run it with python -m lottery.sweep "
+        raise ConfigError("workdir", f"{workdir} holds a sweep ({SWEEP_MANIFEST}); run it with python -m lottery.sweeps "
                                      f"or use another workdir")
     path = os.path.join(workdir, CONFIG)
     if os.path.exists(path):

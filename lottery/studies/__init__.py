@@ -8,7 +8,7 @@ from __future__ import annotations
 import ml_collections
 
 from lottery import validate
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from lottery.studies.interface import PlannedBucket, Run, Study
 from lottery.studies.imp import IMP
 from lottery.studies.prune_methods import PruneMethods

@@ -21,8 +21,8 @@ import pandas as pd
 
 from lottery import configs, validate
 from lottery.data import noise
-from lottery.errors import ConfigError
-from lottery.progress import Progress
+from lottery.core.errors import ConfigError
+from lottery.core.progress import Progress
 from lottery.store import runid
 
 NOISE_STREAM = 0x0E

@@ -9,7 +9,7 @@ import json
 
 import ml_collections
 
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from lottery.store import manifest
 
 VERSION = 1

@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from lottery.store import manifest
 from lottery.sweeps.grid import Unit, prepare
 

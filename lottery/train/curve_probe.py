@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lottery import distributed
+from lottery.core import distributed
 from lottery.models.loss import apply_masks
 from lottery.train.evaluate import EvalProgram, curve_metrics, population_logits
 

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from lottery import distributed
+from lottery.core import distributed
 from lottery.analysis import calibration
 from lottery.analysis.posterior_maps import PosteriorBinning
 from lottery.models import forward

@@ -7,11 +7,11 @@ the per-member evaluation labels are placed with ``NamedSharding(mesh, P("models
 the data are replicated. ``jit`` then partitions each ``vmap``ped step by member: no collective is needed
 (members never interact), and every member computes exactly what it computes on one device.
 
-In a multi-process run (:mod:`lottery.distributed`) the mesh holds every process's devices: members are
+In a multi-process run (:mod:`lottery.core.distributed`) the mesh holds every process's devices: members are
 padded to a multiple of the *global* device count, each process holds its devices' members, and arrays are
 assembled from the host values every process computes alike (``make_array_from_callback``: a host array
 cannot be ``device_put`` onto devices of other processes). Values read back go through
-:func:`lottery.distributed.host`, which gathers them to every process.
+:func:`lottery.core.distributed.host`, which gathers them to every process.
 """
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lottery import distributed
+from lottery.core import distributed
 from lottery.models.registry import ModelSpec
 from lottery.train import optim, order, program_memory, sharding, strategies
 from lottery.train.curve_probe import CurveProbe

@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional
 import jax
 import numpy as np
 
-from lottery import distributed
+from lottery.core import distributed
 from lottery.models.registry import ModelSpec
 from lottery.train.curve_probe import CurveProbe, measured_blocks
 from lottery.train.sharding import Layout

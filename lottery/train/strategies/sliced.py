@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from lottery.train.strategies.contract import Bucket, Strategy
 from lottery.train.strategies.packed import Packed
 

@@ -1,6 +1,6 @@
 """Study B's pruning-method comparison (``config.kind = "prune_methods"``, docs/science.md §7): the dense models,
 then per method scores → ratio-sweep masks → evaluation → fine-tuning → evaluation, one population and one part
-per method (:mod:`lottery.studies.method_populations`); a killed run resumes at the first method without rows."""
+per method (:mod:`lottery.studies.prune_methods.populations`); a killed run resumes at the first method without rows."""
 from __future__ import annotations
 
 import time
@@ -9,19 +9,19 @@ import ml_collections
 import pandas as pd
 
 from lottery import configs, validate
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from lottery.prune import magnitude, methods, taylor
 from lottery.report import prune_methods_section
 from lottery.store import result_tables, workdir as wd
 from lottery.store.checkpoints import BucketCheckpoints
 from lottery.studies import rows
-from lottery.studies import method_populations
+from lottery.studies.prune_methods import populations as method_populations
 from lottery.studies.interface import PlannedBucket, Run, Study
-from lottery.studies.method_populations import BRANCH, KEYS, MethodPopulations
+from lottery.studies.prune_methods.populations import BRANCH, KEYS, MethodPopulations
 
 DATA_BATCHES = (("snip", "snip_batches"), ("taylor1", "taylor_batches"), ("taylor2", "taylor_batches"))
 # 2: matched training budgets — the dense reference fine-tuned like the pruned models, SNIP's sparse nets trained
-# train.epochs after pruning (lottery.studies.method_populations). Hashed into run ids: earlier workdirs are refused.
+# train.epochs after pruning (lottery.studies.prune_methods.populations). Hashed into run ids: earlier workdirs are refused.
 PROCEDURE = 2
 
 
@@ -40,7 +40,7 @@ def section(epochs: int = 60) -> ml_collections.ConfigDict:
     p.hessian = "hutchinson"  # taylor2's diagonal Hessian: hutchinson | exact (P products per batch: tiny nets only)
     p.hutchinson_samples = 8
     # biprop / edge-popup score training: in place of the weights' dense epochs, so it must equal train.epochs (every
-    # model of the comparison has the same budget: lottery.studies.method_populations)
+    # model of the comparison has the same budget: lottery.studies.prune_methods.populations)
     p.score_epochs = epochs
     # the multi-prize-ticket recipe: SGD, momentum 0.9, cosine, weight decay 5e-4
     p.score_optimizer = configs.optimizer_section(momentum=0.9, schedule="cosine", weight_decay=5e-4)

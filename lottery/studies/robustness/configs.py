@@ -7,7 +7,7 @@ from typing import Callable
 
 import ml_collections
 
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 
 
 def architectures(r) -> list[tuple[str, int]]:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from lottery.analysis import geometry
 from lottery.analysis import robustness_measures as measures
-from lottery.studies.robustness_eval_sets import RobustnessEvalSets
+from lottery.studies.robustness.eval_sets import RobustnessEvalSets
 
 METRICS = ("angle_own", "length", "margin")  # the geometry of a sample the tables correlate and embed
 
@@ -57,7 +57,7 @@ class Analyser:
 
 
 def analyser_of(arch, eval_batch: int, test_examples: int) -> Analyser:
-    """The analyser of an architecture (:class:`~lottery.studies.robustness_populations.Architecture`), in batches
+    """The analyser of an architecture (:class:`~lottery.studies.robustness.populations.Architecture`), in batches
     of ``train.eval_batch_size`` examples but no larger than the analysed test set (a 500-example set padded to
     2,048 costs 4× the work)."""
     return Analyser(arch.module, arch.head, arch.loop, min(int(eval_batch), int(test_examples)))

@@ -9,7 +9,7 @@ import pandas as pd
 
 from lottery.analysis import dimensionality, geometry
 from lottery.models import registry as model_registry
-from lottery.studies.robustness_eval_sets import RobustnessEvalSets
+from lottery.studies.robustness.eval_sets import RobustnessEvalSets
 from lottery.train.state import Member
 from lottery.train.trainer import BucketTrainer, build_bucket
 

@@ -1,23 +1,18 @@
 """Command line of the planner (:mod:`lottery.planner`): what a run will cost, without training it::
 
-    python -m lottery.plan --config=experiments/X.py[:preset] [--device=cpu|gpu|tpu] [--memory=80GiB] \\
+    python -m lottery.planner --config=experiments/X.py[:preset] [--device=cpu|gpu|tpu] [--memory=80GiB] \\
         [--flops=PEAK] [--efficiency=F] [--nomemory_analysis]
 
 Prints one line per bucket (members, widths, strategy, weights, FLOPs, memory of the compiled chunk program,
 whether it fits, estimated time) and the totals. Bad input prints one line and exits with status 2
-(:mod:`lottery.cli`). From Python call ``lottery.plan(config, …)``: this module is the command line only, and
-importing it is refused, since it would rebind the function ``lottery.plan`` to the module.
+(:mod:`lottery.cli`). From Python: ``lottery.plan(config, …)`` (:func:`lottery.planner.plan`).
 """
 from __future__ import annotations
-
-if __name__ != "__main__":
-    raise ImportError("lottery.plan is the command line (python -m lottery.plan); from Python call "
-                      "lottery.plan(config, …) or import lottery.planner")
 
 from absl import app, flags
 
 from lottery import cli, planner
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 
 cli.config_flag()  # --config=experiments/NAME.py[:preset] and its --config.x.y=… overrides, as for lottery.main
 _DEVICE = flags.DEFINE_string("device", "", "cpu | gpu | tpu: the backend the run is planned for (default: this one).")
@@ -49,4 +44,5 @@ def main(argv):
     print(planner.format_plan(df), flush=True)
 
 
-app.run(main, flags_parser=cli.parse)
+if __name__ == "__main__":
+    app.run(main, flags_parser=cli.parse)

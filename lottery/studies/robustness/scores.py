@@ -1,5 +1,5 @@
 """The third stage of a robustness run: a population's per-sample scores and their correlation with the geometry,
-from its evaluated sets (:func:`lottery.studies.robustness_analyser.evaluate_sets`):
+from its evaluated sets (:func:`lottery.studies.robustness.analyser.evaluate_sets`):
 
 * ``scores``: per model × sample the corruption robustness (B eq. 6: correct predictions over every configured
   corruption × severity), the count correct per corruption (0…#severities), the pruning vulnerability (B eq. 7:
@@ -16,7 +16,7 @@ import pandas as pd
 from lottery.analysis import robustness_measures as measures
 from lottery.store import analysis as store
 from lottery.store.result_tables import DENSE
-from lottery.studies.robustness_analyser import METRICS
+from lottery.studies.robustness.analyser import METRICS
 
 
 def scores_table(keys: pd.DataFrame, names: tuple, counts: np.ndarray, robust: np.ndarray, pv: np.ndarray,

@@ -1,16 +1,16 @@
 """Study B's robustness lottery (``config.kind = "robustness"``, docs/science.md §8): for every architecture of
-``robustness.architectures`` (:mod:`lottery.studies.robustness_configs`), the populations of a pruning-method run,
+``robustness.architectures`` (:mod:`lottery.studies.robustness.configs`), the populations of a pruning-method run,
 each in four stages —
 
 1. trained: the dense models, every method at every ratio, the survivors fine-tuned, the result rows written
-   (:mod:`lottery.studies.robustness_populations`);
-2. evaluated on the clean test examples and every corruption × severity (:mod:`lottery.studies.robustness_eval_sets`)
-   through the geometry of its last feature layer (:mod:`lottery.studies.robustness_analyser`);
-3. analysed: scores and correlations (:mod:`lottery.studies.robustness_scores`), occlusion maps
-   (:mod:`lottery.studies.robustness_occlusion`);
+   (:mod:`lottery.studies.robustness.populations`);
+2. evaluated on the clean test examples and every corruption × severity (:mod:`lottery.studies.robustness.eval_sets`)
+   through the geometry of its last feature layer (:mod:`lottery.studies.robustness.analyser`);
+3. analysed: scores and correlations (:mod:`lottery.studies.robustness.scores`), occlusion maps
+   (:mod:`lottery.studies.robustness.occlusion`);
 4. written as one resumable part (``lottery.store.analysis``: a killed run redoes only the population it was in) —
 
-then the merged and cross-model tables (CKA, UMAP + MST, dimensionality: :mod:`lottery.studies.robustness_tables`)."""
+then the merged and cross-model tables (CKA, UMAP + MST, dimensionality: :mod:`lottery.studies.robustness.tables`)."""
 from __future__ import annotations
 
 import dataclasses
@@ -25,21 +25,21 @@ import pandas as pd
 from lottery import validate
 from lottery.data import catalog as data_catalog
 from lottery.data import corruptions
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from lottery.models import registry as model_registry
 from lottery.report import robustness_section
 from lottery.store import analysis as store, result_tables
 from lottery.store.result_tables import DENSE
 from lottery.studies import prune_methods
 from lottery.studies.interface import Run, Study
-from lottery.studies.method_populations import KEYS as METHOD_KEYS
-from lottery.studies.robustness_analyser import METRICS, Analyser, analyser_of, evaluate_sets
-from lottery.studies.robustness_configs import architecture_configs, architectures, check_each_architecture
-from lottery.studies.robustness_eval_sets import RobustnessEvalSets
-from lottery.studies.robustness_occlusion import occlusion_batch_size, occlusion_table
-from lottery.studies.robustness_populations import Architecture, rows_path
-from lottery.studies.robustness_scores import score_tables
-from lottery.studies.robustness_tables import write_tables
+from lottery.studies.prune_methods.populations import KEYS as METHOD_KEYS
+from lottery.studies.robustness.analyser import METRICS, Analyser, analyser_of, evaluate_sets
+from lottery.studies.robustness.configs import architecture_configs, architectures, check_each_architecture
+from lottery.studies.robustness.eval_sets import RobustnessEvalSets
+from lottery.studies.robustness.occlusion import occlusion_batch_size, occlusion_table
+from lottery.studies.robustness.populations import Architecture, rows_path
+from lottery.studies.robustness.scores import score_tables
+from lottery.studies.robustness.tables import write_tables
 
 
 def check_section(c) -> None:

@@ -1,6 +1,6 @@
 """Study A's kind (``config.kind = "imp"``): every width × seed × noise draw trained in buckets, then
 ``imp.levels`` levels of iterative magnitude pruning with rewinding and control branches
-(:mod:`lottery.studies.imp_levels`); one part per bucket and level; the double-descent and sparse-double-descent
+(:mod:`lottery.studies.imp.bucket_levels`); one part per bucket and level; the double-descent and sparse-double-descent
 tables and figures at the end (docs/science.md §4–§6)."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 
 from lottery import validate
 from lottery.data.noise import corrupted_count
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from lottery.prune import magnitude
 from lottery.report import double_descent, learning_curves, sparse_double_descent
 from lottery.report import study as study_report
@@ -20,7 +20,7 @@ from lottery.store import files, result_tables, workdir as wd
 from lottery.store.checkpoints import BucketCheckpoints
 from lottery.studies import population_eval_sets, rows
 from lottery.studies.interface import PlannedBucket, Run, Study
-from lottery.studies.imp_levels import BRANCHES, BucketIMP, level_name, rewind_step
+from lottery.studies.imp.bucket_levels import BRANCHES, BucketIMP, level_name, rewind_step
 from lottery.train import buckets as bucketing
 from lottery.train import order
 from lottery.train.state import Member

@@ -1,18 +1,13 @@
 """Command line of a sweep (:mod:`lottery.sweeps`); run it N times, anywhere the workdir is shared, to have N jobs::
 
-    python -m lottery.sweep --config=experiments/gmm_linear.py:quick \\
+    python -m lottery.sweeps --config=experiments/gmm_linear.py:quick \\
         --grid=data.noise.fraction=0.0,0.1,0.2 [--grid=FIELD=V1,V2 …] --seeds_per_unit=1 --workdir=DIR
-    python -m lottery.sweep --workdir=DIR --status
+    python -m lottery.sweeps --workdir=DIR --status
 
 Bad input prints one line and exits with status 2 (:mod:`lottery.cli`). From Python call
-``lottery.sweep(grid_or_configs, workdir, …)`` (:func:`lottery.sweeps.sweep`): this module is the
-command line only: importing it is refused, since it would rebind the function ``lottery.sweep`` to the module.
+``lottery.sweep(grid_or_configs, workdir, …)`` (:func:`lottery.sweeps.sweep`).
 """
 from __future__ import annotations
-
-if __name__ != "__main__":
-    raise ImportError("lottery.sweep is the command line (python -m lottery.sweep); from Python call "
-                      "lottery.sweep(grid_or_configs, workdir, …) or import lottery.sweeps")
 
 import ast
 import os
@@ -23,7 +18,7 @@ from typing import Sequence
 from absl import app, flags, logging
 
 from lottery import cli
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from lottery.store import manifest
 from lottery.sweeps import DEFAULT_TIMEOUT, Grid, check_timeout, drain, prepare, status
 

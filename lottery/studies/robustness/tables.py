@@ -6,7 +6,7 @@ through :mod:`lottery.store.analysis` once every population's part exists —
 * ``cka``: linear CKA between the clean features of every pair of models of an architecture;
 * ``embedding_points`` / ``embedding_edges``: UMAP of the per-(model, evaluation set) geometry vectors and a
   minimum spanning tree per evaluation set over its vectors;
-* ``dimensionality``: the curse-of-dimensionality check (:mod:`lottery.studies.robustness_dimensionality`), itself a
+* ``dimensionality``: the curse-of-dimensionality check (:mod:`lottery.studies.robustness.dimensionality`), itself a
   part, made once.
 """
 from __future__ import annotations
@@ -17,10 +17,10 @@ import pandas as pd
 
 from lottery.analysis import embedding, similarity
 from lottery.store import analysis as store
-from lottery.studies.robustness_analyser import METRICS
-from lottery.studies.robustness_dimensionality import dimension_table
-from lottery.studies.robustness_eval_sets import RobustnessEvalSets
-from lottery.studies.robustness_populations import KEYS
+from lottery.studies.robustness.analyser import METRICS
+from lottery.studies.robustness.dimensionality import dimension_table
+from lottery.studies.robustness.eval_sets import RobustnessEvalSets
+from lottery.studies.robustness.populations import KEYS
 
 
 def write_tables(config, workdir: str, parts: list[str], dataset, sets: RobustnessEvalSets, log) -> None:

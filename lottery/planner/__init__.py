@@ -1,4 +1,4 @@
-"""What a run will cost, before it runs: ``lottery.plan(config)`` (the command line is ``python -m lottery.plan``).
+"""What a run will cost, before it runs: ``lottery.plan(config)`` (the command line is ``python -m lottery.planner``).
 
 For every bucket the run would train — an IMP run's width buckets, a pruning-method run's dense models and
 method population, a robustness run's two per architecture — the run's study says how it would train
@@ -29,7 +29,7 @@ import pandas as pd
 from lottery import api, validate
 from lottery.bench import flops as flop_count
 from lottery.data import catalog
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 from lottery.train.program_memory import parse_bytes  # noqa: F401 (the command line's parser)
 from lottery.train.trainer import BucketTrainer
 

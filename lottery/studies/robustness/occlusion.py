@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from lottery.analysis import occlusion
-from lottery.studies.robustness_eval_sets import RobustnessEvalSets
+from lottery.studies.robustness.eval_sets import RobustnessEvalSets
 
 
 def occlusion_count(r, n: int) -> int:

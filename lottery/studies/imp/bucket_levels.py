@@ -27,8 +27,8 @@ import flax.serialization
 import jax
 import jax.numpy as jnp
 
-from lottery import distributed
-from lottery.errors import ConfigError
+from lottery.core import distributed
+from lottery.core.errors import ConfigError
 from lottery.models import init as model_init
 from lottery.models import masks as model_masks
 from lottery.prune import magnitude

@@ -19,7 +19,7 @@ import time
 import jax
 import numpy as np
 
-from lottery.errors import ConfigError
+from lottery.core.errors import ConfigError
 
 ENV = ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID")
 MESSAGE_BYTES = 1024  # an error message broadcast from process 0 (cut to this length)

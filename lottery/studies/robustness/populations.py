@@ -1,5 +1,5 @@
 """The first stage of a robustness run: one architecture's populations, those of a pruning-method run
-(:mod:`lottery.studies.method_populations`) — ``dense`` (the reference: the M dense models, fine-tuned exactly as the
+(:mod:`lottery.studies.prune_methods.populations`) — ``dense`` (the reference: the M dense models, fine-tuned exactly as the
 pruned models are, matched budgets) and one per method (its M·R models, ratio fastest) — trained, their result rows
 written, and the key columns of their models. The dense models are checkpointed under
 ``checkpoints/robustness-<tag>``."""
@@ -16,8 +16,8 @@ from lottery.store import result_tables, workdir as wd
 from lottery.store.checkpoints import BucketCheckpoints
 from lottery.store.result_tables import DENSE
 from lottery.studies import rows
-from lottery.studies.method_populations import MethodPopulations
-from lottery.studies.robustness_configs import arch_config, arch_tag
+from lottery.studies.prune_methods.populations import MethodPopulations
+from lottery.studies.robustness.configs import arch_config, arch_tag
 from lottery.train.state import Member, Population
 
 KEYS = ["architecture", "method", "ratio", "seed", "noise_seed"]  # the model key columns of every analysis table
