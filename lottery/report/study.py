@@ -9,16 +9,12 @@ import pandas as pd
 
 from lottery.report import calibration_plots, double_descent, learning_curves, posterior_plots, sparse_double_descent
 from lottery.store import files, result_tables
-
-
-def saved_config(workdir: str) -> dict:
-    with open(os.path.join(workdir, "config.json")) as f:
-        return json.load(f)
+from lottery.store import workdir as workdir_files
 
 
 def run_info(workdir: str) -> dict:
     """Experiment, dataset, ν and run id of a workdir, read from its config.json."""
-    saved = saved_config(workdir)
+    saved = workdir_files.read_config(workdir)
     c = saved["config"]
     return {"workdir": workdir, "run_id": saved["run_id"], "experiment": c["experiment"], "dataset": c["data"]["name"],
             "nu": c["data"].get("nu"), "noise": c["data"]["noise"]["fraction"], "levels": c.get("imp", {}).get("levels")}
@@ -168,7 +164,7 @@ def build(workdirs: list[str], out: str, section_of) -> list[str]:
         return name
 
     for wd in workdirs:
-        info, config = run_info(wd), saved_config(wd)["config"]
+        info, config = run_info(wd), workdir_files.read_config(wd)["config"]
         lines += section_of(config)(wd, info, config, result_tables.load(wd), save)
         if "overparameterized" in info:
             per_run.append((info, info.pop("overparameterized")))
