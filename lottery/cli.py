@@ -31,12 +31,25 @@ def last_line(e: BaseException) -> str:
     return lines[-1] if lines else type(e).__name__
 
 
+def overrides(argv: list[str]) -> list[str]:
+    """The ``--config.x.y`` overrides among the arguments, each as ``--config.x.y`` whether it was given with two
+    dashes or one (absl reads ``-config.x.y=…`` as the same flag) and whatever its value; none after ``--``."""
+    names = []
+    for a in argv[1:]:
+        if a == "--":
+            break
+        dashes = len(a) - len(a.lstrip("-"))
+        if dashes in (1, 2) and a[dashes:].startswith("config."):
+            names.append("--" + a[dashes:].split("=", 1)[0])
+    return names
+
+
 def parse(argv: list[str]) -> list[str]:
     """absl's flag parsing (``app.run(main, flags_parser=cli.parse)``): the arguments left over, or one
     line and exit 2 for an unknown flag, a bad ``--config.x.y=…`` override, a config file that fails
-    to load or an unknown preset. A field overridden twice is refused (ml_collections would concatenate
-    repeated tuple overrides and let the last scalar win: a silently different experiment)."""
-    names = [a.split("=", 1)[0] for a in argv[1:] if a.startswith("--config.")]
+    to load or an unknown preset. A field overridden twice (with one dash or two) is refused (ml_collections would
+    concatenate repeated tuple overrides and let the last scalar win: a silently different experiment)."""
+    names = overrides(argv)
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         fail(f"config: {', '.join(repeated)} given more than once; give each override once "
@@ -44,9 +57,8 @@ def parse(argv: list[str]) -> list[str]:
     try:
         return flags.FLAGS(argv)
     except Exception as e:
-        overrides = [a.split("=", 1)[0] for a in argv[1:] if a.startswith("--config.")]
-        if overrides and "config" not in str(e):
-            fail(f"config: bad override among {', '.join(overrides)} ({last_line(e)}); "
+        if names and "config" not in str(e):
+            fail(f"config: bad override among {', '.join(names)} ({last_line(e)}); "
                  f"overrides must name existing fields with values of their type, e.g. --config.train.epochs=10")
         fail(f"config: {last_line(e)}" if "config" in str(e) else f"flags: {last_line(e)}")
 

@@ -163,6 +163,11 @@ def test_unwritable_workdir_is_refused(tmp_path):
      "--config.train.seeds given more than once"),
     (["--config=experiments/gmm_linear.py:quick", "--config.train.epochs=2", "--config.train.epochs=3"],
      "--config.train.epochs given more than once"),
+    # absl reads one dash as two: the same repetition, and refused the same way
+    (["--config=experiments/gmm_linear.py:quick", "--config.model.widths=(2,8)", "-config.model.widths=(35,)"],
+     "--config.model.widths given more than once"),
+    (["--config=experiments/gmm_linear.py:quick", "--config.train.epochs=2", "-config.train.epochs=5"],
+     "--config.train.epochs given more than once"),
     (["--config=experiments/gmm_linear.py:quick", "--config.train.epoch=5"], 'Did you mean "epochs"'),
     (["--config=experiments/gmm_linear.py:quick", "--config.trian.epochs=5"], 'Did you mean "train"'),
     (["--config=experiments/gmm_linear.py:quick", "--config.train.epochs=five"], "--config.train.epochs=five"),
