@@ -59,7 +59,7 @@ def base() -> ml_collections.ConfigDict:
     c.train.data_seed = 0  # the data-order seed when shared_data_order
     c.train.bucket_ratio = 2.0
     # Train one-hidden-layer nets with a stateless optimizer (plain SGD) packed: the models sharing a data
-    # order as one wide layer, no padding (see lottery/train/packed.py).
+    # order as one wide layer, no padding (see lottery/train/strategies/packed.py).
     c.train.pack = True
     c.train.pack_small = 128  # when packed, widths ≤ this share one bucket (training has no padding then)
     c.train.augment = False  # images: random crop (4-pixel padding) and horizontal flip per model, on device

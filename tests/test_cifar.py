@@ -515,9 +515,7 @@ def test_label_kind_is_validated_in_one_line(overrides, needle):
 
 def test_label_kind_at_its_default_keeps_run_ids():
     """data.label_kind came after runs were made: 'fine' leaves the run id as it was; 'coarse' changes it."""
-    from lottery.store import runid
-
     c = studies.defaults("imp").to_dict()
     before = {**c, "data": {k: v for k, v in c["data"].items() if k != "label_kind"}}
-    assert runid.run_id(c) == runid.run_id(before)
-    assert runid.run_id({**c, "data": {**c["data"], "label_kind": "coarse"}}) != runid.run_id(c)
+    assert api.run_id(c) == api.run_id(before)
+    assert api.run_id({**c, "data": {**c["data"], "label_kind": "coarse"}}) != api.run_id(c)

@@ -32,8 +32,8 @@ OWN_RULES = {
     # (store.workdir: config_path, read_config) and of DIR/analysis/ (store.analysis: table_path, read_table,
     # table_columns, eval_set_images), and cli.fail for its one-line errors
     "lottery.dashboard": ["lottery.dashboard", "lottery.store.analysis", "lottery.store.workdir", "lottery.cli"],
-    # times the engine's trainers (models, data, train; the base config of configs; IMP levels of
-    # studies.imp_levels) and writes its JSON atomically (store.files); no study, api or report
+    # times the engine's trainers (models, data, train; the base config of configs; IMP levels and the imp
+    # section of studies.imp.bucket_levels) and writes its JSON atomically (store.files); no study, api or report
     "lottery.bench": ["lottery.bench", "lottery.cli", "lottery.configs", "lottery.models", "lottery.data",
                       "lottery.train", "lottery.studies.imp.bucket_levels", "lottery.store.files"],
     # asks the run's study for its buckets and trainers on a stand-in dataset (api: the study of a config and its

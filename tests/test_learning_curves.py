@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import lottery
-from lottery.studies.imp import bucket_levels as imp_levels
+from lottery.studies.imp import bucket_levels
 
 from helpers import instances_of, tiny_config
 
@@ -66,7 +66,7 @@ def test_a_member_alone_has_its_curve_in_the_population(observed, tmp_path):
 
 @pytest.mark.parametrize("pack", [True, False])
 def test_curves_are_measured_inside_the_one_training_program(monkeypatch, tmp_path, pack):
-    runners = instances_of(monkeypatch, imp_levels.BucketIMP)
+    runners = instances_of(monkeypatch, bucket_levels.BucketIMP)
     lottery.run(config(**{"model.widths": (3,), "imp.compact": False, "train.pack": pack}), str(tmp_path), **QUIET)
     (runner,) = runners
     trainer = runner.trainer

@@ -6,7 +6,7 @@ import pytest
 
 import lottery
 from lottery.core.errors import ConfigError
-from lottery.studies.imp import bucket_levels as imp_levels
+from lottery.studies.imp import bucket_levels
 from lottery.train import program_memory
 from lottery.train.strategies.sliced import even_slices
 
@@ -27,7 +27,7 @@ def test_a_budget_that_forces_slices_changes_no_result(monkeypatch, tmp_path, pa
     assert len(plan) == 1 and plan.members[0] == 12  # one bucket of 4 widths × 3 seeds
     whole = int(plan.memory_bytes[0])
     whole_df = lottery.run(c, str(tmp_path / "whole"), **QUIET)
-    runners = instances_of(monkeypatch, imp_levels.BucketIMP)
+    runners = instances_of(monkeypatch, bucket_levels.BucketIMP)
     budget = int(whole * 0.8)
     sliced_df = lottery.run(config(**{"train.pack": pack, "train.memory": str(budget)}), str(tmp_path / "sliced"),
                             **QUIET)

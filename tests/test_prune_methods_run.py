@@ -151,8 +151,8 @@ def test_imp_run_ids_are_unchanged_and_these_kinds_hash_their_procedure():
     robustness = configs.load(os.path.join(ROOT, "experiments", "robustness_lottery_mnist.py:quick"))
     for c in (methods_config().to_dict(), robustness.to_dict()):
         study = studies.get(c["kind"])
-        settings = runid.result_settings(c, study.non_result_keys + study.extending_keys, dict(study.later_defaults),
-                                         study.procedure)
+        settings = runid.result_settings(c, study_keys=study.non_result_keys + study.extending_keys,
+                                         later_defaults=dict(study.later_defaults), procedure=study.procedure)
         assert settings.pop("procedure") == 2
         before = hashlib.sha256(json.dumps(settings, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:12]
         assert api.run_id(c) != before

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from lottery.api import run
-from lottery.report import sparse_double_descent, study
+from lottery.report import imp_section, sparse_double_descent
 from helpers import tiny_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -53,7 +53,7 @@ def test_full_vs_best_table_matches_the_rows(runs):
     df = pd.read_parquet(os.path.join(runs[0], "results.parquet"))
     main = df[df.branch == "main"]
     best = sparse_double_descent.best_pruned(main)
-    table = study.full_vs_best(main, best)
+    table = imp_section.full_vs_best(main, best)
     for width, g in best.groupby("width"):
         dense = main[(main.width == width) & (main.level == 0) & (main.split == "test")]
         np.testing.assert_allclose(table.loc[width, ("full", "test_error")], dense.error.mean())

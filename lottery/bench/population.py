@@ -141,6 +141,7 @@ def imp_level_times(spec: ModelSpec, x, y, width: int, seeds, epochs: int, batch
     from lottery.studies.imp import bucket_levels as imp
 
     cfg = train_config(epochs, batch)
+    cfg.imp = imp.section()
     cfg.imp.levels, cfg.imp.compact = levels, compact
     trainer = trainer_for(spec, x, y, [width], seeds, cfg, num_classes)
     runner = imp.BucketIMP(trainer, cfg.imp, {}, MemoryCheckpoints())

@@ -35,24 +35,23 @@ def _drop(tree: dict, key: str, only_if=None) -> None:
         holder.pop(last)
 
 
-def result_settings(config_dict: dict, study_keys: tuple[str, ...] = (), later_defaults: dict | None = None,
-                    procedure: int | None = None) -> dict:
+def result_settings(config_dict: dict, *, study_keys: tuple[str, ...], later_defaults: dict, procedure: int | None) -> dict:
     """The config as a plain dict without the keys that do not change results (:data:`NON_RESULT_KEYS` and the
     study's ``study_keys``) and without the later keys at their defaults (:data:`LATER_DEFAULTS` and the study's
     ``later_defaults``), with the study's ``procedure`` number where it has one."""
     out = json.loads(json.dumps(config_dict, default=list))
     for key in NON_RESULT_KEYS + tuple(study_keys):
         _drop(out, key)
-    for key, default in {**LATER_DEFAULTS, **(later_defaults or {})}.items():
+    for key, default in {**LATER_DEFAULTS, **later_defaults}.items():
         _drop(out, key, default)
     if procedure is not None:
         out["procedure"] = procedure
     return out
 
 
-def run_id(config_dict: dict, study_keys: tuple[str, ...] = (), later_defaults: dict | None = None,
-           procedure: int | None = None) -> str:
-    """12 hex digits of SHA-256 over the canonical JSON of :func:`result_settings`."""
-    text = json.dumps(result_settings(config_dict, study_keys, later_defaults, procedure), sort_keys=True,
-                      separators=(",", ":"))
+def run_id(config_dict: dict, *, study_keys: tuple[str, ...], later_defaults: dict, procedure: int | None) -> str:
+    """12 hex digits of SHA-256 over the canonical JSON of :func:`result_settings`. The study's rules are required: a
+    config's run id is its study's (``Study.run_id``; ``lottery.api.run_id(config)``)."""
+    text = json.dumps(result_settings(config_dict, study_keys=study_keys, later_defaults=later_defaults,
+                                      procedure=procedure), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -104,8 +104,8 @@ class Study(abc.ABC):
         """This kind's own config sections at their defaults ({name: section})."""
 
     def defaults(self) -> ml_collections.ConfigDict:
-        """The default config of this kind: the shared sections (``configs.base()``), ``kind`` and :meth:`sections`.
-        Experiment files start from it, and ``lottery.run`` checks every config of the kind against it (its
+        """The default config of this kind: the shared sections (``configs.base()``, which a kind may set to its own
+        settings, as study B's do), ``kind`` and :meth:`sections`. Experiment files start from it, and ``lottery.run`` checks every config of the kind against it (its
         schema: every field present, nothing else, values of the same types)."""
         c = configs.base()
         c.kind = self.kind
@@ -115,8 +115,8 @@ class Study(abc.ABC):
 
     def run_id(self, config_dict: dict) -> str:
         """The run id of a config of this kind (``lottery.store.runid``, with this kind's keys and procedure)."""
-        return runid.run_id(config_dict, self.non_result_keys + self.extending_keys, dict(self.later_defaults),
-                            self.procedure)
+        return runid.run_id(config_dict, study_keys=self.non_result_keys + self.extending_keys,
+                            later_defaults=dict(self.later_defaults), procedure=self.procedure)
 
     def local_keys(self) -> tuple[str, ...]:
         """Fields the jobs of one sweep may set differently (where each reads its data, what does not touch results)."""

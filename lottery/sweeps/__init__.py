@@ -8,7 +8,7 @@ From Python::
     df = lottery.sweep(grid, "runs/noise", seeds_per_unit=1)  # or a list of configs
     df = lottery.results.load("runs/noise")                    # merged: unit, point, data.noise.fraction, …
 
-From the command line: ``python -m lottery.sweeps`` (:mod:`lottery.sweep`).
+From the command line: ``python -m lottery.sweeps`` (:mod:`lottery.sweeps.__main__`).
 
 A *work unit* is one grid point × one block of ``train.seeds`` (``seeds_per_unit`` seeds; default all
 of them: one unit per point). Models of different seeds never interact (initialisation and data

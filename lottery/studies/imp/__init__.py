@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 
-import ml_collections
 import pandas as pd
 
 from lottery import validate
@@ -15,12 +14,12 @@ from lottery.data.noise import corrupted_count
 from lottery.core.errors import ConfigError
 from lottery.prune import magnitude
 from lottery.report import double_descent, learning_curves, sparse_double_descent
-from lottery.report import study as study_report
+from lottery.report import imp_section
 from lottery.store import files, result_tables, workdir as wd
 from lottery.store.checkpoints import BucketCheckpoints
 from lottery.studies import population_eval_sets, rows
 from lottery.studies.interface import PlannedBucket, Run, Study
-from lottery.studies.imp.bucket_levels import BRANCHES, BucketIMP, level_name, rewind_step
+from lottery.studies.imp.bucket_levels import BRANCHES, BucketIMP, level_name, rewind_step, section
 from lottery.train import buckets as bucketing
 from lottery.train import order
 from lottery.train.state import Member
@@ -74,23 +73,6 @@ def bucket_trainer(config, spec, dataset, labels, members, backend=None) -> Buck
                                       dataset.num_classes, boundaries=(rewind_step(config.imp.rewind, per_epoch),),
                                       bins=config.eval.bins, pad_fill=dataset.black, backend=backend,
                                       curve_every=order.steps_of(config.eval.every, per_epoch)))
-
-
-def section() -> ml_collections.ConfigDict:
-    """The ``imp`` section at its defaults."""
-    p = ml_collections.ConfigDict()
-    p.levels = 0  # pruning levels after the dense level 0
-    p.fraction = 0.2  # of the surviving weights removed per level
-    p.rule = "clean"  # clean (remove exactly ⌈f·R⌉) | openlth (OpenLTH sparse_global, see prune/magnitude.py)
-    p.scope = "global"  # global | layerwise
-    p.ignore = ()  # layer names never pruned, e.g. ("dense_0",)
-    p.layer_rates = ()  # layerwise rate multipliers, e.g. ("dense_2=0.5",)
-    p.rewind = "init"  # init | Nep | Nit (late rewinding to epoch/iteration N)
-    p.branches = ()  # reinit, random_global, random_layerwise, finetune
-    # Train each pruned level on its live units only (dead hidden units dropped, population
-    # re-bucketed to smaller widths); exact up to float rounding, so only without weight decay.
-    p.compact = True
-    return p
 
 
 def run_epochs(c, steps_per_epoch: int, total: int) -> float:
@@ -228,4 +210,4 @@ class IMP(Study):
         log(f"results: {os.path.join(workdir, result_tables.TABLE)} ({len(df)} rows)")
 
     def report_section(self, workdir, info, config, df, save) -> list[str]:
-        return study_report.imp_section(workdir, info, df, save)
+        return imp_section.section(workdir, info, df, save)

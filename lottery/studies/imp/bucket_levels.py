@@ -26,6 +26,7 @@ from typing import Callable
 import flax.serialization
 import jax
 import jax.numpy as jnp
+import ml_collections
 
 from lottery.core import distributed
 from lottery.core.errors import ConfigError
@@ -57,6 +58,23 @@ def _host(tree):
 
 def level_name(level: int, branch: str = "main") -> str:
     return f"level_{level:03d}" + ("" if branch == "main" else f"_{branch}")
+
+
+def section() -> ml_collections.ConfigDict:
+    """The ``imp`` section (what :class:`BucketIMP` reads) at its defaults: the IMP study's own section."""
+    p = ml_collections.ConfigDict()
+    p.levels = 0  # pruning levels after the dense level 0
+    p.fraction = 0.2  # of the surviving weights removed per level
+    p.rule = "clean"  # clean (remove exactly ⌈f·R⌉) | openlth (OpenLTH sparse_global, see prune/magnitude.py)
+    p.scope = "global"  # global | layerwise
+    p.ignore = ()  # layer names never pruned, e.g. ("dense_0",)
+    p.layer_rates = ()  # layerwise rate multipliers, e.g. ("dense_2=0.5",)
+    p.rewind = "init"  # init | Nep | Nit (late rewinding to epoch/iteration N)
+    p.branches = ()  # reinit, random_global, random_layerwise, finetune
+    # Train each pruned level on its live units only (dead hidden units dropped, population
+    # re-bucketed to smaller widths); exact up to float rounding, so only without weight decay.
+    p.compact = True
+    return p
 
 
 class BucketIMP:

@@ -15,13 +15,14 @@ from lottery.report import prune_methods_section
 from lottery.store import result_tables, workdir as wd
 from lottery.store.checkpoints import BucketCheckpoints
 from lottery.studies import rows
-from lottery.studies.prune_methods import populations as method_populations
+from lottery.studies.prune_methods import populations
 from lottery.studies.interface import PlannedBucket, Run, Study
 from lottery.studies.prune_methods.populations import BRANCH, KEYS, MethodPopulations
 
 DATA_BATCHES = (("snip", "snip_batches"), ("taylor1", "taylor_batches"), ("taylor2", "taylor_batches"))
 # 2: matched training budgets — the dense reference fine-tuned like the pruned models, SNIP's sparse nets trained
-# train.epochs after pruning (lottery.studies.prune_methods.populations). Hashed into run ids: earlier workdirs are refused.
+# train.epochs after pruning (lottery.studies.prune_methods.populations). Hashed into run ids: earlier workdirs are
+# refused.
 PROCEDURE = 2
 
 
@@ -48,9 +49,11 @@ def section(epochs: int = 60) -> ml_collections.ConfigDict:
 
 
 def defaults_of(study: Study) -> ml_collections.ConfigDict:
-    """The shared sections with study B's recipe (docs/science.md §7: 3 seeds, 60 epochs of batch 128) and the kind's
-    own sections: the defaults of the pruning-method and robustness kinds."""
+    """The shared sections at study B's settings (docs/science.md §7: MNIST, LeNet-5 at width 1, 3 seeds, 60 epochs
+    of batch 128) and the kind's own sections: the defaults of the pruning-method and robustness kinds."""
     c = Study.defaults(study)
+    c.data.name = "mnist"
+    c.model.name, c.model.widths = "lenet5", (1,)
     c.train.seeds = (0, 1, 2)
     c.train.epochs = 60
     c.train.batch_size = 128
@@ -61,14 +64,14 @@ def plan_buckets(kind: str, arch, dataset, labels, backend, label: str = ""):
     """The two buckets of one pruning-method experiment ``arch`` (a config with a ``prune_methods`` section): the
     dense models (trained, then fine-tuned as the reference) and the method population (every method × ratio)."""
     spec = validate.model_spec(arch)
-    dense, population = method_populations.trainers(arch, spec, dataset, labels, backend)
+    dense, population = populations.trainers(arch, spec, dataset, labels, backend)
     p = arch.prune_methods
     prefix = f"{label} " if label else ""
     yield PlannedBucket(kind, prefix + "dense", spec, dense, float(int(arch.train.epochs) + int(p.retrain_epochs)),
                         "dense training + the reference's fine-tuning", False)
-    epochs = sum(method_populations.population_epochs(p, arch.train.epochs, m) for m in p.methods)
+    epochs = sum(populations.population_epochs(p, arch.train.epochs, m) for m in p.methods)
     learned = [m for m in p.methods if methods.get(m).learned]
-    after = [m for m in p.methods if method_populations.trains_after_pruning(m)]
+    after = [m for m in p.methods if populations.trains_after_pruning(m)]
     what = f"{len(p.methods)} methods × {p.retrain_epochs} fine-tuning epochs" + (
         f" + {len(learned)} learned × {p.score_epochs} score epochs" if learned else "") + (
         f" + {len(after)} pruned at init × {arch.train.epochs} training epochs" if after else "")
@@ -116,7 +119,7 @@ def check_section(c, spec) -> None:
     validate.choice("prune_methods.hessian", p.hessian, taylor.HESSIANS)
     validate.count("prune_methods.hutchinson_samples", p.hutchinson_samples, 1)
     validate.count("prune_methods.score_epochs", p.score_epochs, 1)
-    if learned and p.score_epochs != c.train.epochs:  # the budgets of the comparison are matched (method_populations)
+    if learned and p.score_epochs != c.train.epochs:  # the comparison's budgets are matched (populations.budget)
         raise ConfigError("prune_methods.score_epochs", f"{learned[0]} trains its scores in place of the weights' "
                                                         f"{c.train.epochs} dense epochs (train.epochs): give it the "
                                                         f"same budget, {c.train.epochs}, got {p.score_epochs!r}")
