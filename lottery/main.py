@@ -26,7 +26,7 @@ def main(argv) -> None:
     config = cli.config()
     workdir = cli.workdir()
     logging.set_verbosity(logging.WARNING)
-    from lottery.core import distributed  # imports jax only once the flags are good
+    from lottery.core import distributed  # (loading an experiment file imports jax; nothing has run on a device yet)
     from lottery.api import run
 
     cli.raise_on_sigterm()
